@@ -1,0 +1,191 @@
+// A whole Weft cluster on one machine: embedded PostgreSQL, N ioservers on folders under one data dir, and a
+// gateway process. `npm start`, the tests and the benchmark all start clusters through this one function.
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { startEmbeddedPostgres, type EmbeddedPostgres } from "../meta/src/embedded.js";
+import { spawnIoServer, type IoServerProcess } from "../ioserver/src/spawn.js";
+import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../gateway/src/config.js";
+
+const GATEWAY_MAIN = fileURLToPath(new URL("../gateway/src/main.ts", import.meta.url));
+
+export interface LocalClusterOptions {
+  dataDir: string;
+  /** Gateway port; 0 picks a free one. */
+  port?: number;
+  host?: string;
+  ioservers?: number;
+  accessKey?: string;
+  secretKey?: string;
+  region?: string;
+  /** Use this PostgreSQL instead of starting an embedded one. */
+  databaseUrl?: string;
+  /** Use these ioservers instead of starting local ones. */
+  ioserverUrls?: string[];
+  /** Extra environment for the gateway (WEFT_STRIPE_UNIT, WEFT_LOG_LEVEL, ...). */
+  gatewayEnv?: Record<string, string>;
+  /** Where the gateway's log lines go; default: discarded unless WEFT_LOG_LEVEL asks for them. */
+  gatewayStdout?: "inherit" | "ignore";
+}
+
+export interface GatewayProcess {
+  url: string;
+  pid: number;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+export interface LocalCluster {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  databaseUrl: string;
+  clusterSecret: string;
+  ioservers: IoServerProcess[];
+  gateway: GatewayProcess;
+  /** Starts ioserver `index` again on its folder and port (after stop() or kill()). */
+  restartIoServer(index: number): Promise<IoServerProcess>;
+  /** Starts the gateway again with the same settings (after gateway.stop() or kill()). */
+  restartGateway(): Promise<GatewayProcess>;
+  stop(): Promise<void>;
+}
+
+/** The cluster secret lives in the data dir so that a restarted cluster still trusts its own ioservers. */
+async function clusterSecretFor(dataDir: string): Promise<string> {
+  if (process.env.WEFT_CLUSTER_SECRET) return process.env.WEFT_CLUSTER_SECRET;
+  const file = join(dataDir, "cluster-secret");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const secret = randomBytes(32).toString("hex");
+    await writeFile(file, `${secret}\n`, { mode: 0o600 });
+    return secret;
+  }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore"): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ["--import", "tsx", GATEWAY_MAIN], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-8000);
+    process.stderr.write(chunk);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`gateway did not start in 30 s:\n${stderr}`)), 30_000);
+    const lines = createInterface({ input: child.stdout! });
+    lines.on("line", (line) => {
+      if (line.startsWith("WEFT_GATEWAY_READY ")) {
+        clearTimeout(timer);
+        resolve((JSON.parse(line.slice("WEFT_GATEWAY_READY ".length)) as { url: string }).url);
+      } else if (stdout === "inherit") {
+        process.stdout.write(`${line}\n`);
+      }
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`gateway exited with code ${code}:\n${stderr}`));
+    });
+  });
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      child.kill("SIGTERM");
+      await exited(child);
+    },
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
+  };
+}
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const { dataDir } = options;
+  await mkdir(dataDir, { recursive: true });
+  const clusterSecret = await clusterSecretFor(dataDir);
+  const accessKey = options.accessKey ?? DEFAULT_ACCESS_KEY;
+  const secretKey = options.secretKey ?? DEFAULT_SECRET_KEY;
+  const region = options.region ?? "us-east-1";
+  const host = options.host ?? "127.0.0.1";
+
+  let postgres: EmbeddedPostgres | undefined;
+  const ioservers: IoServerProcess[] = [];
+  const ioserverDirs: string[] = [];
+  const ioserverPorts: number[] = [];
+  let gateway: GatewayProcess | undefined;
+
+  const stop = async () => {
+    await gateway?.stop().catch(() => undefined);
+    await Promise.all(ioservers.map((ioserver) => ioserver.stop().catch(() => undefined)));
+    await postgres?.stop().catch(() => undefined);
+  };
+
+  try {
+    const postgresStarting = options.databaseUrl ? undefined : startEmbeddedPostgres({ dataDir: join(dataDir, "postgres") });
+    let ioserverUrls = options.ioserverUrls;
+    if (!ioserverUrls) {
+      const count = options.ioservers ?? 6;
+      for (let index = 0; index < count; index++) ioserverDirs.push(join(dataDir, `ioserver-${index + 1}`));
+      await Promise.all(ioserverDirs.map((dir) => mkdir(dir, { recursive: true })));
+      ioservers.push(...(await Promise.all(ioserverDirs.map((dir) => spawnIoServer({ dir, secret: clusterSecret, host })))));
+      for (const ioserver of ioservers) ioserverPorts.push(Number(new URL(ioserver.url).port));
+      ioserverUrls = ioservers.map((ioserver) => ioserver.url);
+    }
+    postgres = await postgresStarting;
+    const databaseUrl = options.databaseUrl ?? postgres!.url;
+
+    const gatewayEnv: Record<string, string> = {
+      DATABASE_URL: databaseUrl,
+      WEFT_CLUSTER_SECRET: clusterSecret,
+      WEFT_IOSERVERS: ioserverUrls.join(","),
+      WEFT_HOST: host,
+      WEFT_PORT: String(options.port ?? 9000),
+      WEFT_ACCESS_KEY: accessKey,
+      WEFT_SECRET_KEY: secretKey,
+      WEFT_REGION: region,
+      WEFT_LOG_LEVEL: process.env.WEFT_LOG_LEVEL ?? "warn",
+      ...options.gatewayEnv,
+    };
+    const stdout = options.gatewayStdout ?? "ignore";
+    gateway = await spawnGateway(gatewayEnv, stdout);
+
+    const cluster: LocalCluster = {
+      endpoint: gateway.url,
+      region,
+      accessKey,
+      secretKey,
+      databaseUrl,
+      clusterSecret,
+      ioservers,
+      gateway,
+      async restartIoServer(index) {
+        const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index] });
+        ioservers[index] = ioserver;
+        return ioserver;
+      },
+      async restartGateway() {
+        gatewayEnv.WEFT_PORT = String(new URL(cluster.endpoint).port);
+        gateway = await spawnGateway(gatewayEnv, stdout);
+        cluster.gateway = gateway;
+        return gateway;
+      },
+      stop,
+    };
+    return cluster;
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,57 @@
+// Test clusters: a real embedded PostgreSQL, real ioserver processes on temp dirs and a real gateway process on
+// an ephemeral port, driven through real clients.
+import { S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { mkdtemp, rm } from "node:fs/promises";
+import { Agent } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "../../cluster/local-cluster.js";
+
+export interface TestCluster extends LocalCluster {
+  dataDir: string;
+  /** An SDK client with its defaults (aws-chunked + CRC32 trailer uploads), path-style addressing. */
+  client(overrides?: Partial<S3ClientConfig>): S3Client;
+  /** An SDK client using virtual-hosted addressing: `<bucket>.localhost:<port>`, resolved to 127.0.0.1 here. */
+  virtualHostedClient(): S3Client;
+  destroy(): Promise<void>;
+}
+
+/** Resolves every name to loopback, so `<bucket>.localhost` reaches the test gateway without touching DNS. */
+const loopbackAgent = new Agent({
+  keepAlive: true,
+  lookup: (_hostname, options, callback) => {
+    if ((options as { all?: boolean }).all) (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address: "127.0.0.1", family: 4 }]);
+    else (callback as (e: null, a: string, f: number) => void)(null, "127.0.0.1", 4);
+  },
+});
+
+export async function startTestCluster(options: Partial<LocalClusterOptions> = {}): Promise<TestCluster> {
+  const dataDir = await mkdtemp(join(tmpdir(), "weft-test-"));
+  const cluster = await startLocalCluster({ dataDir, port: 0, ...options, gatewayEnv: { WEFT_GC_INTERVAL_MS: "500", ...options.gatewayEnv } });
+  const clients: S3Client[] = [];
+  const make = (config: S3ClientConfig) => {
+    const client = new S3Client({
+      region: cluster.region,
+      credentials: { accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey },
+      ...config,
+    });
+    clients.push(client);
+    return client;
+  };
+  return Object.assign(cluster, {
+    dataDir,
+    client: (overrides = {}) => make({ endpoint: cluster.endpoint, forcePathStyle: true, ...overrides }),
+    virtualHostedClient: () =>
+      make({
+        endpoint: cluster.endpoint.replace("127.0.0.1", "localhost"),
+        forcePathStyle: false,
+        requestHandler: new NodeHttpHandler({ httpAgent: loopbackAgent }),
+      }),
+    async destroy() {
+      for (const client of clients) client.destroy();
+      await cluster.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  });
+}

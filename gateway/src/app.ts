@@ -1,0 +1,125 @@
+// The gateway's Koa application. Middleware order: request id and access log → S3 errors → resolve the
+// operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
+import Koa from "koa";
+import { randomBytes } from "node:crypto";
+import type { Logger } from "pino";
+import type { GatewayConfig } from "./config.js";
+import type { Sql } from "../../meta/src/db.js";
+import type { IoPool } from "./data/io-pool.js";
+import { verifyRequest, type AuthenticatedRequest } from "./auth/verify-request.js";
+import type { CredentialStore } from "./auth/credentials.js";
+import { parseRequestTarget, type RequestTarget } from "./http/request-target.js";
+import { resolveOperation, type S3Operation } from "./router/resolve.js";
+import { S3Error, isS3Error } from "./s3/errors.js";
+import { renderXml } from "./s3/xml.js";
+import { H } from "./s3/headers.js";
+import { HANDLERS } from "./ops/index.js";
+import { toS3Error } from "./http/error-mapping.js";
+
+export interface Services {
+  config: GatewayConfig;
+  sql: Sql;
+  io: IoPool;
+  credentials: CredentialStore;
+  log: Logger;
+}
+
+export interface S3State {
+  requestId: string;
+  target: RequestTarget;
+  operation: S3Operation;
+  auth: AuthenticatedRequest;
+}
+
+export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };
+export type OperationHandler = (ctx: S3Context) => Promise<void>;
+
+function newRequestId(): string {
+  return randomBytes(8).toString("hex").toUpperCase();
+}
+
+export function createApp(services: Services): Koa<S3State> {
+  const app = new Koa<S3State>();
+  (app.context as unknown as { services: Services }).services = services;
+  app.silent = true; // errors are logged by the access-log middleware, with the request id
+
+  app.use(async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    ctx.state.requestId = newRequestId();
+    ctx.set(H.requestId, ctx.state.requestId);
+    ctx.set("server", "Weft");
+    let failure: unknown;
+    try {
+      await next();
+    } catch (error) {
+      failure = error;
+      renderError(ctx as S3Context, error);
+    }
+    const op = ctx.state.operation;
+    const line = {
+      requestId: ctx.state.requestId,
+      op: op?.name,
+      bucket: op?.bucket,
+      key: op?.key,
+      method: ctx.method,
+      status: ctx.status,
+      errorCode: isS3Error(failure) ? failure.code : failure ? "InternalError" : undefined,
+      bytesIn: Number(ctx.get("content-length") || 0),
+      ms: Number(process.hrtime.bigint() - started) / 1e6,
+    };
+    if (failure && !isS3Error(failure)) services.log.error({ ...line, err: failure }, "request failed");
+    else services.log.info(line, "request");
+  });
+
+  app.use(async (ctx, next) => {
+    const { config } = services;
+    ctx.state.target = parseRequestTarget(ctx.req.url ?? "/", ctx.get("host"), config.virtualHostDomains);
+    ctx.state.operation = resolveOperation(ctx.method, ctx.state.target, ctx.req.headers);
+    ctx.state.auth = await verifyRequest(ctx.req, services.credentials);
+    await next();
+  });
+
+  app.use(async (ctx) => {
+    await HANDLERS[ctx.state.operation.name](ctx as S3Context);
+  });
+
+  return app;
+}
+
+function renderError(ctx: S3Context, thrown: unknown): void {
+  const error = toS3Error(thrown, ctx.services.log);
+  if (ctx.headerSent || !ctx.writable) {
+    // Headers are out: the only honest signal left is to cut the connection, never to end it cleanly.
+    ctx.req.socket.destroy();
+    return;
+  }
+  ctx.remove("content-type");
+  ctx.remove("content-length");
+  ctx.remove("content-range");
+  ctx.remove("etag");
+  ctx.status = error.status;
+  for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  const { operation, target } = ctx.state;
+  const resource = target ? `/${[target.bucket, target.key].filter((part) => part !== undefined).join("/")}` : ctx.path;
+  if (ctx.method === "HEAD" || error.status === 304) {
+    ctx.body = null;
+    if (error.status !== 304) ctx.set("x-amz-error-code", error.code);
+    return;
+  }
+  ctx.type = "application/xml";
+  ctx.body = renderXml(
+    "Error",
+    {
+      Code: error.code,
+      Message: error.message,
+      ...error.details,
+      ...(operation?.bucket && !("BucketName" in error.details) && error.code === "NoSuchBucket" ? { BucketName: operation.bucket } : {}),
+      ...(operation?.key && error.code === "NoSuchKey" ? { Key: operation.key } : {}),
+      Resource: resource,
+      RequestId: ctx.state.requestId,
+    },
+    undefined,
+  );
+}
+
+export { S3Error };

@@ -1,0 +1,94 @@
+// One typed configuration object for the gateway, read from the environment once at start-up.
+
+export interface StorageClassConfig {
+  k: number; // data slots per stripe
+  m: number; // parity slots per stripe
+}
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  region: string;
+  /** Hosts under which `<bucket>.<domain>` is virtual-hosted addressing; anything else is path-style. */
+  virtualHostDomains: string[];
+  databaseUrl: string;
+  /** Base URLs of the ioservers this gateway writes to and reads from. */
+  ioserverUrls: string[];
+  clusterSecret: string;
+  /** Access key pairs seeded into PostgreSQL at start (more can live there already). */
+  accessKeys: Record<string, string>;
+  storageClasses: Record<string, StorageClassConfig>;
+  defaultStorageClass: string;
+  /** Default stripe unit in bytes (multiple of 8); small parts use a smaller one (gateway/src/data/layout.ts). */
+  stripeUnit: number;
+  /** Objects and parts up to this many bytes are stored in PostgreSQL instead of datafiles. */
+  inlineThreshold: number;
+  /** A pending version or part older than this is reaped by the collector (ms). */
+  pendingGraceMs: number;
+  gcIntervalMs: number;
+  logLevel: string;
+}
+
+function integer(name: string, fallback: number): number {
+  const text = process.env[name];
+  if (text === undefined || text === "") return fallback;
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${text}`);
+  return value;
+}
+
+function list(name: string, fallback: string[]): string[] {
+  const text = process.env[name];
+  if (text === undefined || text.trim() === "") return fallback;
+  return text.split(",").map((item) => item.trim()).filter(Boolean);
+}
+
+/** `STANDARD=4+2,REDUCED_REDUNDANCY=4+1` → {STANDARD: {k:4,m:2}, ...} */
+export function parseStorageClasses(text: string): Record<string, StorageClassConfig> {
+  const classes: Record<string, StorageClassConfig> = {};
+  for (const entry of text.split(",").map((item) => item.trim()).filter(Boolean)) {
+    const match = /^([A-Z0-9_]+)=(\d+)\+(\d+)$/.exec(entry);
+    if (!match) throw new Error(`bad storage class "${entry}", expected NAME=K+M`);
+    const k = Number(match[2]);
+    const m = Number(match[3]);
+    if (k < 1 || k > 24 || m > 6) throw new Error(`storage class ${match[1]}: need 1 ≤ k ≤ 24 and m ≤ 6`);
+    classes[match[1]] = { k, m };
+  }
+  return classes;
+}
+
+export const DEFAULT_ACCESS_KEY = "weftadmin";
+export const DEFAULT_SECRET_KEY = "weftadmin-secret-key";
+
+export function loadConfig(): GatewayConfig {
+  const databaseUrl = process.env.DATABASE_URL;
+  if (!databaseUrl) throw new Error("DATABASE_URL is required");
+  const clusterSecret = process.env.WEFT_CLUSTER_SECRET;
+  if (!clusterSecret) throw new Error("WEFT_CLUSTER_SECRET is required");
+  const ioserverUrls = list("WEFT_IOSERVERS", []);
+  if (ioserverUrls.length === 0) throw new Error("WEFT_IOSERVERS (comma-separated ioserver URLs) is required");
+  const storageClasses = parseStorageClasses(process.env.WEFT_STORAGE_CLASSES ?? "STANDARD=4+2,REDUCED_REDUNDANCY=4+1");
+  const defaultStorageClass = process.env.WEFT_DEFAULT_STORAGE_CLASS ?? "STANDARD";
+  if (!storageClasses[defaultStorageClass]) throw new Error(`default storage class ${defaultStorageClass} is not defined`);
+  const stripeUnit = integer("WEFT_STRIPE_UNIT", 1024 * 1024);
+  if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
+  return {
+    host: process.env.WEFT_HOST ?? "127.0.0.1",
+    port: integer("WEFT_PORT", 9000),
+    region: process.env.WEFT_REGION ?? "us-east-1",
+    virtualHostDomains: list("WEFT_DOMAINS", ["localhost"]),
+    databaseUrl,
+    ioserverUrls,
+    clusterSecret,
+    accessKeys: {
+      [process.env.WEFT_ACCESS_KEY ?? DEFAULT_ACCESS_KEY]: process.env.WEFT_SECRET_KEY ?? DEFAULT_SECRET_KEY,
+    },
+    storageClasses,
+    defaultStorageClass,
+    stripeUnit,
+    inlineThreshold: integer("WEFT_INLINE_THRESHOLD", 4096),
+    pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
+    gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
+    logLevel: process.env.WEFT_LOG_LEVEL ?? "info",
+  };
+}

@@ -1,0 +1,73 @@
+// Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation.
+import { createBucket as insertBucket, deleteBucket as removeBucket, listBuckets as selectBuckets } from "../../../meta/src/pg/buckets.js";
+import type { S3Context } from "../app.js";
+import { S3Error } from "../s3/errors.js";
+import { H } from "../s3/headers.js";
+import { iso8601, parseXml, renderXml } from "../s3/xml.js";
+import { loadOwnBucket, readSmallBody } from "./common.js";
+
+/** S3's general-purpose bucket naming rules. */
+export function isValidBucketName(name: string): boolean {
+  return (
+    name.length >= 3 &&
+    name.length <= 63 &&
+    /^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name) &&
+    !name.includes("..") &&
+    !/^\d{1,3}(\.\d{1,3}){3}$/.test(name) &&
+    !name.startsWith("xn--") &&
+    !name.startsWith("sthree-") &&
+    !name.endsWith("-s3alias") &&
+    !name.endsWith("--ol-s3")
+  );
+}
+
+export async function createBucket(ctx: S3Context): Promise<void> {
+  const name = ctx.state.operation.bucket!;
+  if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { details: { BucketName: name } });
+  const text = await readSmallBody(ctx, 64 * 1024);
+  // Any LocationConstraint is accepted (s3cmd sends "US", the aws cli its configured region): this cluster has one
+  // location, and the bucket answers with the gateway's region.
+  if (text.trim() !== "") parseXml(text, "CreateBucketConfiguration");
+  const owner = ctx.state.auth.accessKeyId;
+  const result = await insertBucket(ctx.services.sql, { name, owner, region: ctx.services.config.region });
+  if (!result.created) {
+    throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
+      details: { BucketName: name },
+    });
+  }
+  ctx.set("location", `/${name}`);
+  ctx.status = 200;
+}
+
+export async function deleteBucket(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  if ((await removeBucket(ctx.services.sql, bucket.id)) === "not-empty") {
+    throw new S3Error("BucketNotEmpty", undefined, { details: { BucketName: bucket.name } });
+  }
+  ctx.status = 204;
+}
+
+export async function headBucket(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  ctx.set(H.bucketRegion, bucket.region);
+  ctx.status = 200;
+}
+
+export async function getBucketLocation(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  // AWS answers an empty LocationConstraint for us-east-1.
+  ctx.type = "application/xml";
+  ctx.body = renderXml("LocationConstraint", { "#text": bucket.region === "us-east-1" ? "" : bucket.region });
+}
+
+export async function listBuckets(ctx: S3Context): Promise<void> {
+  const owner = ctx.state.auth.accessKeyId;
+  const prefix = ctx.state.target.query.get("prefix") ?? "";
+  const buckets = (await selectBuckets(ctx.services.sql, owner)).filter((bucket) => bucket.name.startsWith(prefix));
+  ctx.type = "application/xml";
+  ctx.body = renderXml("ListAllMyBucketsResult", {
+    Owner: { ID: owner, DisplayName: owner },
+    Buckets: { Bucket: buckets.map((bucket) => ({ Name: bucket.name, CreationDate: iso8601(bucket.createdAt), BucketRegion: bucket.region })) },
+    Prefix: ctx.state.target.query.has("prefix") ? prefix : undefined,
+  });
+}

@@ -1,0 +1,39 @@
+// Small things every operation family needs: loading the bucket it acts on, and fresh ids.
+import { randomBytes } from "node:crypto";
+import type { Bucket } from "../../../meta/src/types.js";
+import { getBucket } from "../../../meta/src/pg/buckets.js";
+import type { S3Context } from "../app.js";
+import { S3Error } from "../s3/errors.js";
+
+/** The bucket named by the request, owned by the caller; NoSuchBucket or AccessDenied otherwise. */
+export async function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
+  const name = ctx.state.operation.bucket!;
+  const bucket = await getBucket(ctx.services.sql, name);
+  if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: name } });
+  if (bucket.owner !== ctx.state.auth.accessKeyId) throw new S3Error("AccessDenied");
+  return bucket;
+}
+
+/** Opaque ids (version ids, upload ids, datafile ids): 128 random bits, lowercase hex. */
+export function newId(): string {
+  return randomBytes(16).toString("hex");
+}
+
+export function objectKey(ctx: S3Context): string {
+  const key = ctx.state.operation.key!;
+  if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
+  return key;
+}
+
+/** Reads a small request body (XML documents) with a hard cap; bodies are otherwise always streamed. */
+export async function readSmallBody(ctx: S3Context, limit = 2 * 1024 * 1024): Promise<string> {
+  const body = ctx.state.auth.openBody();
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body.stream as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > limit) throw new S3Error("MaxMessageLengthExceeded");
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}

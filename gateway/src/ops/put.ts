@@ -1,0 +1,51 @@
+// PutObject: stream the body into a new version, then commit it as the current one.
+import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
+import type { S3Context } from "../app.js";
+import { checksumHeaderName } from "../s3/checksums.js";
+import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
+import { loadOwnBucket, newId, objectKey } from "./common.js";
+import { storageClassOf, storePart } from "./store-part.js";
+
+export async function putObject(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  const key = objectKey(ctx);
+  const headers = objectHeadersFromRequest(ctx.req.headers);
+  const storageClass = storageClassOf(ctx, headerValue(ctx.req.headers, H.storageClass));
+  const body = ctx.state.auth.openBody();
+  const versionId = newId();
+  const { sql } = ctx.services;
+
+  const stored = await storePart(ctx, body, {
+    storageClass,
+    placementSeed: versionId,
+    allowInline: true,
+    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
+    abort: (rowId) => abortVersion(sql, rowId),
+  });
+  const versioned = bucket.versioning === "Enabled";
+  try {
+    await commitVersion(sql, stored.rowId, {
+      size: stored.size,
+      etag: stored.md5Hex,
+      partEtag: stored.md5Hex,
+      headers,
+      checksumAlgorithm: stored.checksum?.algorithm,
+      checksumValue: stored.checksum?.base64,
+      checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
+      datafileCrcs: stored.datafileCrcs,
+      inlineData: stored.inlineData,
+      versioned,
+    });
+  } catch (error) {
+    await abortVersion(sql, stored.rowId).catch(() => undefined);
+    throw error;
+  }
+
+  ctx.set("etag", quoteEtag(stored.md5Hex));
+  if (stored.checksum) {
+    ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
+    ctx.set(H.checksumType, "FULL_OBJECT");
+  }
+  if (versioned) ctx.set(H.versionId, versionId);
+  ctx.status = 200;
+}

@@ -1,0 +1,109 @@
+// The write path shared by PutObject and UploadPart (DESIGN §3): reserve a pending row with the layout and
+// datafile ids, stream the verified body to k+m ioservers (or keep a tiny one inline), then hand back what
+// the caller's commit transaction needs. A failure after the reservation aborts the row, so its datafiles
+// become garbage and whatever was there before stays intact.
+import type { DatafileRef } from "../../../meta/src/types.js";
+import type { S3Context } from "../app.js";
+import type { VerifiedBody } from "../auth/verify-request.js";
+import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
+import { placeSlots } from "../data/placement.js";
+import { writeStriped, type SlotTarget } from "../data/striper.js";
+import type { ChecksumAlgorithm } from "../s3/checksums.js";
+import { S3Error } from "../s3/errors.js";
+import { newId } from "./common.js";
+
+/** AWS's limit for a single PUT and for one part. */
+export const MAX_PART_SIZE = 5 * 1024 ** 3;
+
+export interface PendingPart {
+  size: number;
+  unit: number;
+  k: number;
+  m: number;
+  datafiles: DatafileRef[];
+}
+
+export interface StoredPart {
+  rowId: number;
+  size: number;
+  md5Hex: string;
+  checksum?: { algorithm: ChecksumAlgorithm; base64: string };
+  datafileCrcs: { slot: number; crc32c: string }[];
+  inlineData?: Buffer;
+}
+
+export interface StorePartPlan {
+  storageClass: string;
+  /** Spreads placement: a version id or upload id + part number. */
+  placementSeed: string;
+  /** Tiny single-part objects may live in PostgreSQL; parts of multipart uploads are always striped, so an
+   *  object is either wholly inline or wholly striped. */
+  allowInline: boolean;
+  reserve(part: PendingPart): Promise<number>;
+  abort(rowId: number): Promise<void>;
+}
+
+export function declaredSize(body: VerifiedBody): number {
+  if (body.declaredLength === undefined) throw new S3Error("MissingContentLength");
+  if (body.declaredLength > MAX_PART_SIZE) throw new S3Error("EntityTooLarge");
+  return body.declaredLength;
+}
+
+export function storageClassOf(ctx: S3Context, requested: string | undefined): string {
+  const name = requested ?? ctx.services.config.defaultStorageClass;
+  if (!ctx.services.config.storageClasses[name]) throw new S3Error("InvalidStorageClass", undefined, { details: { StorageClassRequested: name } });
+  return name;
+}
+
+export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart> {
+  const { config, io } = ctx.services;
+  const size = declaredSize(body);
+  const { k, m } = config.storageClasses[plan.storageClass];
+
+  if (plan.allowInline && size <= config.inlineThreshold) {
+    const inlineData = await readAll(body, size);
+    const rowId = await plan.reserve({ size, unit: 0, k: 0, m: 0, datafiles: [] });
+    const digests = body.digests();
+    return { rowId, size, md5Hex: digests.md5Hex, checksum: digests.checksum, datafileCrcs: [], inlineData };
+  }
+
+  const layout: StripeLayout = chooseLayout(size, k, m, config.stripeUnit);
+  const healthy = io.healthyIds();
+  // This release writes every slot or nothing: degraded writes come with healing.
+  if (healthy.length < k + m) throw new S3Error("ServiceUnavailable", `Only ${healthy.length} of the ${k + m} ioservers this storage class needs are reachable.`);
+  const servers = placeSlots(plan.placementSeed, healthy, k + m);
+  const datafiles: DatafileRef[] = servers.map((ioserverId, slot) => ({ slot, ioserverId, blobId: newId(), length: 0 }));
+  const targets: SlotTarget[] = datafiles.map(({ slot, ioserverId, blobId }) => ({ slot, blobId, client: io.clientFor(ioserverId)! }));
+  const rowId = await plan.reserve({ size, unit: layout.unit, k, m, datafiles: withLengths(datafiles, layout) });
+  try {
+    const written = await writeStriped(body.stream, layout, targets, { requestId: ctx.state.requestId });
+    const digests = body.digests();
+    return {
+      rowId,
+      size,
+      md5Hex: digests.md5Hex,
+      checksum: digests.checksum,
+      datafileCrcs: written.map(({ slot, crc32c }) => ({ slot, crc32c })),
+    };
+  } catch (error) {
+    body.stream.destroy();
+    await plan.abort(rowId).catch((abortError) => ctx.services.log.error({ err: abortError, rowId }, "could not abort pending row"));
+    throw error;
+  }
+}
+
+function withLengths(datafiles: DatafileRef[], layout: StripeLayout): DatafileRef[] {
+  return datafiles.map((datafile) => ({ ...datafile, length: datafileLength(layout, datafile.slot) }));
+}
+
+async function readAll(body: VerifiedBody, size: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(size);
+  let filled = 0;
+  for await (const chunk of body.stream as AsyncIterable<Buffer>) {
+    if (filled + chunk.length > size) throw new S3Error("IncompleteBody");
+    chunk.copy(buffer, filled);
+    filled += chunk.length;
+  }
+  if (filled !== size) throw new S3Error("IncompleteBody");
+  return buffer;
+}

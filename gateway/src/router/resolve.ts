@@ -1,0 +1,99 @@
+// method + bucket/key + query + headers → the S3 operation, by its AWS action name. The one place that decides.
+// Every sub-resource we do not serve answers NotImplemented: a request is never silently taken for another.
+import { S3Error } from "../s3/errors.js";
+import type { RequestTarget } from "../http/request-target.js";
+
+export type S3OperationName =
+  | "ListBuckets"
+  | "CreateBucket"
+  | "DeleteBucket"
+  | "HeadBucket"
+  | "GetBucketLocation"
+  | "ListObjects"
+  | "ListObjectsV2"
+  | "PutObject"
+  | "GetObject"
+  | "HeadObject"
+  | "DeleteObject"
+  | "CreateMultipartUpload"
+  | "UploadPart"
+  | "CompleteMultipartUpload"
+  | "AbortMultipartUpload";
+
+export interface S3Operation {
+  name: S3OperationName;
+  bucket?: string;
+  key?: string;
+}
+
+/** Query parameters that name a sub-resource (an operation of their own) rather than modify one. */
+const SUB_RESOURCES = new Set([
+  "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption", "intelligent-tiering", "inventory",
+  "legal-hold", "lifecycle", "location", "logging", "metadataConfiguration", "metadataTable", "metrics", "notification",
+  "object-lock", "ownershipControls", "partNumber", "policy", "policyStatus", "publicAccessBlock", "renameObject",
+  "replication", "requestPayment", "restore", "retention", "select", "session", "tagging", "torrent", "uploadId",
+  "uploads", "versioning", "versions", "website",
+]);
+
+function subResources(query: Map<string, string>): string[] {
+  return [...query.keys()].filter((name) => SUB_RESOURCES.has(name));
+}
+
+function notImplemented(what: string): never {
+  throw new S3Error("NotImplemented", `${what} is not implemented by this server.`);
+}
+
+export function resolveOperation(method: string, target: RequestTarget, headers: Record<string, unknown>): S3Operation {
+  const { bucket, key, query } = target;
+  const subs = subResources(query);
+  const has = (...names: string[]) => subs.length === names.length && names.every((name) => query.has(name));
+  const describe = `${method} ${key !== undefined ? "object" : bucket !== undefined ? "bucket" : "service"}${subs.length ? `?${subs.join("&")}` : ""}`;
+
+  if (bucket === undefined) {
+    if (method === "GET" && subs.length === 0) return { name: "ListBuckets" };
+    notImplemented(describe);
+  }
+
+  if (key === undefined) {
+    switch (method) {
+      case "PUT":
+        if (subs.length === 0) return { name: "CreateBucket", bucket };
+        break;
+      case "DELETE":
+        if (subs.length === 0) return { name: "DeleteBucket", bucket };
+        break;
+      case "HEAD":
+        if (subs.length === 0) return { name: "HeadBucket", bucket };
+        break;
+      case "GET":
+        if (has("location")) return { name: "GetBucketLocation", bucket };
+        if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
+        break;
+    }
+    notImplemented(describe);
+  }
+
+  const copySource = headers["x-amz-copy-source"] !== undefined;
+  switch (method) {
+    case "PUT":
+      if (has("partNumber", "uploadId") && !copySource) return { name: "UploadPart", bucket, key };
+      if (subs.length === 0 && !copySource) return { name: "PutObject", bucket, key };
+      if (copySource) notImplemented(subs.length ? "UploadPartCopy" : "CopyObject");
+      break;
+    case "GET":
+      if (subs.length === 0) return { name: "GetObject", bucket, key };
+      break;
+    case "HEAD":
+      if (subs.length === 0) return { name: "HeadObject", bucket, key };
+      break;
+    case "DELETE":
+      if (has("uploadId")) return { name: "AbortMultipartUpload", bucket, key };
+      if (subs.length === 0) return { name: "DeleteObject", bucket, key };
+      break;
+    case "POST":
+      if (has("uploads")) return { name: "CreateMultipartUpload", bucket, key };
+      if (has("uploadId")) return { name: "CompleteMultipartUpload", bucket, key };
+      break;
+  }
+  notImplemented(describe);
+}

@@ -1,0 +1,77 @@
+// The one error type of the gateway and the catalog of S3 error codes it can answer with.
+// Codes, statuses and default messages follow the AWS S3 "Error responses" reference.
+
+const CATALOG = {
+  AccessDenied: [403, "Access Denied"],
+  AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
+  AuthorizationQueryParametersError: [400, "Error parsing the X-Amz-Credential parameter."],
+  BadDigest: [400, "The Content-MD5 or checksum value that you specified did not match what the server received."],
+  BucketAlreadyExists: [409, "The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again."],
+  BucketAlreadyOwnedByYou: [409, "Your previous request to create the named bucket succeeded and you already own it."],
+  BucketNotEmpty: [409, "The bucket you tried to delete is not empty"],
+  ConditionalRequestConflict: [409, "A conflicting operation occurred. If using PutObject you can retry the request."],
+  EntityTooLarge: [400, "Your proposed upload exceeds the maximum allowed size"],
+  EntityTooSmall: [400, "Your proposed upload is smaller than the minimum allowed object size."],
+  ExpiredToken: [400, "The provided token has expired."],
+  IncompleteBody: [400, "You did not provide the number of bytes specified by the Content-Length HTTP header."],
+  InternalError: [500, "We encountered an internal error. Please try again."],
+  InvalidAccessKeyId: [403, "The AWS Access Key Id you provided does not exist in our records."],
+  InvalidArgument: [400, "Invalid Argument"],
+  InvalidBucketName: [400, "The specified bucket is not valid."],
+  InvalidDigest: [400, "The Content-MD5 you specified is not valid."],
+  InvalidLocationConstraint: [400, "The specified location-constraint is not valid"],
+  InvalidPart: [400, "One or more of the specified parts could not be found.  The part may not have been uploaded, or the specified entity tag may not match the part's entity tag."],
+  InvalidPartOrder: [400, "The list of parts was not in ascending order. Parts must be ordered by part number."],
+  InvalidRange: [416, "The requested range is not satisfiable"],
+  InvalidRequest: [400, "Invalid Request"],
+  InvalidURI: [400, "Couldn't parse the specified URI."],
+  InvalidStorageClass: [400, "The storage class you specified is not valid"],
+  InvalidObjectState: [403, "The operation is not valid for the current state of the object."],
+  KeyTooLongError: [400, "Your key is too long"],
+  MalformedTrailerError: [400, "The request contained trailing data that was not well-formed or did not conform to our published schema."],
+  MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema"],
+  MaxMessageLengthExceeded: [400, "Your request was too big."],
+  MetadataTooLarge: [400, "Your metadata headers exceed the maximum allowed metadata size."],
+  MethodNotAllowed: [405, "The specified method is not allowed against this resource."],
+  MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
+  MissingSecurityHeader: [400, "Your request was missing a required header"],
+  NoSuchBucket: [404, "The specified bucket does not exist"],
+  NoSuchKey: [404, "The specified key does not exist."],
+  NoSuchUpload: [404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."],
+  NoSuchVersion: [404, "The specified version does not exist."],
+  NotImplemented: [501, "A header you provided implies functionality that is not implemented"],
+  NotModified: [304, "Not Modified"],
+  PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
+  RequestTimeTooSkewed: [403, "The difference between the request time and the current time is too large."],
+  ServiceUnavailable: [503, "Please reduce your request rate."],
+  SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
+  XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
+} as const satisfies Record<string, readonly [number, string]>;
+
+export type S3ErrorCode = keyof typeof CATALOG;
+
+export class S3Error extends Error {
+  readonly code: S3ErrorCode;
+  readonly status: number;
+  /** Extra elements for the XML <Error> body (e.g. BucketName, Key, Condition). */
+  readonly details: Record<string, string>;
+  /** Extra response headers (e.g. Content-Range on InvalidRange). */
+  readonly headers: Record<string, string>;
+
+  constructor(
+    code: S3ErrorCode,
+    message?: string,
+    options: { details?: Record<string, string>; headers?: Record<string, string>; cause?: unknown } = {},
+  ) {
+    super(message ?? CATALOG[code][1], { cause: options.cause });
+    this.name = "S3Error";
+    this.code = code;
+    this.status = CATALOG[code][0];
+    this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+export function isS3Error(error: unknown): error is S3Error {
+  return error instanceof S3Error;
+}

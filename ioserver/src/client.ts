@@ -1,0 +1,232 @@
+// The only caller of the ioserver wire protocol (protocol.ts). One keep-alive undici Pool per ioserver.
+import { Pool } from "undici";
+import type { Dispatcher } from "undici";
+import {
+  HEADERS,
+  ROUTES,
+  signRequest,
+  type ErrorResponse,
+  type HealthResponse,
+  type ListBlobsResponse,
+  type PutBlobResponse,
+} from "./protocol.js";
+
+export class IoServerError extends Error {
+  constructor(
+    message: string,
+    /** undefined: the request never got an HTTP answer (network failure, timeout, abort). */
+    readonly status: number | undefined,
+    /** The ErrorResponse code, or for network failures the underlying error code (e.g. "Aborted", "UND_ERR_SOCKET"). */
+    readonly code?: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "IoServerError";
+  }
+}
+
+export interface IoCallOptions {
+  signal?: AbortSignal;
+  requestId?: string;
+}
+
+export interface IoClientOptions {
+  /** Most concurrent connections to this server (each streaming request holds one). Default 64. */
+  connections?: number;
+  connectTimeoutMs?: number;
+  /** Time to wait for response headers once the request is sent (a PUT answers after its fsync). */
+  headersTimeoutMs?: number;
+  /** Most idle time between response body chunks while the reader is not applying backpressure. */
+  bodyTimeoutMs?: number;
+}
+
+type ResponseData = Dispatcher.ResponseData;
+
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export class IoClient {
+  private readonly pool: Pool;
+  private readonly secret: string;
+
+  constructor(
+    readonly baseUrl: string,
+    secret: string,
+    options: IoClientOptions = {},
+  ) {
+    this.secret = secret;
+    this.pool = new Pool(new URL(baseUrl).origin, {
+      connections: options.connections ?? 64,
+      connectTimeout: options.connectTimeoutMs ?? 5_000,
+      headersTimeout: options.headersTimeoutMs ?? 120_000,
+      bodyTimeout: options.bodyTimeoutMs ?? 120_000,
+      // Below the ioserver's 65 s keep-alive, so this side always closes an idle socket first.
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 30_000,
+    });
+  }
+
+  /** Streams `body` (exactly `length` bytes) into datafile `id`; resolves once the ioserver has fsynced and renamed. */
+  async putBlob(
+    id: string,
+    body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
+    length: number,
+    options: IoCallOptions = {},
+  ): Promise<PutBlobResponse> {
+    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad blob length ${length}`);
+    const response = await this.send("PUT", ROUTES.blob(encodeURIComponent(id)), options, {
+      headers: { "content-length": String(length), "content-type": "application/octet-stream" },
+      body: exactLength(body as AsyncIterable<Uint8Array>, length) as unknown as Dispatcher.DispatchOptions["body"],
+    });
+    if (response.statusCode !== 200) throw await errorFrom(response, "PUT", id);
+    return (await response.body.json()) as PutBlobResponse;
+  }
+
+  /** Bytes [start, end] inclusive of datafile `id`; the Readable errors if the server cuts the stream or the checksum fails. */
+  async getBlob(
+    id: string,
+    range?: { start: number; end: number },
+    options: IoCallOptions = {},
+  ): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
+    const headers: Record<string, string> = {};
+    if (range) {
+      const { start, end } = range;
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 0 || end < start) {
+        throw new RangeError(`bad byte range ${start}-${end}`);
+      }
+      headers.range = `bytes=${start}-${end}`;
+    }
+    const response = await this.send("GET", ROUTES.blob(encodeURIComponent(id)), options, { headers });
+    if (response.statusCode !== (range ? 206 : 200)) throw await errorFrom(response, "GET", id);
+    if (range) {
+      // A clamped range means the caller's idea of the datafile length is wrong: never hand back fewer bytes.
+      const contentRange = headerText(response, "content-range");
+      if (!contentRange.startsWith(`bytes ${range.start}-${range.end}/`)) {
+        discard(response);
+        throw new IoServerError(
+          `GET ${id}: asked for bytes ${range.start}-${range.end}, got ${JSON.stringify(contentRange)}`,
+          response.statusCode,
+          "RangeMismatch",
+        );
+      }
+    }
+    // undici fails the body with a socket error when the connection closes before Content-Length
+    // bytes arrived, which is how the ioserver reports a bad block after the headers are out.
+    return response.body as NodeJS.ReadableStream & AsyncIterable<Buffer>;
+  }
+
+  async headBlob(id: string, options: IoCallOptions = {}): Promise<{ length: number; crc32c: string } | undefined> {
+    const response = await this.send("HEAD", ROUTES.blob(encodeURIComponent(id)), options);
+    if (response.statusCode === 404) {
+      await response.body.dump();
+      return undefined;
+    }
+    if (response.statusCode !== 200) throw await errorFrom(response, "HEAD", id);
+    await response.body.dump();
+    return { length: Number(headerText(response, "content-length")), crc32c: headerText(response, HEADERS.crc32c) };
+  }
+
+  async deleteBlob(id: string, options: IoCallOptions = {}): Promise<void> {
+    const response = await this.send("DELETE", ROUTES.blob(encodeURIComponent(id)), options);
+    if (response.statusCode !== 204) throw await errorFrom(response, "DELETE", id);
+    await response.body.dump();
+  }
+
+  async listBlobs(after?: string, limit?: number, options: IoCallOptions = {}): Promise<ListBlobsResponse> {
+    const query = new URLSearchParams();
+    if (after !== undefined) query.set("after", after);
+    if (limit !== undefined) query.set("limit", String(limit));
+    const search = query.size > 0 ? `?${query}` : "";
+    const response = await this.send("GET", `${ROUTES.list}${search}`, options);
+    if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.list);
+    return (await response.body.json()) as ListBlobsResponse;
+  }
+
+  async health(options: IoCallOptions = {}): Promise<HealthResponse> {
+    const response = await this.send("GET", ROUTES.health, options);
+    if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.health);
+    return (await response.body.json()) as HealthResponse;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  private async send(
+    method: Dispatcher.HttpMethod,
+    path: string,
+    { signal, requestId }: IoCallOptions,
+    extra: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions["body"] } = {},
+  ): Promise<ResponseData> {
+    const date = String(Date.now());
+    const headers: Record<string, string> = {
+      ...extra.headers,
+      [HEADERS.date]: date,
+      [HEADERS.signature]: signRequest(this.secret, method, path, date),
+    };
+    if (requestId) headers[HEADERS.requestId] = requestId;
+    try {
+      return await this.pool.request({ method, path, headers, body: extra.body, signal });
+    } catch (error) {
+      throw networkError(method, `${this.baseUrl}${path}`, error, signal);
+    }
+  }
+}
+
+/**
+ * Passes `body` through, failing before undici ends the request when the byte count is off: undici
+ * itself would first send a complete (if empty) request and only then notice the mismatch.
+ */
+async function* exactLength(body: AsyncIterable<Uint8Array>, length: number): AsyncGenerator<Uint8Array> {
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > length) throw new IoServerError(`body is longer than the declared ${length} bytes`, undefined, "LengthMismatch");
+    yield chunk;
+  }
+  if (seen !== length) {
+    throw new IoServerError(`body ended after ${seen} of ${length} bytes`, undefined, "LengthMismatch");
+  }
+}
+
+/** Drops a response body we will not read; undici reports that as an abort, which nobody needs to hear. */
+function discard(response: ResponseData): void {
+  response.body.on("error", () => {});
+  response.body.destroy();
+}
+
+function headerText(response: ResponseData, name: string): string {
+  const value = response.headers[name];
+  return Array.isArray(value) ? (value[0] ?? "") : (value ?? "");
+}
+
+function networkError(method: string, url: string, error: unknown, signal: AbortSignal | undefined): IoServerError {
+  if (error instanceof IoServerError) return error;
+  const aborted = signal?.aborted === true;
+  const code = aborted ? "Aborted" : ((error as { code?: string })?.code ?? "Network");
+  const message = error instanceof Error ? error.message : String(error);
+  return new IoServerError(`${method} ${url}: ${message}`, undefined, code, { cause: error });
+}
+
+async function errorFrom(response: ResponseData, method: string, what: string): Promise<IoServerError> {
+  let code: string | undefined;
+  let message = `${method} ${what}: HTTP ${response.statusCode}`;
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_ERROR_BODY_BYTES) break;
+      chunks.push(chunk);
+    }
+    if (chunks.length > 0) {
+      const parsed = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Partial<ErrorResponse>;
+      code = parsed.error;
+      if (parsed.message) message += ` ${parsed.error}: ${parsed.message}`;
+    }
+  } catch {
+    // An unreadable error body still leaves the status, which is what callers act on.
+  } finally {
+    discard(response);
+  }
+  return new IoServerError(message, response.statusCode, code);
+}

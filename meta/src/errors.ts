@@ -1,0 +1,56 @@
+// Small typed errors for the gateway to map onto S3 errors in one place. Never S3 codes here.
+
+export class MetaError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The bucket does not exist (any more): a write raced with its deletion. */
+export class NoSuchBucketError extends MetaError {
+  constructor(readonly bucketId: number) {
+    super(`no bucket with id ${bucketId}`);
+  }
+}
+
+/** The multipart upload does not exist, or was completed or aborted meanwhile. */
+export class NoSuchUploadError extends MetaError {
+  constructor(readonly uploadId: string) {
+    super(`no multipart upload ${uploadId}`);
+  }
+}
+
+/**
+ * A version reserved by insertPendingVersion is no longer pending: it was aborted, reaped as stale, or discarded
+ * with its bucket. Its datafiles are already queued for collection.
+ */
+export class VersionNotPendingError extends MetaError {
+  constructor(readonly versionRowId: number) {
+    super(`version row ${versionRowId} is not pending`);
+  }
+}
+
+/** A part reserved by insertPendingPart was aborted or reaped as stale before it could be committed. */
+export class PartNotPendingError extends MetaError {
+  constructor(readonly partRowId: number) {
+    super(`part row ${partRowId} is not pending`);
+  }
+}
+
+/** completeUpload named a part that is not committed (or whose ETag changed since the caller listed the parts). */
+export class InvalidPartError extends MetaError {
+  constructor(readonly uploadId: string, readonly partNumber: number) {
+    super(`upload ${uploadId} has no committed part ${partNumber} matching the request`);
+  }
+}
+
+/** A migration file that was already applied has been edited: migrations are forward-only. */
+export class MigrationChangedError extends MetaError {
+  constructor(readonly migration: string) {
+    super(`migration ${migration} was changed after it was applied; add a new migration instead`);
+  }
+}
+
+/** The database cannot hold Weft's keys faithfully. */
+export class UnsupportedDatabaseError extends MetaError {}

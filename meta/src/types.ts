@@ -1,0 +1,105 @@
+// Sizes and offsets are JS numbers: every size fits in 2^53 (db.ts refuses bigger ones instead of rounding).
+
+export type VersioningState = "Unversioned" | "Enabled" | "Suspended";
+
+export interface Bucket {
+  id: number;
+  name: string;
+  owner: string;
+  createdAt: Date;
+  versioning: VersioningState;
+  region: string;
+}
+
+export interface DatafileRef {
+  slot: number;
+  ioserverId: string;
+  blobId: string;
+  length: number;
+  crc32c?: string;
+}
+
+export interface PartRecord {
+  /** 1 for a plain PUT. */
+  partNumber: number;
+  size: number;
+  /** MD5 hex, unquoted. */
+  etag: string;
+  /** Stripe layout of this part. */
+  unit: number;
+  k: number;
+  m: number;
+  /** k+m entries, slot 0..k+m-1; empty when the part is inline. */
+  datafiles: DatafileRef[];
+  /** Tiny objects stored in PostgreSQL instead of datafiles. */
+  inlineData?: Buffer;
+  checksumAlgorithm?: string;
+  checksumValue?: string;
+}
+
+export interface ObjectHeaders {
+  contentType?: string;
+  contentEncoding?: string;
+  contentDisposition?: string;
+  contentLanguage?: string;
+  cacheControl?: string;
+  expires?: string;
+  userMetadata: Record<string, string>;
+}
+
+export type ChecksumType = "FULL_OBJECT" | "COMPOSITE";
+
+export interface ObjectVersion extends ObjectHeaders {
+  /** Internal row id. */
+  id: number;
+  bucketId: number;
+  key: string;
+  versionId: string;
+  isDeleteMarker: boolean;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  storageClass: string;
+  checksumAlgorithm?: string;
+  checksumValue?: string;
+  checksumType?: ChecksumType;
+  /** Ordered by partNumber. */
+  parts: PartRecord[];
+}
+
+export interface ObjectSummary {
+  key: string;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  storageClass: string;
+}
+
+export interface ListPage {
+  contents: ObjectSummary[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  /** The last key or common prefix returned, when truncated. */
+  nextMarker?: string;
+}
+
+export interface MultipartUpload extends ObjectHeaders {
+  uploadId: string;
+  bucketId: number;
+  key: string;
+  initiated: Date;
+  storageClass: string;
+  checksumAlgorithm?: string;
+  checksumType?: string;
+  owner: string;
+}
+
+export interface UploadedPart extends PartRecord {
+  lastModified: Date;
+}
+
+export interface GarbageItem {
+  id: number;
+  ioserverId: string;
+  blobId: string;
+}
