@@ -99,6 +99,8 @@ function renderError(ctx: S3Context, thrown: unknown): void {
   ctx.remove("etag");
   ctx.status = error.status;
   for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+  // A body we did not read would have to be drained before the connection could carry another request.
+  if (!ctx.req.complete) ctx.set("connection", "close");
   const { operation, target } = ctx.state;
   const resource = target ? `/${[target.bucket, target.key].filter((part) => part !== undefined).join("/")}` : ctx.path;
   if (ctx.method === "HEAD" || error.status === 304) {

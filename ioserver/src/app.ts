@@ -126,9 +126,10 @@ export function createIoServerApp({ store, secret, logger }: IoServerAppOptions)
         ms: Math.round((performance.now() - startedAt) * 10) / 10,
         err: problem,
       };
+      // A client that hangs up early (a gateway cancelling a read) is routine; a bad signature is a misconfigured peer.
       if (problem) logger.error(line, "request failed");
-      else if (!completed || failure?.status === 403) logger.warn(line, "request");
-      else logger.info(line, "request");
+      else if (failure?.status === 403) logger.warn(line, "request");
+      else logger.info(line, completed ? "request" : "request cut short by the client");
     });
   });
 

@@ -11,6 +11,8 @@ import { CHECKSUM_BLOCK_SIZE, HEADERS, ROUTES, signRequest } from "./protocol.js
 import { spawnIoServer, type IoServerProcess } from "./spawn.js";
 
 const SECRET = "test-cluster-secret";
+// The failures these tests provoke on purpose would otherwise fill the output; WEFT_LOG_LEVEL=info shows them.
+const LOG_LEVEL = process.env.WEFT_LOG_LEVEL ?? "fatal";
 const BLOCK = CHECKSUM_BLOCK_SIZE;
 const MiB = 1024 * 1024;
 
@@ -76,7 +78,7 @@ describe("ioserver", function () {
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), "weft-ioserver-"));
-    server = await spawnIoServer({ dir, secret: SECRET });
+    server = await spawnIoServer({ dir, secret: SECRET, logLevel: LOG_LEVEL });
     client = new IoClient(server.url, SECRET);
   });
 
@@ -295,6 +297,19 @@ describe("ioserver", function () {
       assert.ok(prefix.equals(bytes.subarray(0, prefix.length)));
     });
 
+    it("refuses a blob file whose trailer was cut off", async () => {
+      const truncated = newId();
+      await client.putBlob(truncated, pieces(randomBytes(1000)), 1000);
+      const file = await open(await blobPath(dir, truncated), "r+");
+      try {
+        await file.truncate((await file.stat()).size - 1);
+      } finally {
+        await file.close();
+      }
+      await rejectsWith(client.headBlob(truncated), 500);
+      await rejectsWith(client.getBlob(truncated), 500, "ChecksumMismatch");
+    });
+
     it("still answers HEAD with the whole-file checksum recorded at write time", async () => {
       assert.deepEqual(await client.headBlob(id), { length: bytes.length, crc32c: crcHex(bytes) });
     });
@@ -323,8 +338,11 @@ describe("ioserver", function () {
           "\r\n",
       );
       socket.write(randomBytes(BLOCK + 17));
-      await new Promise((resolveWait) => setTimeout(resolveWait, 100));
-      assert.ok((await readdir(join(dir, "tmp"))).length === 1, "the upload should be in progress");
+      const deadline = Date.now() + 3_000;
+      while ((await readdir(join(dir, "tmp"))).length === 0) {
+        assert.ok(Date.now() < deadline, "the upload should be in progress");
+        await new Promise((resolveWait) => setTimeout(resolveWait, 10));
+      }
       socket.destroy();
       await waitForEmptyTmp(dir);
       assert.equal(await client.headBlob(id), undefined);
@@ -356,7 +374,7 @@ describe("ioserver", function () {
 
   it("a restarted ioserver on the same folder and port serves its old blobs", async () => {
     const restartDir = await mkdtemp(join(tmpdir(), "weft-ioserver-restart-"));
-    let first: IoServerProcess | undefined = await spawnIoServer({ dir: restartDir, secret: SECRET });
+    let first: IoServerProcess | undefined = await spawnIoServer({ dir: restartDir, secret: SECRET, logLevel: LOG_LEVEL });
     let second: IoServerProcess | undefined;
     const firstClient = new IoClient(first.url, SECRET);
     try {
@@ -366,7 +384,7 @@ describe("ioserver", function () {
       await firstClient.close();
       await first.stop();
       const port = Number(new URL(first.url).port);
-      second = await spawnIoServer({ dir: restartDir, secret: SECRET, port });
+      second = await spawnIoServer({ dir: restartDir, secret: SECRET, port, logLevel: LOG_LEVEL });
       assert.equal(second.url, first.url);
       assert.equal(second.diskId, first.diskId);
       first = undefined;

@@ -39,6 +39,8 @@ export async function spawnIoServer(options: {
   secret: string;
   port?: number;
   host?: string;
+  /** pino level for the child; defaults to WEFT_LOG_LEVEL, else the server's own default ("warn"). */
+  logLevel?: string;
 }): Promise<IoServerProcess> {
   const dir = resolve(options.dir);
   const child = spawn(process.execPath, ["--import", "tsx", MAIN_PATH], {
@@ -49,6 +51,7 @@ export async function spawnIoServer(options: {
       WEFT_IOSERVER_PORT: String(options.port ?? 0),
       WEFT_IOSERVER_HOST: options.host ?? "127.0.0.1",
       WEFT_CLUSTER_SECRET: options.secret,
+      ...(options.logLevel ? { WEFT_LOG_LEVEL: options.logLevel } : {}),
     },
     stdio: ["ignore", "pipe", "pipe"],
   });

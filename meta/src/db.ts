@@ -9,8 +9,8 @@ export type Tx = postgres.TransactionSql<{}>;
 export interface ConnectOptions {
   /** Pool size. */
   max?: number;
-  /** Called with the text of every statement sent (tests count round trips with it). */
-  onQuery?: (query: string) => void;
+  /** Called with every statement sent and its parameters (tests count round trips and EXPLAIN real queries). */
+  onQuery?: (query: string, parameters: unknown[]) => void;
 }
 
 const INT8_OID = 20;
@@ -40,7 +40,7 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     types: { int8: int8AsNumber },
     transform: { undefined: null },
     onnotice: () => {},
-    debug: onQuery ? (_connection, query) => onQuery(query) : false,
+    debug: onQuery ? (_connection, query, parameters) => onQuery(query, parameters) : false,
     connection: { application_name: "weft" },
   });
   return sql as unknown as Sql;

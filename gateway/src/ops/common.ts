@@ -25,9 +25,14 @@ export function objectKey(ctx: S3Context): string {
   return key;
 }
 
-/** Reads a small request body (XML documents) with a hard cap; bodies are otherwise always streamed. */
-export async function readSmallBody(ctx: S3Context, limit = 2 * 1024 * 1024): Promise<string> {
-  const body = ctx.state.auth.openBody();
+/**
+ * Reads a small request body (XML documents) with a hard cap; bodies are otherwise always streamed.
+ * `checksumHeadersDescribeBody: false` where an x-amz-checksum-* header describes something else (the whole
+ * object, on CompleteMultipartUpload).
+ */
+export async function readSmallBody(ctx: S3Context, options: { limit?: number; checksumHeadersDescribeBody?: boolean } = {}): Promise<string> {
+  const limit = options.limit ?? 2 * 1024 * 1024;
+  const body = ctx.state.auth.openBody({ checksumHeadersDescribeBody: options.checksumHeadersDescribeBody ?? true });
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body.stream as AsyncIterable<Buffer>) {
@@ -36,4 +41,10 @@ export async function readSmallBody(ctx: S3Context, limit = 2 * 1024 * 1024): Pr
     chunks.push(chunk);
   }
   return Buffer.concat(chunks).toString("utf8");
+}
+
+/** An empty response with this status. (Koa would otherwise answer a body-less 200 with the text "OK".) */
+export function respondEmpty(ctx: S3Context, status: 200 | 204): void {
+  ctx.body = null;
+  ctx.status = status;
 }

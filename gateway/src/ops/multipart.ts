@@ -17,7 +17,7 @@ import { CHECKSUM_ALGORITHMS, checksumHeaderName, type ChecksumAlgorithm } from 
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, newId, objectKey, readSmallBody } from "./common.js";
+import { loadOwnBucket, newId, objectKey, readSmallBody, respondEmpty } from "./common.js";
 import { storageClassOf, storePart } from "./store-part.js";
 
 /** AWS: every part but the last must be at least 5 MiB; part numbers run from 1 to 10,000. */
@@ -95,7 +95,7 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   });
   ctx.set("etag", quoteEtag(stored.md5Hex));
   if (stored.checksum) ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
-  ctx.status = 200;
+  respondEmpty(ctx, 200);
 }
 
 interface RequestedPart {
@@ -118,7 +118,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const upload = await loadUpload(ctx, bucket, key);
-  const requested = requestedParts(parseXml(await readSmallBody(ctx), "CompleteMultipartUpload"));
+  const requested = requestedParts(parseXml(await readSmallBody(ctx, { checksumHeadersDescribeBody: false }), "CompleteMultipartUpload"));
 
   for (let i = 1; i < requested.length; i++) {
     if (requested[i].partNumber <= requested[i - 1].partNumber) throw new S3Error("InvalidPartOrder");
@@ -165,5 +165,5 @@ export async function abortMultipartUpload(ctx: S3Context): Promise<void> {
   const key = objectKey(ctx);
   const upload = await loadUpload(ctx, bucket, key);
   if (!(await abortUpload(ctx.services.sql, upload.uploadId))) throw new S3Error("NoSuchUpload");
-  ctx.status = 204;
+  respondEmpty(ctx, 204);
 }

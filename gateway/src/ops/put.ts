@@ -3,7 +3,7 @@ import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta
 import type { S3Context } from "../app.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
-import { loadOwnBucket, newId, objectKey } from "./common.js";
+import { loadOwnBucket, newId, objectKey, respondEmpty } from "./common.js";
 import { storageClassOf, storePart } from "./store-part.js";
 
 export async function putObject(ctx: S3Context): Promise<void> {
@@ -47,5 +47,5 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
   if (versioned) ctx.set(H.versionId, versionId);
-  ctx.status = 200;
+  respondEmpty(ctx, 200);
 }

@@ -1,0 +1,82 @@
+import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
+import type { Bucket, VersioningState } from "../types.js";
+import { discardVersions } from "./common.js";
+
+interface BucketRow {
+  id: number;
+  name: string;
+  owner: string;
+  region: string;
+  versioning: VersioningState;
+  created_at: Date;
+}
+
+function bucketFromRow(row: BucketRow): Bucket {
+  return {
+    id: row.id,
+    name: row.name,
+    owner: row.owner,
+    createdAt: row.created_at,
+    versioning: row.versioning,
+    region: row.region,
+  };
+}
+
+export async function createBucket(
+  sql: Sql,
+  bucket: { name: string; owner: string; region: string },
+): Promise<{ created: true; bucket: Bucket } | { created: false; existing: Bucket }> {
+  for (;;) {
+    const [inserted] = await sql<BucketRow[]>`
+      insert into buckets (name, owner, region) values (${bucket.name}, ${bucket.owner}, ${bucket.region})
+      on conflict (name) do nothing
+      returning *`;
+    if (inserted) return { created: true, bucket: bucketFromRow(inserted) };
+    const existing = await getBucket(sql, bucket.name);
+    // Absent only if the holder deleted it between the two statements: try again.
+    if (existing) return { created: false, existing };
+  }
+}
+
+export async function getBucket(sql: Sql, name: string): Promise<Bucket | undefined> {
+  const [row] = await sql<BucketRow[]>`select * from buckets where name = ${name}`;
+  return row ? bucketFromRow(row) : undefined;
+}
+
+export async function listBuckets(sql: Sql, owner: string): Promise<Bucket[]> {
+  const rows = await sql<BucketRow[]>`select * from buckets where owner = ${owner} order by name`;
+  return rows.map(bucketFromRow);
+}
+
+export async function setBucketVersioning(sql: Sql, bucketId: number, versioning: VersioningState): Promise<void> {
+  await sql`update buckets set versioning = ${versioning} where id = ${bucketId}`;
+}
+
+/**
+ * Deletes the bucket unless it holds a committed version (delete markers included) or a multipart upload in
+ * progress. PUTs still pending are discarded with it (their blobs queued); their commit will then fail.
+ */
+export async function deleteBucket(sql: Sql, bucketId: number): Promise<"deleted" | "not-empty"> {
+  try {
+    return await sql.begin(async (tx) => {
+      // FOR UPDATE conflicts with the key-share lock each new version, upload or part insert takes on its bucket,
+      // so nothing new can appear in the bucket until this transaction ends.
+      const [bucket] = await tx`select id from buckets where id = ${bucketId} for update`;
+      if (!bucket) return "deleted" as const;
+      const [{ busy }] = await tx<{ busy: boolean }[]>`
+        select exists (select 1 from versions where bucket_id = ${bucketId} and state = 'complete')
+            or exists (select 1 from uploads where bucket_id = ${bucketId}) as busy`;
+      if (busy) return "not-empty" as const;
+      await discardVersions(
+        tx,
+        tx`select id from versions where bucket_id = ${bucketId} and state = 'pending' for update`,
+      );
+      await tx`delete from buckets where id = ${bucketId}`;
+      return "deleted" as const;
+    });
+  } catch (error) {
+    // A pending version committed while we looked: it survives, and so does the bucket.
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) return "not-empty";
+    throw error;
+  }
+}

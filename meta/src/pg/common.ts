@@ -1,0 +1,196 @@
+// Statements shared by the table-family modules: discarding rows together with queuing their blobs, per-key
+// serialization, and the row <-> domain mappings used in more than one module.
+import type postgres from "postgres";
+import type { Sql, Tx } from "../db.js";
+import type { DatafileRef, ObjectHeaders, PartRecord } from "../types.js";
+
+export type Queryable = Sql | Tx;
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+/**
+ * Deletes the versions selected by `doomed` (a `select id from versions … for update` fragment) with their parts and
+ * datafiles, and queues every datafile's blob for collection, in one statement. The FOR UPDATE in the selection
+ * matters: it re-checks the selection's conditions on rows a concurrent transaction changed (a pending version that
+ * was committed meanwhile is then no longer selected) instead of deleting them blindly.
+ */
+export async function discardVersions(q: Queryable, doomed: Fragment): Promise<number> {
+  const [result] = await q<{ count: number }[]>`
+    with doomed as (${doomed}), ${discardDoomedVersions(q)}
+    select count(*)::int as count from gone_versions`;
+  return result?.count ?? 0;
+}
+
+/** The CTEs that discard the versions in CTE `doomed` and queue their blobs; `gone_versions` lists what went. */
+function discardDoomedVersions(q: Queryable): Fragment {
+  return q`
+    gone_versions as (delete from versions where id in (select id from doomed) returning id),
+    gone_parts as (delete from parts where version_row_id in (select id from gone_versions) returning id),
+    gone_files as (delete from datafiles where part_id in (select id from gone_parts) returning ioserver_id, blob_id),
+    queued as (insert into gc_queue (ioserver_id, blob_id) select ioserver_id, blob_id from gone_files)`;
+}
+
+/** Like discardVersions, for parts selected by a `select id from parts … for update` fragment. */
+export async function discardParts(q: Queryable, doomed: Fragment): Promise<number> {
+  const [result] = await q<{ count: number }[]>`
+    with doomed as (${doomed}),
+      gone_parts as (delete from parts where id in (select id from doomed) returning id),
+      gone_files as (delete from datafiles where part_id in (select id from gone_parts) returning ioserver_id, blob_id),
+      queued as (insert into gc_queue (ioserver_id, blob_id) select ioserver_id, blob_id from gone_files)
+    select count(*)::int as count from gone_parts`;
+  return result?.count ?? 0;
+}
+
+/**
+ * Serializes everything that changes which version of (bucket, key) is current, until the transaction ends.
+ * A row lock cannot do this alone: when no current version exists yet there is no row to lock, and two commits
+ * would both try to become current. Hash collisions only make unrelated keys wait for each other briefly.
+ */
+export async function lockObjectKey(tx: Tx, bucketId: number, key: string): Promise<void> {
+  await tx`select ${objectKeyLock(tx, bucketId, key)}`;
+}
+
+/** The lockObjectKey expression, for statements that take the lock along with other work (one round trip less). */
+export function objectKeyLock(q: Queryable, bucketId: number | Fragment, key: string | Fragment): Fragment {
+  return q`pg_advisory_xact_lock(hashtextextended(${key}, ${bucketId}))`;
+}
+
+/**
+ * Makes room for a new current version of a key (caller holds lockObjectKey), in one statement: a complete version
+ * with the same version id is replaced (a new "null" version replaces the old one), and so is the current version
+ * when the bucket does not keep versions; the replaced rows are discarded with their blobs queued. A current
+ * version that is kept stops being current.
+ */
+export async function retireCurrentVersion(
+  tx: Tx,
+  target: { bucketId: number; key: string; versionId: string; versioned: boolean },
+): Promise<void> {
+  const { bucketId, key, versionId, versioned } = target;
+  await tx`
+    with doomed as (
+      select id from versions
+      where bucket_id = ${bucketId} and key = ${key} and state = 'complete'
+        and (version_id = ${versionId} or (is_current and not ${versioned}::boolean))
+      for update
+    ), ${discardDoomedVersions(tx)},
+    demoted as (
+      update versions set is_current = false
+      where bucket_id = ${bucketId} and key = ${key} and is_current and id not in (select id from doomed)
+    )
+    select 1`;
+}
+
+export interface HeaderColumns {
+  content_type: string | null;
+  content_encoding: string | null;
+  content_disposition: string | null;
+  content_language: string | null;
+  cache_control: string | null;
+  expires: string | null;
+  user_metadata: Record<string, string>;
+}
+
+export function headersFromRow(row: HeaderColumns): ObjectHeaders {
+  return {
+    ...optional("contentType", row.content_type),
+    ...optional("contentEncoding", row.content_encoding),
+    ...optional("contentDisposition", row.content_disposition),
+    ...optional("contentLanguage", row.content_language),
+    ...optional("cacheControl", row.cache_control),
+    ...optional("expires", row.expires),
+    userMetadata: row.user_metadata ?? {},
+  };
+}
+
+/** `{ [name]: value }` when value is present, `{}` otherwise, so optional fields stay absent rather than undefined. */
+export function optional<K extends string, V>(name: K, value: V | null | undefined): { [P in K]?: V } {
+  return (value === null || value === undefined ? {} : { [name]: value }) as { [P in K]?: V };
+}
+
+/**
+ * A json array of the parts (alias p, with their datafiles) that `ownerCondition` selects, by part number: loads a
+ * whole layout in the same round trip as its version.
+ */
+export function partsJson(q: Queryable, ownerCondition: Fragment): Fragment {
+  return q`coalesce((
+    select json_agg(json_build_object(
+      'partNumber', p.part_number, 'size', p.size, 'etag', p.etag, 'unit', p.unit, 'k', p.k, 'm', p.m,
+      'inlineData', encode(p.inline_data, 'base64'),
+      'checksumAlgorithm', p.checksum_algorithm, 'checksumValue', p.checksum_value,
+      'committedAt', p.committed_at,
+      'datafiles', coalesce((
+        select json_agg(json_build_object(
+          'slot', d.slot, 'ioserverId', d.ioserver_id, 'blobId', d.blob_id, 'length', d.length, 'crc32c', d.crc32c
+        ) order by d.slot)
+        from datafiles d where d.part_id = p.id), '[]'::json)
+    ) order by p.part_number)
+    from parts p where ${ownerCondition}), '[]'::json)`;
+}
+
+export interface PartJson {
+  partNumber: number;
+  size: number;
+  etag: string | null;
+  unit: number;
+  k: number;
+  m: number;
+  inlineData: string | null;
+  checksumAlgorithm: string | null;
+  checksumValue: string | null;
+  committedAt: string | null;
+  datafiles: { slot: number; ioserverId: string; blobId: string; length: number; crc32c: string | null }[];
+}
+
+export function partFromJson(part: PartJson): PartRecord {
+  return {
+    partNumber: part.partNumber,
+    size: part.size,
+    etag: part.etag ?? "",
+    unit: part.unit,
+    k: part.k,
+    m: part.m,
+    datafiles: part.datafiles.map(
+      (datafile): DatafileRef => ({
+        slot: datafile.slot,
+        ioserverId: datafile.ioserverId,
+        blobId: datafile.blobId,
+        length: datafile.length,
+        ...optional("crc32c", datafile.crc32c),
+      }),
+    ),
+    ...optional("inlineData", part.inlineData === null ? null : Buffer.from(part.inlineData, "base64")),
+    ...optional("checksumAlgorithm", part.checksumAlgorithm),
+    ...optional("checksumValue", part.checksumValue),
+  };
+}
+
+/** Datafile rows as one jsonb parameter, unpacked with jsonb_to_recordset: one statement for all k+m slots. */
+export function datafileRows(q: Queryable, datafiles: DatafileRef[]): postgres.Parameter {
+  return q.json(
+    datafiles.map((datafile) => ({
+      slot: datafile.slot,
+      ioserver_id: datafile.ioserverId,
+      blob_id: datafile.blobId,
+      length: datafile.length,
+      crc32c: datafile.crc32c ?? null,
+    })),
+  );
+}
+
+export function crcRows(q: Queryable, crcs: { slot: number; crc32c: string }[]): postgres.Parameter {
+  return q.json(crcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c })));
+}
+
+export function headerValues(
+  q: Queryable,
+  headers: ObjectHeaders,
+): Omit<HeaderColumns, "user_metadata"> & { user_metadata: postgres.Parameter } {
+  return {
+    content_type: headers.contentType ?? null,
+    content_encoding: headers.contentEncoding ?? null,
+    content_disposition: headers.contentDisposition ?? null,
+    content_language: headers.contentLanguage ?? null,
+    cache_control: headers.cacheControl ?? null,
+    expires: headers.expires ?? null,
+    user_metadata: q.json({ ...headers.userMetadata }),
+  };
+}

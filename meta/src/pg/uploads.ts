@@ -1,0 +1,248 @@
+// Multipart uploads. Parts are reserved, streamed and committed like plain PUTs; completing an upload re-parents the
+// chosen parts to a new version in one transaction and moves no bytes.
+// Lock order, everywhere: upload row, then object key, then part rows (commitPart, completeUpload, abortUpload).
+import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
+import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../errors.js";
+import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart } from "../types.js";
+import {
+  crcRows,
+  datafileRows,
+  discardParts,
+  headersFromRow,
+  headerValues,
+  lockObjectKey,
+  optional,
+  partFromJson,
+  partsJson,
+  retireCurrentVersion,
+  type HeaderColumns,
+  type PartJson,
+} from "./common.js";
+
+export async function createUpload(
+  sql: Sql,
+  upload: {
+    bucketId: number;
+    key: string;
+    uploadId: string;
+    storageClass: string;
+    headers: ObjectHeaders;
+    checksumAlgorithm?: string;
+    checksumType?: string;
+    owner: string;
+  },
+): Promise<void> {
+  const headers = headerValues(sql, upload.headers);
+  try {
+    await sql`
+      insert into uploads (
+        upload_id, bucket_id, key, owner, storage_class, content_type, content_encoding, content_disposition,
+        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type
+      ) values (
+        ${upload.uploadId}, ${upload.bucketId}, ${upload.key}, ${upload.owner}, ${upload.storageClass},
+        ${headers.content_type}, ${headers.content_encoding}, ${headers.content_disposition},
+        ${headers.content_language}, ${headers.cache_control}, ${headers.expires}, ${headers.user_metadata},
+        ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}
+      )`;
+  } catch (error) {
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "uploads_bucket_id_fkey")) {
+      throw new NoSuchBucketError(upload.bucketId);
+    }
+    throw error;
+  }
+}
+
+interface UploadRow extends HeaderColumns {
+  upload_id: string;
+  bucket_id: number;
+  key: string;
+  owner: string;
+  storage_class: string;
+  checksum_algorithm: string | null;
+  checksum_type: string | null;
+  initiated: Date;
+}
+
+function uploadFromRow(row: UploadRow): MultipartUpload {
+  return {
+    uploadId: row.upload_id,
+    bucketId: row.bucket_id,
+    key: row.key,
+    initiated: row.initiated,
+    storageClass: row.storage_class,
+    owner: row.owner,
+    ...headersFromRow(row),
+    ...optional("checksumAlgorithm", row.checksum_algorithm),
+    ...optional("checksumType", row.checksum_type),
+  };
+}
+
+export async function getUpload(
+  sql: Sql,
+  bucketId: number,
+  key: string,
+  uploadId: string,
+): Promise<MultipartUpload | undefined> {
+  const [row] = await sql<UploadRow[]>`
+    select * from uploads where upload_id = ${uploadId} and bucket_id = ${bucketId} and key = ${key}`;
+  return row ? uploadFromRow(row) : undefined;
+}
+
+/** Reserves a part of an upload. Throws NoSuchUploadError if the upload is gone (completed or aborted). */
+export async function insertPendingPart(
+  sql: Sql,
+  part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[] },
+): Promise<number> {
+  try {
+    const [row] = await sql<{ id: number }[]>`
+      with part as (
+        insert into parts (upload_id, part_number, state, size, unit, k, m)
+        values (${part.uploadId}, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m})
+        returning id
+      ), files as (
+        insert into datafiles (part_id, slot, ioserver_id, blob_id, length, crc32c)
+        select part.id, d.slot, d.ioserver_id, d.blob_id, d.length, d.crc32c
+        from part, jsonb_to_recordset(${datafileRows(sql, part.datafiles)})
+          as d(slot smallint, ioserver_id text, blob_id text, length bigint, crc32c text)
+      )
+      select id from part`;
+    return row!.id;
+  } catch (error) {
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "parts_upload_id_fkey")) {
+      throw new NoSuchUploadError(part.uploadId);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Commits a reserved part, replacing (and queuing the blobs of) any part committed earlier under the same number.
+ * Throws NoSuchUploadError when the part is gone: its upload was completed or aborted meanwhile (the part's blobs
+ * were queued then), or the part itself was aborted or reaped.
+ */
+export async function commitPart(
+  sql: Sql,
+  partRowId: number,
+  commit: {
+    etag: string;
+    datafileCrcs: { slot: number; crc32c: string }[];
+    checksumAlgorithm?: string;
+    checksumValue?: string;
+    inlineData?: Buffer;
+  },
+): Promise<void> {
+  await sql.begin(async (tx) => {
+    const [part] = await tx<{ upload_id: string; part_number: number }[]>`
+      select upload_id, part_number from parts where id = ${partRowId} and state = 'pending' and upload_id is not null`;
+    if (!part) throw new NoSuchUploadError(undefined, partRowId);
+    // Serializes part commits of one upload (two commits of one part number would otherwise both replace the
+    // old part), and waits for a completion or abort in progress. Does not block insertPendingPart's key-share lock.
+    const [upload] = await tx`select 1 from uploads where upload_id = ${part.upload_id} for no key update`;
+    if (!upload) throw new NoSuchUploadError(part.upload_id, partRowId);
+    const [stillPending] = await tx`select 1 from parts where id = ${partRowId} and state = 'pending' for update`;
+    if (!stillPending) throw new NoSuchUploadError(part.upload_id, partRowId);
+    await discardParts(
+      tx,
+      tx`select id from parts
+         where upload_id = ${part.upload_id} and part_number = ${part.part_number} and state = 'complete'
+         for update`,
+    );
+    await tx`
+      with part as (
+        update parts set
+          state = 'complete', etag = ${commit.etag}, committed_at = now(),
+          inline_data = coalesce(${commit.inlineData ?? null}::bytea, inline_data),
+          checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null}
+        where id = ${partRowId}
+        returning id
+      )
+      update datafiles set crc32c = c.crc32c
+      from jsonb_to_recordset(${crcRows(tx, commit.datafileCrcs)}) as c(slot smallint, crc32c text)
+      where datafiles.part_id in (select id from part) and datafiles.slot = c.slot`;
+  });
+}
+
+/** Pending part → gone, blobs queued. Idempotent; never touches a committed part. */
+export async function abortPart(sql: Sql, partRowId: number): Promise<void> {
+  await discardParts(sql, sql`select id from parts where id = ${partRowId} and state = 'pending' for update`);
+}
+
+/** The committed parts of an upload, by part number, with their layouts. */
+export async function listUploadParts(sql: Sql, uploadId: string): Promise<UploadedPart[]> {
+  const [row] = await sql<{ parts: PartJson[] }[]>`
+    select ${partsJson(sql, sql`p.upload_id = ${uploadId} and p.state = 'complete'`)} as parts`;
+  return (row?.parts ?? []).map((part) => ({ ...partFromJson(part), lastModified: new Date(part.committedAt!) }));
+}
+
+/**
+ * Turns the chosen committed parts into a new complete, current version carrying the upload's headers and storage
+ * class; unchosen and still-pending parts are discarded (blobs queued) and the upload disappears. The replaced
+ * version is handled as in commitVersion. A part given with an etag must still have that etag (a concurrent
+ * re-upload of the part after the caller checked it throws InvalidPartError, as does a missing part).
+ */
+export async function completeUpload(
+  sql: Sql,
+  completion: {
+    uploadId: string;
+    versionId: string;
+    parts: { partNumber: number; etag?: string }[];
+    size: number;
+    etag: string;
+    checksumAlgorithm?: string;
+    checksumValue?: string;
+    checksumType?: ChecksumType;
+    versioned: boolean;
+  },
+): Promise<{ lastModified: Date }> {
+  const { uploadId } = completion;
+  return sql.begin(async (tx) => {
+    const [upload] = await tx<UploadRow[]>`select * from uploads where upload_id = ${uploadId} for update`;
+    if (!upload) throw new NoSuchUploadError(uploadId);
+    await lockObjectKey(tx, upload.bucket_id, upload.key);
+    await retireCurrentVersion(tx, {
+      bucketId: upload.bucket_id,
+      key: upload.key,
+      versionId: completion.versionId,
+      versioned: completion.versioned,
+    });
+    const [version] = await tx<{ id: number; last_modified: Date }[]>`
+      insert into versions (
+        bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
+        content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
+        checksum_value, checksum_type, last_modified
+      ) values (
+        ${upload.bucket_id}, ${upload.key}, ${completion.versionId}, 'complete', true, ${completion.size},
+        ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
+        ${upload.content_disposition}, ${upload.content_language}, ${upload.cache_control}, ${upload.expires},
+        ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
+        ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now()
+      )
+      returning id, last_modified`;
+    const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag ?? null })));
+    const moved = await tx<{ part_number: number }[]>`
+      update parts set version_row_id = ${version!.id}, upload_id = null
+      from jsonb_to_recordset(${chosen}) as c(part_number integer, etag text)
+      where parts.upload_id = ${uploadId} and parts.state = 'complete' and parts.part_number = c.part_number
+        and (c.etag is null or parts.etag = c.etag)
+      returning parts.part_number`;
+    if (moved.length !== completion.parts.length) {
+      const movedNumbers = new Set(moved.map((part) => part.part_number));
+      const missing = completion.parts.find((part) => !movedNumbers.has(part.partNumber)) ?? completion.parts[0];
+      throw new InvalidPartError(uploadId, missing?.partNumber ?? 0);
+    }
+    await discardParts(tx, tx`select id from parts where upload_id = ${uploadId} for update`);
+    await tx`delete from uploads where upload_id = ${uploadId}`;
+    return { lastModified: version!.last_modified };
+  });
+}
+
+/** Discards the upload and all its parts, committed or pending (blobs queued). False if there is no such upload. */
+export async function abortUpload(sql: Sql, uploadId: string): Promise<boolean> {
+  return sql.begin(async (tx) => {
+    const [upload] = await tx`select 1 from uploads where upload_id = ${uploadId} for update`;
+    if (!upload) return false;
+    await discardParts(tx, tx`select id from parts where upload_id = ${uploadId} for update`);
+    await tx`delete from uploads where upload_id = ${uploadId}`;
+    return true;
+  });
+}

@@ -1,0 +1,312 @@
+import assert from "node:assert/strict";
+import { connect, type Sql } from "./db.js";
+import { NoSuchUploadError, VersionNotPendingError } from "./errors.js";
+import { createBucket } from "./pg/buckets.js";
+import { findUnreferencedBlobs, forgetGarbage, reapStalePending, takeGarbage } from "./pg/gc.js";
+import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
+import {
+  abortVersion,
+  commitVersion,
+  deleteObject,
+  getObjectVersion,
+  insertPendingVersion,
+  listObjects,
+  type CommitVersion,
+} from "./pg/versions.js";
+import { fakeDatafiles, putTestObject, startTestDatabase, type TestDatabase } from "./test-support.js";
+import type { DatafileRef } from "./types.js";
+
+describe("meta: versions and the commit protocol", () => {
+  let db: TestDatabase;
+  let bucketId: number;
+  let versionedBucketId: number;
+
+  before(async () => {
+    db = await startTestDatabase({ max: 12 });
+    const bucket = await createBucket(db.sql, { name: "objects", owner: "alice", region: "r" });
+    const versioned = await createBucket(db.sql, { name: "history", owner: "alice", region: "r" });
+    assert.ok(bucket.created && versioned.created);
+    bucketId = bucket.bucket.id;
+    versionedBucketId = versioned.bucket.id;
+  });
+  after(async () => {
+    await db?.stop();
+  });
+  beforeEach(async () => {
+    await db.sql`delete from gc_queue`;
+  });
+
+  const queuedBlobs = async () =>
+    (await db.sql<{ blob_id: string }[]>`select blob_id from gc_queue`).map((row) => row.blob_id).sort();
+  const blobIds = (datafiles: DatafileRef[]) => datafiles.map((datafile) => datafile.blobId).sort();
+
+  async function reserve(key: string, options: { bucket?: number; versionId?: string; size?: number } = {}) {
+    const datafiles = fakeDatafiles(4, 2, 256);
+    const versionRowId = await insertPendingVersion(db.sql, {
+      bucketId: options.bucket ?? bucketId,
+      key,
+      versionId: options.versionId ?? "null",
+      storageClass: "STANDARD",
+      part: { partNumber: 1, size: options.size ?? 1000, unit: 256, k: 4, m: 2, datafiles },
+    });
+    return { versionRowId, datafiles };
+  }
+
+  function commitFor(datafiles: DatafileRef[], overrides: Partial<CommitVersion> = {}): CommitVersion {
+    return {
+      size: 1000,
+      etag: "9e107d9d372bb6826bd81d3542a419d6",
+      headers: {
+        contentType: "text/plain",
+        cacheControl: "no-cache",
+        userMetadata: { colour: "blue", "with space": "ünïcode ✓" },
+      },
+      checksumAlgorithm: "CRC32",
+      checksumValue: "AAAAAA==",
+      checksumType: "FULL_OBJECT",
+      partEtag: "9e107d9d372bb6826bd81d3542a419d6",
+      datafileCrcs: datafiles.map((datafile) => ({ slot: datafile.slot, crc32c: `crc-${datafile.slot}` })),
+      versioned: false,
+      ...overrides,
+    };
+  }
+
+  it("keeps a pending version invisible to get and list, and commit makes it current with its whole layout", async () => {
+    const { versionRowId, datafiles } = await reserve("doc.txt");
+    assert.equal(await getObjectVersion(db.sql, bucketId, "doc.txt"), undefined);
+    assert.equal(await getObjectVersion(db.sql, bucketId, "doc.txt", "null"), undefined);
+    assert.deepEqual((await listObjects(db.sql, bucketId, { maxKeys: 100 })).contents, []);
+
+    const committed = await commitVersion(db.sql, versionRowId, commitFor(datafiles));
+    assert.equal(committed.versionId, "null");
+    assert.ok(committed.lastModified instanceof Date);
+
+    const version = await getObjectVersion(db.sql, bucketId, "doc.txt");
+    assert.ok(version);
+    assert.equal(version.id, versionRowId);
+    assert.equal(version.size, 1000);
+    assert.equal(version.etag, "9e107d9d372bb6826bd81d3542a419d6");
+    assert.equal(version.isDeleteMarker, false);
+    assert.equal(version.contentType, "text/plain");
+    assert.equal(version.cacheControl, "no-cache");
+    assert.equal("contentEncoding" in version, false, "absent headers stay absent");
+    assert.deepEqual(version.userMetadata, { colour: "blue", "with space": "ünïcode ✓" });
+    assert.equal(version.checksumType, "FULL_OBJECT");
+    assert.deepEqual(version.lastModified, committed.lastModified);
+    assert.equal(version.parts.length, 1);
+    const [part] = version.parts;
+    assert.equal(part!.partNumber, 1);
+    assert.equal(part!.size, 1000);
+    assert.deepEqual([part!.unit, part!.k, part!.m], [256, 4, 2]);
+    assert.deepEqual(
+      part!.datafiles,
+      datafiles.map((datafile) => ({ ...datafile, crc32c: `crc-${datafile.slot}` })),
+    );
+    assert.equal(part!.inlineData, undefined);
+
+    const listed = await listObjects(db.sql, bucketId, { maxKeys: 100 });
+    assert.deepEqual(listed.contents, [
+      { key: "doc.txt", size: 1000, etag: version.etag, lastModified: version.lastModified, storageClass: "STANDARD" },
+    ]);
+    assert.deepEqual(await queuedBlobs(), []);
+  });
+
+  it("overwriting in an unversioned bucket queues every datafile of the old version", async () => {
+    const first = await putTestObject(db.sql, bucketId, "overwritten");
+    const second = await putTestObject(db.sql, bucketId, "overwritten", { size: 77 });
+    assert.deepEqual(await queuedBlobs(), blobIds(first.datafiles));
+    const current = await getObjectVersion(db.sql, bucketId, "overwritten");
+    assert.equal(current?.id, second.versionRowId);
+    assert.equal(current?.size, 77);
+    const [{ count }] = await db.sql<{ count: number }[]>`
+      select count(*)::int as count from versions where bucket_id = ${bucketId} and key = 'overwritten'`;
+    assert.equal(count, 1, "the replaced row is gone");
+  });
+
+  it("keeps the replaced version in a versioned bucket, addressable by its version id", async () => {
+    const first = await putTestObject(db.sql, versionedBucketId, "kept", { versioned: true, size: 1 });
+    const second = await putTestObject(db.sql, versionedBucketId, "kept", { versioned: true, size: 2 });
+    assert.deepEqual(await queuedBlobs(), []);
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "kept"))?.versionId, second.versionId);
+    const old = await getObjectVersion(db.sql, versionedBucketId, "kept", first.versionId);
+    assert.equal(old?.size, 1);
+    assert.deepEqual(blobIds(old!.parts[0]!.datafiles), blobIds(first.datafiles));
+
+    const marker = await deleteObject(db.sql, versionedBucketId, "kept", { versioned: true, versionId: "marker-1" });
+    assert.deepEqual(marker, { deleted: true, deleteMarkerVersionId: "marker-1" });
+    const current = await getObjectVersion(db.sql, versionedBucketId, "kept");
+    assert.equal(current?.isDeleteMarker, true, "the caller sees the marker and decides");
+    assert.equal(current?.versionId, "marker-1");
+    assert.deepEqual(current?.parts, []);
+    assert.deepEqual((await listObjects(db.sql, versionedBucketId, { prefix: "kept", maxKeys: 10 })).contents, []);
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "kept", second.versionId))?.size, 2);
+    assert.deepEqual(await queuedBlobs(), []);
+  });
+
+  it("deletes in an unversioned bucket: the current version goes, its datafiles are queued", async () => {
+    const put = await putTestObject(db.sql, bucketId, "to-delete");
+    assert.deepEqual(await deleteObject(db.sql, bucketId, "to-delete", { versioned: false }), { deleted: true });
+    assert.equal(await getObjectVersion(db.sql, bucketId, "to-delete"), undefined);
+    assert.deepEqual(await queuedBlobs(), blobIds(put.datafiles));
+    assert.deepEqual(await deleteObject(db.sql, bucketId, "to-delete", { versioned: false }), { deleted: false });
+  });
+
+  it("abort queues the datafiles, is idempotent, and a later commit fails with VersionNotPendingError", async () => {
+    const { versionRowId, datafiles } = await reserve("aborted");
+    await abortVersion(db.sql, versionRowId);
+    await abortVersion(db.sql, versionRowId);
+    assert.deepEqual(await queuedBlobs(), blobIds(datafiles));
+    await assert.rejects(commitVersion(db.sql, versionRowId, commitFor(datafiles)), VersionNotPendingError);
+    assert.equal(await getObjectVersion(db.sql, bucketId, "aborted"), undefined);
+  });
+
+  it("abort never touches a committed version", async () => {
+    const put = await putTestObject(db.sql, bucketId, "committed-then-aborted");
+    await abortVersion(db.sql, put.versionRowId);
+    assert.equal((await getObjectVersion(db.sql, bucketId, "committed-then-aborted"))?.id, put.versionRowId);
+    assert.deepEqual(await queuedBlobs(), []);
+  });
+
+  it("stores tiny objects inline", async () => {
+    const versionRowId = await insertPendingVersion(db.sql, {
+      bucketId, key: "tiny", versionId: "null", storageClass: "STANDARD",
+      part: { partNumber: 1, size: 5, unit: 0, k: 0, m: 0, datafiles: [] },
+    });
+    await commitVersion(db.sql, versionRowId, commitFor([], { size: 5, inlineData: Buffer.from("hello") }));
+    const version = await getObjectVersion(db.sql, bucketId, "tiny");
+    assert.deepEqual(version?.parts[0]?.inlineData, Buffer.from("hello"));
+    assert.deepEqual(version?.parts[0]?.datafiles, []);
+  });
+
+  for (const scenario of ["no current version yet", "an existing current version"] as const) {
+    it(`racing commits to one key leave exactly one current version (${scenario})`, async () => {
+      const key = `raced-${scenario.length}`;
+      const previous = scenario === "an existing current version" ? await putTestObject(db.sql, bucketId, key) : undefined;
+      const contenders = await Promise.all(Array.from({ length: 8 }, () => reserve(key)));
+      await db.sql`delete from gc_queue`;
+      const results = await Promise.allSettled(
+        contenders.map(({ versionRowId, datafiles }) => commitVersion(db.sql, versionRowId, commitFor(datafiles))),
+      );
+      assert.deepEqual(results.filter((result) => result.status === "rejected"), []);
+
+      const rows = await db.sql<{ id: number; is_current: boolean; state: string }[]>`
+        select id, is_current, state from versions where bucket_id = ${bucketId} and key = ${key}`;
+      assert.equal(rows.length, 1, "unversioned: only the winner survives");
+      assert.equal(rows[0]!.is_current, true);
+      const winner = contenders.find((contender) => contender.versionRowId === rows[0]!.id)!;
+      const losers = contenders.filter((contender) => contender !== winner);
+      const expectedGarbage = [...(previous?.datafiles ?? []), ...losers.flatMap((loser) => loser.datafiles)];
+      assert.deepEqual(await queuedBlobs(), blobIds(expectedGarbage), "every replaced datafile is queued, once");
+      assert.equal((await getObjectVersion(db.sql, bucketId, key))?.id, winner.versionRowId);
+    });
+  }
+
+  it("racing versioned commits keep every version, one current, ordered by commit (seq)", async () => {
+    const contenders = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => reserve("raced-versioned", { bucket: versionedBucketId, versionId: `v${i}` })),
+    );
+    const committedOrder: number[] = [];
+    await Promise.all(
+      contenders.map(async ({ versionRowId, datafiles }) => {
+        await commitVersion(db.sql, versionRowId, commitFor(datafiles, { versioned: true }));
+        committedOrder.push(versionRowId);
+      }),
+    );
+    const rows = await db.sql<{ id: number; is_current: boolean }[]>`
+      select id, is_current from versions where bucket_id = ${versionedBucketId} and key = 'raced-versioned'
+      order by seq desc`;
+    assert.equal(rows.length, 6);
+    assert.equal(rows.filter((row) => row.is_current).length, 1);
+    assert.equal(rows[0]!.is_current, true, "the newest (highest seq) is current");
+    assert.deepEqual(await queuedBlobs(), []);
+  });
+
+  it("reapStalePending discards old pending versions and parts only", async () => {
+    const stale = await reserve("stale");
+    const fresh = await reserve("fresh");
+    const committed = await putTestObject(db.sql, bucketId, "committed-old");
+    await createUpload(db.sql, {
+      bucketId, key: "multi", uploadId: "reap-upload", storageClass: "STANDARD", headers: { userMetadata: {} }, owner: "alice",
+    });
+    const staleParts = fakeDatafiles(2, 1, 10);
+    const stalePartId = await insertPendingPart(db.sql, {
+      uploadId: "reap-upload", partNumber: 1, size: 20, unit: 10, k: 2, m: 1, datafiles: staleParts,
+    });
+    const freshPartId = await insertPendingPart(db.sql, {
+      uploadId: "reap-upload", partNumber: 2, size: 20, unit: 10, k: 2, m: 1, datafiles: fakeDatafiles(2, 1, 10),
+    });
+    await db.sql`update versions set created_at = now() - interval '2 hours'
+                 where id in (${stale.versionRowId}, ${committed.versionRowId})`;
+    await db.sql`update parts set created_at = now() - interval '2 hours' where id = ${stalePartId}`;
+
+    assert.equal(await reapStalePending(db.sql, 60 * 60_000), 2);
+    assert.deepEqual(await queuedBlobs(), blobIds([...stale.datafiles, ...staleParts]));
+    await assert.rejects(commitVersion(db.sql, stale.versionRowId, commitFor(stale.datafiles)), VersionNotPendingError);
+    await assert.rejects(
+      commitPart(db.sql, stalePartId, { etag: "e", datafileCrcs: [] }),
+      NoSuchUploadError,
+    );
+    await commitVersion(db.sql, fresh.versionRowId, commitFor(fresh.datafiles));
+    await commitPart(db.sql, freshPartId, { etag: "e", datafileCrcs: [] });
+    assert.equal((await getObjectVersion(db.sql, bucketId, "committed-old"))?.id, committed.versionRowId);
+    assert.equal(await reapStalePending(db.sql, 60 * 60_000), 0);
+  });
+
+  it("leases garbage to one collector at a time and forgets what was deleted", async () => {
+    const put = await putTestObject(db.sql, bucketId, "garbage-source");
+    await deleteObject(db.sql, bucketId, "garbage-source", { versioned: false });
+    assert.equal((await queuedBlobs()).length, 3);
+
+    const [first, second] = await Promise.all([takeGarbage(db.sql, 2), takeGarbage(db.sql, 2)]);
+    const taken = [...first!, ...second!];
+    assert.equal(taken.length, 3);
+    assert.equal(new Set(taken.map((item) => item.id)).size, 3, "no item handed out twice");
+    assert.deepEqual(taken.map((item) => item.blobId).sort(), blobIds(put.datafiles));
+    assert.deepEqual(await takeGarbage(db.sql, 10), [], "leased items are not handed out again");
+
+    await forgetGarbage(db.sql, first!.map((item) => item.id));
+    assert.equal((await queuedBlobs()).length, 3 - first!.length);
+
+    // A collector that died: its lease lapses and the items come back.
+    await db.sql`update gc_queue set not_before = now() - interval '1 second'`;
+    const retaken = await takeGarbage(db.sql, 10, 1000);
+    assert.deepEqual(retaken.map((item) => item.id), second!.map((item) => item.id));
+    await forgetGarbage(db.sql, retaken.map((item) => item.id));
+    assert.deepEqual(await queuedBlobs(), []);
+  });
+
+  it("tells which blobs on a disk nothing references", async () => {
+    const put = await putTestObject(db.sql, bucketId, "referenced");
+    const onDisk = put.datafiles.find((datafile) => datafile.ioserverId === "disk-0")!;
+    const replaced = await putTestObject(db.sql, bucketId, "queued");
+    await putTestObject(db.sql, bucketId, "queued");
+    const queued = replaced.datafiles.find((datafile) => datafile.ioserverId === "disk-0")!;
+    const unknown = await findUnreferencedBlobs(db.sql, "disk-0", [onDisk.blobId, queued.blobId, "orphan-1", "orphan-2"]);
+    assert.deepEqual(unknown.sort(), ["orphan-1", "orphan-2"]);
+    assert.deepEqual(await findUnreferencedBlobs(db.sql, "disk-1", [onDisk.blobId]), [onDisk.blobId], "per disk");
+  });
+
+  it("returns a committed version by version id, and nothing for unknown ids", async () => {
+    await putTestObject(db.sql, versionedBucketId, "by-id", { versioned: true, versionId: "abc" });
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-id", "abc"))?.versionId, "abc");
+    assert.equal(await getObjectVersion(db.sql, versionedBucketId, "by-id", "zzz"), undefined);
+    assert.equal(await getObjectVersion(db.sql, versionedBucketId, "missing"), undefined);
+  });
+
+  it("reads int8 columns as JS numbers, sizes above 2^32 included", async () => {
+    const big = 5 * 1024 ** 4; // 5 TiB
+    const { versionRowId, datafiles } = await reserve("huge", { size: big });
+    await commitVersion(db.sql, versionRowId, commitFor(datafiles, { size: big }));
+    const version = await getObjectVersion(db.sql, bucketId, "huge");
+    assert.equal(version?.size, big);
+    assert.equal(typeof version?.id, "number");
+    assert.equal(version?.parts[0]?.size, big);
+    const sql: Sql = connect(db.url, { max: 1 });
+    try {
+      await assert.rejects(sql`select 9007199254740993::bigint as tooBig`, RangeError);
+      assert.deepEqual([...(await sql`select 1 as ok`)], [{ ok: 1 }], "the connection survives");
+    } finally {
+      await sql.end();
+    }
+  });
+});
