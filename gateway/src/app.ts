@@ -105,7 +105,7 @@ function renderError(ctx: S3Context, thrown: unknown): void {
   const resource = target ? `/${[target.bucket, target.key].filter((part) => part !== undefined).join("/")}` : ctx.path;
   if (ctx.method === "HEAD" || error.status === 304) {
     ctx.body = null;
-    if (error.status !== 304) ctx.set("x-amz-error-code", error.code);
+    ctx.status = error.status; // again: a null body turns the status into 204
     return;
   }
   ctx.type = "application/xml";
@@ -120,7 +120,7 @@ function renderError(ctx: S3Context, thrown: unknown): void {
       Resource: resource,
       RequestId: ctx.state.requestId,
     },
-    undefined,
+    null, // AWS's <Error> element carries no namespace
   );
 }
 

@@ -190,7 +190,12 @@ export async function verifyRequest(
       if (opened) throw new Error("openBody() may only be called once per request");
       opened = true;
       const integrityHeaders = claim.authType === "presigned" ? withHoistedIntegrityParameters(headers, query) : headers;
-      return openVerifiedBody(req, integrityHeaders, payloadMode, signing, openOptions, claim.authType === "presigned");
+      const body = openVerifiedBody(req, integrityHeaders, payloadMode, signing, openOptions, claim.authType === "presigned");
+      // A small body can be read, verified and failed before its consumer starts iterating (the handler may
+      // still be reserving metadata). The stream keeps the error and hands it to whoever reads it later; this
+      // listener only stops that early error from being an unhandled 'error' event that kills the process.
+      body.stream.on("error", () => {});
+      return body;
     },
   };
 }

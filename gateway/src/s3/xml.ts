@@ -29,7 +29,7 @@ function prune(value: XmlValue): XmlValue {
   return value;
 }
 
-export function renderXml(root: string, body: XmlObject, namespace: string | undefined = S3_NAMESPACE): string {
+export function renderXml(root: string, body: XmlObject, namespace: string | null = S3_NAMESPACE): string {
   const element = namespace ? { "@xmlns": namespace, ...body } : body;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: prune(element) })}`;
 }
