@@ -15,6 +15,7 @@ export interface TestCluster extends LocalCluster {
   /** An SDK client using virtual-hosted addressing: `<bucket>.localhost:<port>`, resolved to 127.0.0.1 here. */
   virtualHostedClient(): S3Client;
   destroy(): Promise<void>;
+  stopKeepingData(): Promise<void>;
 }
 
 /** Resolves every name to loopback, so `<bucket>.localhost` reaches the test gateway without touching DNS. */
@@ -26,8 +27,9 @@ const loopbackAgent = new Agent({
   },
 });
 
+/** Starts a cluster on a new temp dir, or on `options.dataDir` to restart one that was stopped. */
 export async function startTestCluster(options: Partial<LocalClusterOptions> = {}): Promise<TestCluster> {
-  const dataDir = await mkdtemp(join(tmpdir(), "weft-test-"));
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "weft-test-")));
   const cluster = await startLocalCluster({ dataDir, port: 0, ...options, gatewayEnv: { WEFT_GC_INTERVAL_MS: "500", ...options.gatewayEnv } });
   const clients: S3Client[] = [];
   const make = (config: S3ClientConfig) => {
@@ -52,6 +54,11 @@ export async function startTestCluster(options: Partial<LocalClusterOptions> = {
       for (const client of clients) client.destroy();
       await cluster.stop();
       await rm(dataDir, { recursive: true, force: true });
+    },
+    /** Stops every process and keeps the data dir, for a restart with startTestCluster({ dataDir }). */
+    async stopKeepingData() {
+      for (const client of clients) client.destroy();
+      await cluster.stop();
     },
   });
 }
