@@ -488,20 +488,23 @@ describe("stripe engine with real ioservers", function () {
       const stored = await writeObject(spare, data, chooseLayout(data.length, 4, 2, MiB));
       const bigUnit = await writeObject(spare, data, { size: data.length, unit: 64 * KiB, k: 4, m: 2 }, 2);
 
-      // Dies while a read is streaming: slot 2's server (a data slot) is killed after the first MiB.
+      // Dies while a read is streaming: slot 2's server (a data slot) is killed after the first MiB. The object is
+      // large enough (20 MiB per slot) that the rest of slot 2 cannot already sit in socket buffers when it dies.
+      const long = randomBytes(80 * MiB);
+      const streamed = await writeObject(spare, long, chooseLayout(long.length, 4, 2, MiB));
       const failed: number[] = [];
-      const stream = await openStripedRead([stored.part], 0, data.length - 1, { onSlotFailure: ({ slot }) => failed.push(slot) });
+      const stream = await openStripedRead([streamed.part], 0, long.length - 1, { onSlotFailure: ({ slot }) => failed.push(slot) });
       let killed = false;
       let offset = 0;
       for await (const chunk of stream) {
-        assert.ok((chunk as Buffer).equals(data.subarray(offset, offset + chunk.length)), `wrong bytes at ${offset}`);
+        assert.ok((chunk as Buffer).equals(long.subarray(offset, offset + chunk.length)), `wrong bytes at ${offset}`);
         offset += chunk.length;
         if (offset >= MiB && !killed) {
           killed = true;
-          spare.servers[stored.serverOf[2]].kill();
+          spare.servers[streamed.serverOf[2]].kill();
         }
       }
-      assert.equal(offset, data.length);
+      assert.equal(offset, long.length);
       assert.deepEqual(failed, [2], "the read switched to reconstruction when slot 2 died");
 
       await spare.servers[stored.serverOf[5]].stop();
@@ -531,7 +534,8 @@ describe("stripe engine with real ioservers", function () {
         spare.servers[index] = await spawnIoServer({ dir: server.dir, secret: SECRET });
         spare.clients[index] = new IoClient(spare.servers[index].url, SECRET);
       }
-      const data = randomBytes(24 * MiB);
+      // 24 MiB per slot: far more than socket buffers can hold, so the kills land while data is still unsent.
+      const data = randomBytes(96 * MiB);
       const stored = await writeObject(spare, data, { size: data.length, unit: 256 * KiB, k: 4, m: 2 });
       const stream = await openStripedRead([stored.part], 0, data.length - 1, { readAhead: 256 * KiB });
       let offset = 0;
