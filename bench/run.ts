@@ -1,0 +1,370 @@
+// `npm run bench`: measures a local Weft cluster against this machine's own ceilings and prints a table
+// (and writes bench/results/<time>.json). A script, not a test: nothing here asserts a speed.
+//
+//   npm run bench                       everything, default stripe unit
+//   npm run bench -- --units 64K,1M,4M  the large-object section once per stripe unit
+//   npm run bench -- --quick            smaller sizes and shorter runs (a smoke run)
+import aws4 from "aws4";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { request, Agent } from "undici";
+import { startLocalCluster, type LocalCluster } from "../cluster/local-cluster.js";
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const unitsArg = args[args.indexOf("--units") + 1];
+const units = args.includes("--units") ? unitsArg.split(",").map(parseSize) : [undefined];
+const RUNS = quick ? 1 : 3;
+const LARGE = quick ? 256 * MiB : GiB;
+const HUGE = quick ? GiB : 5 * GiB;
+const SMALL_SECONDS = quick ? 2 : 5;
+const LIST_KEYS = quick ? 5_000 : 100_000;
+
+function parseSize(text: string): number {
+  const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
+  if (!match) throw new Error(`bad size ${text}`);
+  return Number(match[1]) * ({ "": 1, K: 1024, M: MiB, G: GiB } as Record<string, number>)[match[2].toUpperCase()];
+}
+
+interface Figure {
+  section: string;
+  name: string;
+  median: number;
+  min: number;
+  max: number;
+  unit: string;
+  ceiling?: string;
+  ratio?: number;
+  note?: string;
+}
+const figures: Figure[] = [];
+
+function record(section: string, name: string, samples: number[], unit: string, extra: Partial<Figure> = {}): Figure {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const figure = { section, name, median: sorted[Math.floor(sorted.length / 2)], min: sorted[0], max: sorted[sorted.length - 1], unit, ...extra };
+  figures.push(figure);
+  const ratio = figure.ratio !== undefined ? `  (${(figure.ratio * 100).toFixed(0)}% of ${figure.ceiling})` : "";
+  console.log(`  ${name.padEnd(48)} ${fmt(figure.median).padStart(9)} ${unit.padEnd(6)} [${fmt(figure.min)}–${fmt(figure.max)}]${ratio}${figure.note ? `  ${figure.note}` : ""}`);
+  return figure;
+}
+
+function fmt(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+// ---------------------------------------------------------------- process accounting
+
+async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function childrenOf(pid: number): Promise<number[]> {
+  const children: number[] = [];
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const fields = (await readFile(`/proc/${name}/stat`, "utf8")).split(") ")[1].split(" ");
+      if (Number(fields[1]) === pid) children.push(Number(name));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return children;
+}
+
+async function postgresPids(dataDir: string): Promise<number[]> {
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    const cmdline = await readFile(`/proc/${name}/cmdline`, "utf8").catch(() => "");
+    if (cmdline.includes(join(dataDir, "postgres")) && cmdline.includes("-D")) return [Number(name), ...(await childrenOf(Number(name)))];
+  }
+  return [];
+}
+
+interface CpuSnapshot {
+  gateway: number;
+  ioservers: number;
+  postgres: number;
+}
+
+async function cpuSnapshot(cluster: LocalCluster, dataDir: string): Promise<CpuSnapshot> {
+  const pg = await postgresPids(dataDir);
+  return {
+    gateway: await cpuSeconds(cluster.gateway.pid),
+    ioservers: (await Promise.all(cluster.ioservers.map((ioserver) => cpuSeconds(ioserver.pid)))).reduce((a, b) => a + b, 0),
+    postgres: (await Promise.all(pg.map(cpuSeconds))).reduce((a, b) => a + b, 0),
+  };
+}
+
+async function peakRssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+}
+
+// ---------------------------------------------------------------- a minimal signed S3 client (the server is measured, not an SDK)
+
+const agent = new Agent({ connections: 64, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
+
+function signed(cluster: LocalCluster, method: string, path: string, headers: Record<string, string> = {}) {
+  const url = new URL(cluster.endpoint);
+  const options = aws4.sign(
+    { host: url.host, path, method, service: "s3", region: cluster.region, headers: { "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD", ...headers } },
+    { accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey },
+  );
+  const sent = { ...(options.headers as Record<string, string>) };
+  delete sent.Host;
+  return { url: `${cluster.endpoint}${path}`, headers: sent };
+}
+
+async function s3(cluster: LocalCluster, method: string, path: string, body?: Buffer | AsyncIterable<Buffer>, length?: number): Promise<{ status: number; bytes: number }> {
+  const headers: Record<string, string> = {};
+  if (length !== undefined) headers["Content-Length"] = String(length);
+  const { url, headers: sent } = signed(cluster, method, path, headers);
+  const response = await request(url, { method: method as "GET", headers: sent, body: body as never, dispatcher: agent });
+  let bytes = 0;
+  for await (const chunk of response.body) bytes += chunk.length;
+  if (response.statusCode >= 300) throw new Error(`${method} ${path}: ${response.statusCode}`);
+  return { status: response.statusCode, bytes };
+}
+
+const block = Buffer.alloc(MiB);
+for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
+async function* zeros(size: number): AsyncGenerator<Buffer> {
+  for (let sent = 0; sent < size; sent += MiB) yield size - sent >= MiB ? block : block.subarray(0, size - sent);
+}
+
+// ---------------------------------------------------------------- ceilings
+
+async function md5Ceiling(): Promise<number> {
+  const hash = createHash("md5");
+  const started = performance.now();
+  for (let done = 0; done < GiB; done += MiB) hash.update(block);
+  hash.digest();
+  return GiB / MiB / ((performance.now() - started) / 1000);
+}
+
+async function loopbackCeiling(): Promise<number> {
+  const server = createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => res.end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  const started = performance.now();
+  const response = await request(`http://127.0.0.1:${port}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
+  await response.body.text();
+  const rate = GiB / MiB / ((performance.now() - started) / 1000);
+  server.close();
+  return rate;
+}
+
+async function diskCeiling(dir: string): Promise<number> {
+  const path = join(dir, "disk-ceiling");
+  const file = await open(path, "w");
+  const started = performance.now();
+  for (let done = 0; done < GiB; done += 4 * MiB) await file.write(Buffer.concat([block, block, block, block]));
+  await file.sync();
+  await file.close();
+  const rate = GiB / MiB / ((performance.now() - started) / 1000);
+  await rm(path);
+  return rate;
+}
+
+// ---------------------------------------------------------------- sections
+
+async function timed(run: () => Promise<unknown>): Promise<number> {
+  const started = performance.now();
+  await run();
+  return (performance.now() - started) / 1000;
+}
+
+async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Record<string, number>, label: string): Promise<void> {
+  console.log(`\nLarge objects${label}`);
+  await s3(cluster, "PUT", "/large", undefined, 0);
+  const put: number[] = [];
+  const get: number[] = [];
+  const cpuPut: CpuSnapshot[] = [];
+  const cpuGet: CpuSnapshot[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const before = await cpuSnapshot(cluster, dataDir);
+    put.push(LARGE / MiB / (await timed(() => s3(cluster, "PUT", `/large/object-${run}`, zeros(LARGE), LARGE))));
+    const middle = await cpuSnapshot(cluster, dataDir);
+    get.push(LARGE / MiB / (await timed(() => s3(cluster, "GET", `/large/object-${run}`))));
+    const after = await cpuSnapshot(cluster, dataDir);
+    cpuPut.push(diff(middle, before));
+    cpuGet.push(diff(after, middle));
+  }
+  const size = `${LARGE / MiB} MiB`;
+  record("large", `PUT ${size}, one stream`, put, "MiB/s", { ceiling: "MD5", ratio: median(put) / ceilings.md5 });
+  record("large", `GET ${size}, one stream`, get, "MiB/s", { ceiling: "loopback", ratio: median(get) / ceilings.loopback });
+  printCpu("PUT", cpuPut, LARGE);
+  printCpu("GET", cpuGet, LARGE);
+
+  const parallel = quick ? 4 : 8;
+  const each = quick ? 32 * MiB : 128 * MiB;
+  const putAll: number[] = [];
+  const getAll: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    putAll.push((parallel * each) / MiB / (await timed(() => Promise.all(Array.from({ length: parallel }, (_, i) => s3(cluster, "PUT", `/large/parallel-${i}`, zeros(each), each))))));
+    getAll.push((parallel * each) / MiB / (await timed(() => Promise.all(Array.from({ length: parallel }, (_, i) => s3(cluster, "GET", `/large/parallel-${i}`))))));
+  }
+  record("large", `PUT ${parallel} × ${each / MiB} MiB at once`, putAll, "MiB/s", { ceiling: "loopback", ratio: median(putAll) / ceilings.loopback });
+  record("large", `GET ${parallel} × ${each / MiB} MiB at once`, getAll, "MiB/s", { ceiling: "loopback", ratio: median(getAll) / ceilings.loopback });
+}
+
+function diff(a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot {
+  return { gateway: a.gateway - b.gateway, ioservers: a.ioservers - b.ioservers, postgres: a.postgres - b.postgres };
+}
+
+function median(values: number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
+function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number): void {
+  const perGB = (pick: (s: CpuSnapshot) => number) => snapshots.map((s) => pick(s) / (bytes / 1e9));
+  record("cpu", `${what} CPU s/GB gateway`, perGB((s) => s.gateway), "s/GB");
+  record("cpu", `${what} CPU s/GB ioservers (all six)`, perGB((s) => s.ioservers), "s/GB");
+  record("cpu", `${what} CPU s/GB PostgreSQL`, perGB((s) => s.postgres), "s/GB");
+}
+
+async function smallObjects(cluster: LocalCluster): Promise<void> {
+  console.log("\nSmall objects (4 KiB)");
+  await s3(cluster, "PUT", "/small", undefined, 0);
+  const body = block.subarray(0, 4096);
+  for (const concurrency of [1, 16]) {
+    const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
+    for (const [op, method] of [
+      ["PUT", "PUT"],
+      ["GET", "GET"],
+      ["HEAD", "HEAD"],
+      ["DELETE", "DELETE"],
+    ] as const) {
+      const latencies: number[] = [];
+      let counter = 0;
+      const deadline = performance.now() + SMALL_SECONDS * 1000;
+      const started = performance.now();
+      await Promise.all(
+        Array.from({ length: concurrency }, async (_, worker) => {
+          let index = 0;
+          while (performance.now() < deadline) {
+            const n = method === "GET" || method === "HEAD" ? index++ % stored[worker] : index++;
+            const key = `/small/c${concurrency}-w${worker}-${n}`;
+            const begin = performance.now();
+            if (method === "PUT") await s3(cluster, "PUT", key, body, body.length);
+            else await s3(cluster, method, key);
+            if (method === "PUT") stored[worker] = index;
+            latencies.push(performance.now() - begin);
+            counter++;
+          }
+        }),
+      );
+      const seconds = (performance.now() - started) / 1000;
+      latencies.sort((a, b) => a - b);
+      const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+      record("small", `${op} 4 KiB, concurrency ${concurrency}`, [counter / seconds], "ops/s", { note: `p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms` });
+    }
+  }
+}
+
+async function listing(cluster: LocalCluster): Promise<void> {
+  console.log(`\nListing (${LIST_KEYS.toLocaleString()} keys in a tree)`);
+  await s3(cluster, "PUT", "/listing", undefined, 0);
+  const body = Buffer.from("x");
+  let next = 0;
+  const fillStarted = performance.now();
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      for (let index = next++; index < LIST_KEYS; index = next++) {
+        const key = `dir${index % 100}/sub${Math.floor(index / 100) % 10}/file-${index}`;
+        await s3(cluster, "PUT", `/listing/${key}`, body, 1);
+      }
+    }),
+  );
+  console.log(`  (filled in ${((performance.now() - fillStarted) / 1000).toFixed(0)} s)`);
+  for (const [name, query] of [
+    ["ListObjectsV2 page, delimiter /", "?list-type=2&delimiter=%2F"],
+    ["ListObjectsV2 page, prefix + delimiter", "?list-type=2&prefix=dir7%2F&delimiter=%2F"],
+    ["ListObjectsV2 page of 1000, no delimiter", "?list-type=2"],
+  ] as const) {
+    const latencies: number[] = [];
+    for (let i = 0; i < (quick ? 20 : 100); i++) latencies.push(await timed(() => s3(cluster, "GET", `/listing${query}`)) * 1000);
+    latencies.sort((a, b) => a - b);
+    record("listing", name, [latencies[Math.floor(latencies.length / 2)]], "ms p50", { note: `p99 ${latencies[Math.floor(latencies.length * 0.99)].toFixed(1)} ms` });
+  }
+  const whole = await timed(async () => {
+    let token: string | undefined;
+    do {
+      const { url, headers } = signed(cluster, "GET", `/listing?list-type=2${token ? `&continuation-token=${encodeURIComponent(token)}` : ""}`);
+      const response = await request(url, { headers, dispatcher: agent });
+      const text = await response.body.text();
+      token = /<NextContinuationToken>([^<]+)</.exec(text)?.[1];
+    } while (token);
+  });
+  record("listing", "list the whole bucket (pages of 1000)", [whole], "s");
+}
+
+async function degradedAndMemory(cluster: LocalCluster, ceilings: Record<string, number>): Promise<void> {
+  console.log("\nDegraded read (two of six ioservers stopped)");
+  await cluster.ioservers[1].stop();
+  await cluster.ioservers[4].stop();
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const degraded: number[] = [];
+  for (let run = 0; run < RUNS; run++) degraded.push(LARGE / MiB / (await timed(() => s3(cluster, "GET", `/large/object-${run}`))));
+  record("degraded", `GET ${LARGE / MiB} MiB with 2 ioservers down`, degraded, "MiB/s", { ceiling: "loopback", ratio: median(degraded) / ceilings.loopback });
+  await cluster.restartIoServer(1);
+  await cluster.restartIoServer(4);
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+
+  console.log(`\nMemory (${HUGE / GiB} GiB PUT and GET)`);
+  await s3(cluster, "PUT", "/large/huge", zeros(HUGE), HUGE);
+  await s3(cluster, "GET", "/large/huge");
+  record("memory", `gateway peak RSS over the whole run`, [await peakRssMiB(cluster.gateway.pid)], "MiB");
+}
+
+// ---------------------------------------------------------------- main
+
+async function startCluster(dataDir: string, unit: number | undefined): Promise<LocalCluster> {
+  await mkdir(dataDir, { recursive: true });
+  return startLocalCluster({ dataDir, port: 0, gatewayEnv: unit ? { WEFT_STRIPE_UNIT: String(unit) } : {} });
+}
+
+const root = await mkdtemp(join(tmpdir(), "weft-bench-"));
+try {
+  console.log("Ceilings (this machine, this run)");
+  const ceilings = { md5: await md5Ceiling(), loopback: await loopbackCeiling(), disk: await diskCeiling(root) };
+  record("ceiling", "MD5 of 1 GiB, one core", [ceilings.md5], "MiB/s");
+  record("ceiling", "HTTP loopback, 1 GiB into a discarding server", [ceilings.loopback], "MiB/s");
+  record("ceiling", "disk write 1 GiB + fsync", [ceilings.disk], "MiB/s");
+
+  for (const [index, unit] of units.entries()) {
+    const dataDir = join(root, `cluster-${index}`);
+    const cluster = await startCluster(dataDir, unit);
+    try {
+      await largeObjects(cluster, dataDir, ceilings, unit ? ` (stripe unit ${unit / 1024} KiB)` : "");
+      if (index === units.length - 1) {
+        await smallObjects(cluster);
+        await listing(cluster);
+        await degradedAndMemory(cluster, ceilings);
+      }
+    } finally {
+      await cluster.stop();
+    }
+  }
+  await mkdir("bench/results", { recursive: true });
+  const file = `bench/results/${new Date().toISOString().replace(/[:.]/g, "-")}.json`;
+  await writeFile(file, JSON.stringify({ quick, units, figures }, null, 2));
+  console.log(`\nwritten ${file}`);
+} finally {
+  await agent.close();
+  await rm(root, { recursive: true, force: true });
+}
