@@ -4,6 +4,7 @@
 //   npm run bench                       everything, default stripe unit
 //   npm run bench -- --units 64K,1M,4M  the large-object section once per stripe unit
 //   npm run bench -- --quick            smaller sizes and shorter runs (a smoke run)
+//   npm run bench -- --profile DIR      also write the gateway's CPU profile (node --cpu-prof) into DIR
 import aws4 from "aws4";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -24,6 +25,7 @@ const LARGE = quick ? 256 * MiB : GiB;
 const HUGE = quick ? GiB : 5 * GiB;
 const SMALL_SECONDS = quick ? 2 : 5;
 const LIST_KEYS = quick ? 5_000 : 100_000;
+const profileDir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
 
 function parseSize(text: string): number {
   const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
@@ -335,7 +337,12 @@ async function degradedAndMemory(cluster: LocalCluster, ceilings: Record<string,
 
 async function startCluster(dataDir: string, unit: number | undefined): Promise<LocalCluster> {
   await mkdir(dataDir, { recursive: true });
-  return startLocalCluster({ dataDir, port: 0, gatewayEnv: unit ? { WEFT_STRIPE_UNIT: String(unit) } : {} });
+  return startLocalCluster({
+    dataDir,
+    port: 0,
+    gatewayEnv: unit ? { WEFT_STRIPE_UNIT: String(unit) } : {},
+    gatewayNodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
+  });
 }
 
 const root = await mkdtemp(join(tmpdir(), "weft-bench-"));

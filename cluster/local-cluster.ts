@@ -29,6 +29,8 @@ export interface LocalClusterOptions {
   gatewayEnv?: Record<string, string>;
   /** Where the gateway's log lines go; default: discarded unless WEFT_LOG_LEVEL asks for them. */
   gatewayStdout?: "inherit" | "ignore";
+  /** Extra node flags for the gateway process, e.g. ["--cpu-prof"] to profile it. */
+  gatewayNodeArgs?: string[];
 }
 
 export interface GatewayProcess {
@@ -71,8 +73,8 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore"): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", GATEWAY_MAIN], {
+export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = []): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", GATEWAY_MAIN], {
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -159,7 +161,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ...options.gatewayEnv,
     };
     const stdout = options.gatewayStdout ?? "ignore";
-    gateway = await spawnGateway(gatewayEnv, stdout);
+    gateway = await spawnGateway(gatewayEnv, stdout, options.gatewayNodeArgs);
 
     const cluster: LocalCluster = {
       endpoint: gateway.url,
@@ -177,7 +179,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       },
       async restartGateway() {
         gatewayEnv.WEFT_PORT = String(new URL(cluster.endpoint).port);
-        gateway = await spawnGateway(gatewayEnv, stdout);
+        gateway = await spawnGateway(gatewayEnv, stdout, options.gatewayNodeArgs);
         cluster.gateway = gateway;
         return gateway;
       },
