@@ -11,6 +11,14 @@ import { spawnIoServer, type IoServerProcess } from "../ioserver/src/spawn.js";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../gateway/src/config.js";
 
 const GATEWAY_MAIN = fileURLToPath(new URL("../gateway/src/main.ts", import.meta.url));
+// tsx must resolve from the repository, whatever the caller's working directory is.
+const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+const liveGateways = new Set<ChildProcess>();
+// A test runner that exits without stopping its cluster (mocha --exit) must not leave a gateway running.
+process.once("exit", () => {
+  for (const child of liveGateways) child.kill("SIGKILL");
+});
 
 export interface LocalClusterOptions {
   dataDir: string;
@@ -75,9 +83,12 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = []): Promise<GatewayProcess> {
   const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", GATEWAY_MAIN], {
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  liveGateways.add(child);
+  child.once("exit", () => liveGateways.delete(child));
   let stderr = "";
   child.stderr!.on("data", (chunk: Buffer) => {
     stderr = (stderr + chunk.toString()).slice(-8000);
