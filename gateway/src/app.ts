@@ -15,6 +15,7 @@ import { renderXml } from "./s3/xml.js";
 import { H } from "./s3/headers.js";
 import { HANDLERS } from "./ops/index.js";
 import { toS3Error } from "./http/error-mapping.js";
+import { addCorsResponseHeaders, preflightCors } from "./ops/cors.js";
 
 export interface Services {
   config: GatewayConfig;
@@ -74,6 +75,11 @@ export function createApp(services: Services): Koa<S3State> {
   app.use(async (ctx, next) => {
     const { config } = services;
     ctx.state.target = parseRequestTarget(ctx.req.url ?? "/", ctx.get("host"), config.virtualHostDomains);
+    const { bucket } = ctx.state.target;
+    // A CORS preflight carries no credentials: answered from the bucket's CORS rules alone, before authentication.
+    if (ctx.method === "OPTIONS" && bucket !== undefined) return preflightCors(ctx as S3Context, bucket);
+    // Set before the operation runs so that error responses carry them too (a browser cannot read them otherwise).
+    if (bucket !== undefined && ctx.get("origin")) await addCorsResponseHeaders(ctx as S3Context, bucket);
     ctx.state.operation = resolveOperation(ctx.method, ctx.state.target, ctx.req.headers);
     ctx.state.auth = await verifyRequest(ctx.req, services.credentials);
     await next();

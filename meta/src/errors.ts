@@ -54,3 +54,14 @@ export class MigrationChangedError extends MetaError {
 
 /** The database cannot hold Weft's keys faithfully. */
 export class UnsupportedDatabaseError extends MetaError {}
+
+/**
+ * A conditional write (If-None-Match: * or If-Match) found the key in a state the condition excludes, checked under
+ * the key's commit lock. `reason`: "exists" (If-None-Match: * and a current object exists), "missing" (If-Match and
+ * no current object), "etag" (If-Match and the current object has another ETag).
+ */
+export class WriteConditionFailedError extends MetaError {
+  constructor(readonly reason: "exists" | "missing" | "etag") {
+    super(`write condition failed: ${reason}`);
+  }
+}

@@ -63,6 +63,8 @@ export interface ObjectVersion extends ObjectHeaders {
   checksumAlgorithm?: string;
   checksumValue?: string;
   checksumType?: ChecksumType;
+  /** How many tags the version has (x-amz-tagging-count). */
+  tagCount: number;
   /** Ordered by partNumber. */
   parts: PartRecord[];
 }

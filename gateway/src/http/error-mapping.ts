@@ -2,7 +2,7 @@
 // apart by type, never by message text.
 import type { Logger } from "pino";
 import { IoServerError } from "../../../ioserver/src/client.js";
-import { NoSuchUploadError } from "../../../meta/src/errors.js";
+import { NoSuchUploadError, WriteConditionFailedError } from "../../../meta/src/errors.js";
 import { DataUnavailableError } from "../data/stripe-reader.js";
 import { LongBodyError, ShortBodyError, StripeWriteError } from "../data/striper.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
@@ -12,6 +12,12 @@ export function toS3Error(error: unknown, log: Logger): S3Error {
   if (error instanceof ShortBodyError) return new S3Error("IncompleteBody", undefined, { cause: error });
   if (error instanceof LongBodyError) return new S3Error("InvalidRequest", "The request body is longer than its declared length.", { cause: error });
   if (error instanceof NoSuchUploadError) return new S3Error("NoSuchUpload", undefined, { cause: error });
+  if (error instanceof WriteConditionFailedError) {
+    // AWS: If-Match on a key that has no object answers NoSuchKey, not PreconditionFailed.
+    if (error.reason === "missing") return new S3Error("NoSuchKey", undefined, { cause: error });
+    const condition = error.reason === "exists" ? "If-None-Match" : "If-Match";
+    return new S3Error("PreconditionFailed", undefined, { cause: error, details: { Condition: condition } });
+  }
   if (error instanceof DataUnavailableError || error instanceof StripeWriteError || error instanceof IoServerError) {
     log.warn({ err: error }, "storage unavailable");
     return new S3Error("ServiceUnavailable", "The object's storage is not available right now. Please retry.", { cause: error });

@@ -1,7 +1,7 @@
 // GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
 import { Readable } from "node:stream";
 import { getObjectVersion } from "../../../meta/src/pg/versions.js";
-import type { ObjectVersion } from "../../../meta/src/types.js";
+import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
@@ -16,7 +16,9 @@ import {
   quoteEtag,
   type ByteRange,
 } from "../s3/headers.js";
+import { TAGGING_COUNT_HEADER } from "./tagging.js";
 import { loadOwnBucket, objectKey } from "./common.js";
+import { MAX_PART_NUMBER } from "./multipart.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
 const RESPONSE_OVERRIDES: Record<string, string> = {
@@ -46,6 +48,37 @@ export async function findVersion(ctx: S3Context, bucketId: number, key: string,
   return version;
 }
 
+const MP_PARTS_COUNT = "x-amz-mp-parts-count";
+
+/** `?partNumber=N`: the N-th part of the object (a non-multipart object is one part), or undefined without it. */
+function requestedPart(ctx: S3Context, version: ObjectVersion): { number: number; part: PartRecord; start: number } | undefined {
+  const text = ctx.state.target.query.get("partNumber");
+  if (text === undefined) return undefined;
+  const number = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(number >= 1 && number <= MAX_PART_NUMBER)) {
+    throw new S3Error("InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive", {
+      details: { ArgumentName: "partNumber", ArgumentValue: text },
+    });
+  }
+  if (headerValue(ctx.req.headers, "range") !== undefined) {
+    throw new S3Error("InvalidRequest", "Cannot specify both Range header and partNumber query parameter");
+  }
+  // Parts are numbered by position: a completed upload keeps only the parts it was completed with, and clients
+  // that download by part (transfer managers) ask for 1..x-amz-mp-parts-count.
+  if (number > version.parts.length) {
+    throw new S3Error("InvalidPartNumber", undefined, {
+      details: { PartNumberRequested: String(number), ActualPartCount: String(version.parts.length) },
+    });
+  }
+  let start = 0;
+  for (let i = 0; i < number - 1; i++) start += version.parts[i].size;
+  return { number, part: version.parts[number - 1], start };
+}
+
+function isMultipart(version: ObjectVersion): boolean {
+  return /-\d+$/.test(version.etag);
+}
+
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
@@ -53,7 +86,10 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const version = await findVersion(ctx, bucket.id, key, query.get("versionId"));
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
-  const range = parseRange(headerValue(ctx.req.headers, "range"), version.size);
+  const part = requestedPart(ctx, version);
+  const range: ByteRange | undefined = part
+    ? { start: part.start, end: part.start + part.part.size - 1 }
+    : parseRange(headerValue(ctx.req.headers, "range"), version.size);
 
   const headers: Record<string, string> = {
     ...objectHeadersToResponse(version),
@@ -63,8 +99,17 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   };
   if (version.storageClass !== "STANDARD") headers[H.storageClass] = version.storageClass;
   if (bucket.versioning !== "Unversioned") headers[H.versionId] = version.versionId;
-  // A whole-object checksum describes the whole object only: never send it with a range (SDKs would fail).
-  if (!range && version.checksumAlgorithm && version.checksumValue && headerValue(ctx.req.headers, H.checksumMode)?.toUpperCase() === "ENABLED") {
+  if (version.tagCount > 0) headers[TAGGING_COUNT_HEADER] = String(version.tagCount);
+  const checksumMode = headerValue(ctx.req.headers, H.checksumMode)?.toUpperCase() === "ENABLED";
+  // A whole-object checksum describes the whole object only: never send it with a range (SDKs would fail). A part
+  // request gets that part's own checksum, when it has one.
+  if (part) {
+    if (isMultipart(version)) headers[MP_PARTS_COUNT] = String(version.parts.length);
+    const own = isMultipart(version) ? part.part : version;
+    if (checksumMode && own.checksumAlgorithm && own.checksumValue && !own.checksumValue.includes("-")) {
+      headers[checksumHeaderName(own.checksumAlgorithm as ChecksumAlgorithm)] = own.checksumValue;
+    }
+  } else if (!range && version.checksumAlgorithm && version.checksumValue && checksumMode) {
     headers[checksumHeaderName(version.checksumAlgorithm as ChecksumAlgorithm)] = version.checksumValue;
     if (version.checksumType) headers[H.checksumType] = version.checksumType;
   }
@@ -74,19 +119,21 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   }
 
   const served: ByteRange = range ?? { start: 0, end: version.size - 1 };
-  const length = served.end - served.start + 1;
-  const body = withBody && length > 0 ? await openObjectRead(ctx, version, served) : undefined;
+  const length = Math.max(0, served.end - served.start + 1);
+  const body = withBody && length > 0 ? await openVersionRead(ctx, version, served) : undefined;
 
-  ctx.status = range ? 206 : 200;
+  // A part of an empty object is the empty object: there is no byte range to name.
+  const partial = range !== undefined && length > 0;
+  ctx.status = partial ? 206 : 200;
   for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
-  if (range) ctx.set("content-range", `bytes ${served.start}-${served.end}/${version.size}`);
+  if (partial) ctx.set("content-range", `bytes ${served.start}-${served.end}/${version.size}`);
   if (body) ctx.body = body;
   else if (withBody) ctx.body = Buffer.alloc(0);
   ctx.length = length;
 }
 
 /** Opens the byte stream before any header is sent, so an unreadable object still gets a clean 503. */
-async function openObjectRead(ctx: S3Context, version: ObjectVersion, range: ByteRange): Promise<Readable> {
+export async function openVersionRead(ctx: S3Context, version: ObjectVersion, range: ByteRange): Promise<Readable> {
   const inline = version.parts.length === 1 ? version.parts[0].inlineData : undefined;
   if (inline) return Readable.from([inline.subarray(range.start, range.end + 1)]);
   const { io } = ctx.services;

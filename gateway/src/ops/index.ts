@@ -2,11 +2,21 @@
 import type { OperationHandler } from "../app.js";
 import type { S3OperationName } from "../router/resolve.js";
 import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from "./bucket.js";
-import { deleteObject } from "./delete.js";
+import { copyObject, uploadPartCopy } from "./copy.js";
+import { deleteObject, deleteObjects } from "./delete.js";
 import { getObject, headObject } from "./get.js";
 import { listObjects, listObjectsV2 } from "./list.js";
-import { abortMultipartUpload, completeMultipartUpload, createMultipartUpload, uploadPart } from "./multipart.js";
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  listMultipartUploads,
+  listParts,
+  uploadPart,
+} from "./multipart.js";
+import { deleteBucketCorsConfiguration, getBucketCorsConfiguration, putBucketCorsConfiguration } from "./cors.js";
 import { putObject } from "./put.js";
+import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from "./tagging.js";
 
 export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   ListBuckets: listBuckets,
@@ -24,4 +34,18 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   UploadPart: uploadPart,
   CompleteMultipartUpload: completeMultipartUpload,
   AbortMultipartUpload: abortMultipartUpload,
+  CopyObject: copyObject,
+  UploadPartCopy: uploadPartCopy,
+  DeleteObjects: deleteObjects,
+  ListParts: listParts,
+  ListMultipartUploads: listMultipartUploads,
+  GetObjectTagging: getObjectTagging,
+  PutObjectTagging: putObjectTagging,
+  DeleteObjectTagging: deleteObjectTagging,
+  GetBucketTagging: getBucketTagging,
+  PutBucketTagging: putBucketTagging,
+  DeleteBucketTagging: deleteBucketTagging,
+  GetBucketCors: getBucketCorsConfiguration,
+  PutBucketCors: putBucketCorsConfiguration,
+  DeleteBucketCors: deleteBucketCorsConfiguration,
 };

@@ -18,7 +18,7 @@ function maxKeysOf(query: Map<string, string>): number {
 }
 
 /** With `encoding-type=url`, names go out percent-encoded (and the response says so); without it, as they are. */
-function encoderOf(query: Map<string, string>): ((value: string) => string) | undefined {
+export function encoderOf(query: Map<string, string>): ((value: string) => string) | undefined {
   const encoding = query.get("encoding-type");
   if (encoding === undefined) return undefined;
   if (encoding.toLowerCase() !== "url") throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", { details: { ArgumentName: "encoding-type", ArgumentValue: encoding } });

@@ -1,10 +1,13 @@
 // PutObject: stream the body into a new version, then commit it as the current one.
+import { checkWritePrecondition } from "../../../meta/src/pg/conditions.js";
 import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
 import type { S3Context } from "../app.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { loadOwnBucket, newId, objectKey, respondEmpty } from "./common.js";
 import { storageClassOf, storePart } from "./store-part.js";
+import { tagsFromHeader } from "./tagging.js";
+import { writePreconditionFromRequest } from "./write-conditions.js";
 
 export async function putObject(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
@@ -14,6 +17,10 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const body = ctx.state.auth.openBody();
   const versionId = newId();
   const { sql } = ctx.services;
+  const precondition = writePreconditionFromRequest(ctx.req.headers);
+  const tags = tagsFromHeader(ctx.req.headers);
+  // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.
+  if (precondition) await checkWritePrecondition(sql, bucket.id, key, precondition);
 
   const stored = await storePart(ctx, body, {
     storageClass,
@@ -35,6 +42,8 @@ export async function putObject(ctx: S3Context): Promise<void> {
       datafileCrcs: stored.datafileCrcs,
       inlineData: stored.inlineData,
       versioned,
+      precondition,
+      tags,
     });
   } catch (error) {
     await abortVersion(sql, stored.rowId).catch(() => undefined);

@@ -1,14 +1,17 @@
-// The write path shared by PutObject and UploadPart (DESIGN §3): reserve a pending row with the layout and
-// datafile ids, stream the verified body to k+m ioservers (or keep a tiny one inline), then hand back what
-// the caller's commit transaction needs. A failure after the reservation aborts the row, so its datafiles
-// become garbage and whatever was there before stays intact.
+// The write path shared by PutObject, UploadPart, CopyObject and UploadPartCopy (DESIGN §3): reserve a pending
+// row with the layout and datafile ids, stream the verified body to k+m ioservers (or keep a tiny one inline),
+// then hand back what the caller's commit transaction needs. A failure after the reservation aborts the row, so
+// its datafiles become garbage and whatever was there before stays intact. The body is a request body verified
+// by auth, or (copies) bytes read back from stored objects, wrapped by copiedBody.
+import { createHash } from "node:crypto";
+import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { DatafileRef } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
 import { writeStriped, type SlotTarget } from "../data/striper.js";
-import type { ChecksumAlgorithm } from "../s3/checksums.js";
+import { createChecksum, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { newId } from "./common.js";
 
@@ -106,4 +109,43 @@ async function readAll(body: VerifiedBody, size: number): Promise<Buffer> {
   }
   if (filled !== size) throw new S3Error("IncompleteBody");
   return buffer;
+}
+
+/**
+ * Stored bytes being copied, as the VerifiedBody storePart takes: `size` bytes from `source`, hashed on the way
+ * (MD5 for the ETag, and `checksumAlgorithm` when the copy is to carry a checksum, reported as digests().checksum).
+ * A short or long source fails the stream; destroying the returned stream destroys the source too.
+ */
+export function copiedBody(source: Readable, size: number, checksumAlgorithm?: ChecksumAlgorithm): VerifiedBody {
+  const md5 = createHash("md5");
+  const checksum = checksumAlgorithm ? createChecksum(checksumAlgorithm) : undefined;
+  let seen = 0;
+  let digests: ReturnType<VerifiedBody["digests"]> | undefined;
+  const hasher = new Transform({
+    transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+      seen += chunk.length;
+      if (seen > size) return callback(new Error(`copy source yielded more than its ${size} bytes`));
+      md5.update(chunk);
+      checksum?.update(chunk);
+      callback(null, chunk);
+    },
+    flush(callback: TransformCallback) {
+      if (seen !== size) return callback(new Error(`copy source yielded ${seen} of its ${size} bytes`));
+      digests = {
+        md5Hex: md5.digest("hex"),
+        size,
+        checksum: checksum && checksumAlgorithm ? { algorithm: checksumAlgorithm, base64: checksum.digestBase64() } : undefined,
+      };
+      callback();
+    },
+  });
+  pipeline(source, hasher, () => {}); // errors surface through `hasher`, which storePart reads
+  return {
+    stream: hasher,
+    declaredLength: size,
+    digests() {
+      if (!digests) throw new Error("copy digests are only available after the stream has ended cleanly");
+      return digests;
+    },
+  };
 }

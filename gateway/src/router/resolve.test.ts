@@ -35,15 +35,23 @@ describe("request target and operation resolution", () => {
     assert.equal(resolve("POST", "/b/k?uploadId=u").name, "CompleteMultipartUpload");
     assert.equal(resolve("DELETE", "/b/k?uploadId=u").name, "AbortMultipartUpload");
     assert.equal(resolve("GET", "/b/k?versionId=v&x-id=GetObject").name, "GetObject");
+    assert.equal(resolve("GET", "/b/k?partNumber=2").name, "GetObject");
+    assert.equal(resolve("HEAD", "/b/k?partNumber=1").name, "HeadObject");
+    assert.equal(resolve("PUT", "/b/k", { "x-amz-copy-source": "/b/other" }).name, "CopyObject");
+    assert.equal(resolve("PUT", "/b/k?partNumber=1&uploadId=u", { "x-amz-copy-source": "/b/other" }).name, "UploadPartCopy");
+    assert.equal(resolve("POST", "/b?delete").name, "DeleteObjects");
+    assert.equal(resolve("GET", "/b/k?uploadId=u").name, "ListParts");
+    assert.equal(resolve("GET", "/b?uploads&prefix=p").name, "ListMultipartUploads");
   });
 
   it("answers NotImplemented for sub-resources it does not serve, never another operation", () => {
     for (const [method, url, headers] of [
-      ["DELETE", "/b/k?tagging", {}],
+      ["DELETE", "/b/k?retention", {}],
       ["GET", "/b?acl", {}],
       ["PUT", "/b?policy", {}],
-      ["PUT", "/b/k", { "x-amz-copy-source": "/b/other" }],
-      ["GET", "/b/k?partNumber=2", {}],
+      ["PUT", "/b/k?uploads", { "x-amz-copy-source": "/b/other" }],
+      ["GET", "/b/k?partNumber=2&uploadId=u", {}],
+      ["POST", "/b/k?delete", {}],
     ] as const) {
       assert.throws(() => resolve(method, url, headers), (error: unknown) => error instanceof S3Error && error.code === "NotImplemented", `${method} ${url}`);
     }

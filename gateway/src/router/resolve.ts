@@ -18,7 +18,21 @@ export type S3OperationName =
   | "CreateMultipartUpload"
   | "UploadPart"
   | "CompleteMultipartUpload"
-  | "AbortMultipartUpload";
+  | "AbortMultipartUpload"
+  | "CopyObject"
+  | "UploadPartCopy"
+  | "DeleteObjects"
+  | "ListParts"
+  | "ListMultipartUploads"
+  | "GetObjectTagging"
+  | "PutObjectTagging"
+  | "DeleteObjectTagging"
+  | "GetBucketTagging"
+  | "PutBucketTagging"
+  | "DeleteBucketTagging"
+  | "GetBucketCors"
+  | "PutBucketCors"
+  | "DeleteBucketCors";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -57,9 +71,13 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
   if (key === undefined) {
     switch (method) {
       case "PUT":
+        if (has("tagging")) return { name: "PutBucketTagging", bucket };
+        if (has("cors")) return { name: "PutBucketCors", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
+        if (has("tagging")) return { name: "DeleteBucketTagging", bucket };
+        if (has("cors")) return { name: "DeleteBucketCors", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -67,7 +85,13 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         break;
       case "GET":
         if (has("location")) return { name: "GetBucketLocation", bucket };
+        if (has("tagging")) return { name: "GetBucketTagging", bucket };
+        if (has("cors")) return { name: "GetBucketCors", bucket };
+        if (has("uploads")) return { name: "ListMultipartUploads", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
+        break;
+      case "POST":
+        if (has("delete")) return { name: "DeleteObjects", bucket };
         break;
     }
     notImplemented(describe);
@@ -78,16 +102,21 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
     case "PUT":
       if (has("partNumber", "uploadId") && !copySource) return { name: "UploadPart", bucket, key };
       if (subs.length === 0 && !copySource) return { name: "PutObject", bucket, key };
-      if (copySource) notImplemented(subs.length ? "UploadPartCopy" : "CopyObject");
+      if (has("tagging") && !copySource) return { name: "PutObjectTagging", bucket, key };
+      if (has("partNumber", "uploadId") && copySource) return { name: "UploadPartCopy", bucket, key };
+      if (subs.length === 0 && copySource) return { name: "CopyObject", bucket, key };
       break;
     case "GET":
-      if (subs.length === 0) return { name: "GetObject", bucket, key };
+      if (subs.length === 0 || has("partNumber")) return { name: "GetObject", bucket, key };
+      if (has("uploadId")) return { name: "ListParts", bucket, key };
+      if (has("tagging")) return { name: "GetObjectTagging", bucket, key };
       break;
     case "HEAD":
-      if (subs.length === 0) return { name: "HeadObject", bucket, key };
+      if (subs.length === 0 || has("partNumber")) return { name: "HeadObject", bucket, key };
       break;
     case "DELETE":
       if (has("uploadId")) return { name: "AbortMultipartUpload", bucket, key };
+      if (has("tagging")) return { name: "DeleteObjectTagging", bucket, key };
       if (subs.length === 0) return { name: "DeleteObject", bucket, key };
       break;
     case "POST":

@@ -5,6 +5,8 @@ import {
   CHECKSUM_ALGORITHMS,
   checksumAlgorithmOfHeader,
   checksumHeaderName,
+  combineCrcs,
+  compositeChecksum,
   createChecksum,
   decodeStrictBase64,
   isWellFormedChecksum,
@@ -77,5 +79,44 @@ describe("checksums", () => {
     assert.equal(isWellFormedChecksum("SHA256", digestOf("SHA256", CHECK_INPUT)), true);
     assert.equal(decodeStrictBase64("!!!!"), undefined);
     assert.equal(decodeStrictBase64(""), undefined);
+  });
+});
+
+describe("CRC combination (FULL_OBJECT checksums of multipart objects)", () => {
+  for (const algorithm of ["CRC32", "CRC32C", "CRC64NVME"] as const) {
+    it(`${algorithm}: combining the pieces' CRCs equals the CRC of their concatenation`, () => {
+      const cases: number[][] = [[0], [1], [0, 0], [5, 0, 7], [1, 1, 1], [4096, 1, 65_537, 3], [300_000, 123_457]];
+      for (let round = 0; round < 20; round++) cases.push(Array.from({ length: 1 + (round % 6) }, () => Math.floor(Math.random() * 20_000)));
+      for (const sizes of cases) {
+        const pieces = sizes.map((size) => randomBytes(size));
+        const combined = combineCrcs(algorithm, pieces.map((piece) => ({ base64: digestOf(algorithm, piece), size: piece.length })));
+        assert.equal(combined, digestOf(algorithm, ...pieces), `sizes ${sizes.join(",")}`);
+      }
+    });
+  }
+
+  it("combines across a length too big to materialize (a 5 GiB zero part), checked against zero-extension", () => {
+    // crc(A‖0^n) computed both by combine (with crc of 0^n streamed) and directly, for n large enough to need many squarings.
+    const zeros = Buffer.alloc(1024 * 1024);
+    for (const algorithm of ["CRC32", "CRC32C", "CRC64NVME"] as const) {
+      const head = randomBytes(1000);
+      const checksum = createChecksum(algorithm);
+      checksum.update(head);
+      for (let i = 0; i < 64; i++) checksum.update(zeros);
+      const zerosCrc = createChecksum(algorithm);
+      for (let i = 0; i < 64; i++) zerosCrc.update(zeros);
+      const combined = combineCrcs(algorithm, [
+        { base64: digestOf(algorithm, head), size: head.length },
+        { base64: zerosCrc.digestBase64(), size: 64 * zeros.length },
+      ]);
+      assert.equal(combined, checksum.digestBase64());
+    }
+  });
+
+  it("composite checksum: the checksum of the concatenated part digests, suffixed -N", () => {
+    const parts = [randomBytes(100), randomBytes(200)];
+    const digests = parts.map((part) => createHash("sha256").update(part).digest());
+    const expected = `${createHash("sha256").update(Buffer.concat(digests)).digest("base64")}-2`;
+    assert.equal(compositeChecksum("SHA256", digests.map((digest) => digest.toString("base64"))), expected);
   });
 });

@@ -73,6 +73,8 @@ export function createChecksum(algorithm: ChecksumAlgorithm): IncrementalChecksu
 class Crc32Checksum implements IncrementalChecksum {
   private state = 0;
   update(chunk: Uint8Array): void {
+    // node's zlib.crc32 returns 0, not the running value, for some empty views (a zero-length slice of a pool).
+    if (chunk.length === 0) return;
     this.state = crc32(chunk, this.state);
   }
   digestBase64(): string {
@@ -184,4 +186,71 @@ class Crc64NvmeChecksum implements IncrementalChecksum {
     bytes.writeUInt32BE((this.lo ^ 0xffffffff) >>> 0, 4);
     return bytes.toString("base64");
   }
+}
+
+// Combining CRCs: the CRC of A‖B from crc(A), crc(B) and |B| alone, so a FULL_OBJECT checksum of a multipart object
+// comes from its parts' checksums without reading a byte. This is zlib's crc32_combine generalized to the three
+// reflected CRCs S3 uses; it holds for them because each has init = xorout = all ones, so the constants cancel:
+// crc(A‖B) = crc(A)·x^(8|B|) mod P  ⊕  crc(B). Polynomials are in reflected bit order (x^0 in the top bit). BigInt
+// keeps it to one code path for 32 and 64 bits; it runs once per part, not per byte.
+const CRC_COMBINE_PARAMS = {
+  CRC32: { width: 32, poly: 0xedb88320n },
+  CRC32C: { width: 32, poly: 0x82f63b78n },
+  CRC64NVME: { width: 64, poly: 0x9a6c9329ac4bc9b5n },
+} as const;
+
+export type CrcAlgorithm = keyof typeof CRC_COMBINE_PARAMS;
+
+export function isCrcAlgorithm(algorithm: ChecksumAlgorithm): algorithm is CrcAlgorithm {
+  return algorithm in CRC_COMBINE_PARAMS;
+}
+
+/** a·b mod P, both reflected. */
+function multModP(a: bigint, b: bigint, width: number, poly: bigint): bigint {
+  let m = 1n << BigInt(width - 1);
+  let product = 0n;
+  while (m !== 0n) {
+    if (a & m) product ^= b;
+    m >>= 1n;
+    b = b & 1n ? (b >> 1n) ^ poly : b >> 1n;
+  }
+  return product;
+}
+
+/** x^(8·bytes) mod P, by squaring: x^(2^k) for each set bit of the bit count. */
+function xPowBytesModP(bytes: number, width: number, poly: bigint): bigint {
+  let result = 1n << BigInt(width - 1); // x^0
+  let power = 1n << BigInt(width - 2); // x^1
+  let bits = BigInt(bytes) * 8n;
+  while (bits !== 0n) {
+    if (bits & 1n) result = multModP(power, result, width, poly);
+    power = multModP(power, power, width, poly);
+    bits >>= 1n;
+  }
+  return result;
+}
+
+function crcFromBase64(value: string): bigint {
+  return BigInt(`0x${Buffer.from(value, "base64").toString("hex") || "0"}`);
+}
+
+function crcToBase64(value: bigint, width: number): string {
+  return Buffer.from(value.toString(16).padStart(width / 4, "0"), "hex").toString("base64");
+}
+
+/** The CRC of the concatenation of pieces, from each piece's CRC (base64, as on the wire) and byte length. */
+export function combineCrcs(algorithm: CrcAlgorithm, pieces: readonly { base64: string; size: number }[]): string {
+  const { width, poly } = CRC_COMBINE_PARAMS[algorithm];
+  let combined = 0n; // the CRC of no bytes is 0 for all three (init = xorout)
+  for (const piece of pieces) {
+    combined = multModP(xPowBytesModP(piece.size, width, poly), combined, width, poly) ^ crcFromBase64(piece.base64);
+  }
+  return crcToBase64(combined, width);
+}
+
+/** A COMPOSITE checksum as S3 reports it: the checksum of the concatenated part digests, then "-" and the count. */
+export function compositeChecksum(algorithm: ChecksumAlgorithm, partDigestsBase64: readonly string[]): string {
+  const checksum = createChecksum(algorithm);
+  for (const digest of partDigestsBase64) checksum.update(Buffer.from(digest, "base64"));
+  return `${checksum.digestBase64()}-${partDigestsBase64.length}`;
 }

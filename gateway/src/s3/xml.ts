@@ -5,13 +5,16 @@ import { S3Error } from "./errors.js";
 export const S3_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/";
 
 const builder = new XMLBuilder({ ignoreAttributes: false, attributeNamePrefix: "@", suppressEmptyNode: false });
-const parser = new XMLParser({
+const parserOptions = {
   ignoreAttributes: true,
   parseTagValue: false,
   trimValues: true,
   htmlEntities: true,
-  isArray: (name) => name === "Part" || name === "Object",
-});
+  isArray: (name: string) => name === "Part" || name === "Object",
+};
+const parser = new XMLParser(parserOptions);
+/** For documents whose text is data that may begin or end with whitespace (object keys in DeleteObjects). */
+const untrimmedParser = new XMLParser({ ...parserOptions, trimValues: false });
 
 type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined;
 export interface XmlObject {
@@ -35,9 +38,9 @@ export function renderXml(root: string, body: XmlObject, namespace: string | nul
 }
 
 /** Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML. */
-export function parseXml(text: string, root: string): XmlObject {
+export function parseXml(text: string, root: string, options: { trimValues?: boolean } = {}): XmlObject {
   if (text.trim() === "" || XMLValidator.validate(text) !== true) throw new S3Error("MalformedXML");
-  const document = parser.parse(text) as XmlObject;
+  const document = (options.trimValues === false ? untrimmedParser : parser).parse(text) as XmlObject;
   const element = document[root];
   if (element === undefined) throw new S3Error("MalformedXML");
   return element === "" ? {} : (element as XmlObject);

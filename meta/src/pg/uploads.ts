@@ -4,6 +4,7 @@
 import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../errors.js";
 import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart } from "../types.js";
+import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
   crcRows,
   datafileRows,
@@ -30,6 +31,8 @@ export async function createUpload(
     checksumAlgorithm?: string;
     checksumType?: string;
     owner: string;
+    /** From x-amz-tagging; given to the completed object. */
+    tags?: { Key: string; Value: string }[];
   },
 ): Promise<void> {
   const headers = headerValues(sql, upload.headers);
@@ -37,12 +40,12 @@ export async function createUpload(
     await sql`
       insert into uploads (
         upload_id, bucket_id, key, owner, storage_class, content_type, content_encoding, content_disposition,
-        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type
+        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags
       ) values (
         ${upload.uploadId}, ${upload.bucketId}, ${upload.key}, ${upload.owner}, ${upload.storageClass},
         ${headers.content_type}, ${headers.content_encoding}, ${headers.content_disposition},
         ${headers.content_language}, ${headers.cache_control}, ${headers.expires}, ${headers.user_metadata},
-        ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}
+        ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}, ${sql.json(upload.tags ?? [])}
       )`;
   } catch (error) {
     if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "uploads_bucket_id_fkey")) {
@@ -61,6 +64,7 @@ interface UploadRow extends HeaderColumns {
   checksum_algorithm: string | null;
   checksum_type: string | null;
   initiated: Date;
+  tags?: { Key: string; Value: string }[];
 }
 
 function uploadFromRow(row: UploadRow): MultipartUpload {
@@ -192,6 +196,8 @@ export async function completeUpload(
     checksumValue?: string;
     checksumType?: ChecksumType;
     versioned: boolean;
+    /** Checked under the key lock, atomically with the completion; a failure leaves the upload as it was. */
+    precondition?: WritePrecondition;
   },
 ): Promise<{ lastModified: Date }> {
   const { uploadId } = completion;
@@ -199,6 +205,7 @@ export async function completeUpload(
     const [upload] = await tx<UploadRow[]>`select * from uploads where upload_id = ${uploadId} for update`;
     if (!upload) throw new NoSuchUploadError(uploadId);
     await lockObjectKey(tx, upload.bucket_id, upload.key);
+    await checkWritePrecondition(tx, upload.bucket_id, upload.key, completion.precondition);
     await retireCurrentVersion(tx, {
       bucketId: upload.bucket_id,
       key: upload.key,
@@ -209,13 +216,13 @@ export async function completeUpload(
       insert into versions (
         bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
         content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
-        checksum_value, checksum_type, last_modified
+        checksum_value, checksum_type, last_modified, tags
       ) values (
         ${upload.bucket_id}, ${upload.key}, ${completion.versionId}, 'complete', true, ${completion.size},
         ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
         ${upload.content_disposition}, ${upload.content_language}, ${upload.cache_control}, ${upload.expires},
         ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
-        ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now()
+        ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])}
       )
       returning id, last_modified`;
     const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag ?? null })));
@@ -245,4 +252,76 @@ export async function abortUpload(sql: Sql, uploadId: string): Promise<boolean> 
     await tx`delete from uploads where upload_id = ${uploadId}`;
     return true;
   });
+}
+
+export interface PartSummary {
+  partNumber: number;
+  size: number;
+  etag: string;
+  lastModified: Date;
+  checksumAlgorithm?: string;
+  checksumValue?: string;
+}
+
+/** ListParts: up to `limit` committed parts numbered above `after`, by part number (index parts_of_upload_committed). */
+export async function listPartsPage(sql: Sql, uploadId: string, after: number, limit: number): Promise<PartSummary[]> {
+  const rows = await sql<
+    { part_number: number; size: number; etag: string; committed_at: Date; checksum_algorithm: string | null; checksum_value: string | null }[]
+  >`
+    select part_number, size, etag, committed_at, checksum_algorithm, checksum_value
+    from parts
+    where upload_id = ${uploadId} and state = 'complete' and part_number > ${after}
+    order by part_number
+    limit ${limit}`;
+  return rows.map((row) => ({
+    partNumber: row.part_number,
+    size: row.size,
+    etag: row.etag,
+    lastModified: row.committed_at,
+    ...optional("checksumAlgorithm", row.checksum_algorithm),
+    ...optional("checksumValue", row.checksum_value),
+  }));
+}
+
+/** Where a page of ListMultipartUploads starts: after an upload (key + upload id), after a key, or at a key. */
+export type UploadCursor =
+  | { kind: "afterUpload"; key: string; uploadId: string }
+  | { kind: "afterKey"; key: string }
+  | { kind: "atKey"; key: string };
+
+/**
+ * Up to `limit` uploads of a bucket in ListMultipartUploads order (key, then initiation, then id), from `cursor`,
+ * below key `below` (unbounded if absent); served by index uploads_by_key. An upload cursor whose upload is gone
+ * continues after its key, as the initiation time it sorted by is unknown.
+ */
+export async function seekUploads(
+  sql: Sql,
+  bucketId: number,
+  cursor: UploadCursor,
+  below: string | undefined,
+  limit: number,
+): Promise<MultipartUpload[]> {
+  const upper = below === undefined ? sql`` : sql`and key < ${below}`;
+  let from;
+  switch (cursor.kind) {
+    case "atKey":
+      from = sql`key >= ${cursor.key}`;
+      break;
+    case "afterKey":
+      from = sql`key > ${cursor.key}`;
+      break;
+    case "afterUpload":
+      // Initiation times have microseconds that a JS Date would round away: compare against the stored row.
+      from = sql`(
+        key > ${cursor.key}
+        or (key = ${cursor.key} and (initiated, upload_id) > (
+          select initiated, upload_id from uploads where bucket_id = ${bucketId} and upload_id = ${cursor.uploadId} and key = ${cursor.key})))`;
+      break;
+  }
+  const rows = await sql<UploadRow[]>`
+    select * from uploads
+    where bucket_id = ${bucketId} and ${from} ${upper}
+    order by key, initiated, upload_id
+    limit ${limit}`;
+  return rows.map(uploadFromRow);
 }

@@ -5,6 +5,7 @@ import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import { NoSuchBucketError, VersionNotPendingError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
 import type { ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
+import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
   crcRows,
   datafileRows,
@@ -67,6 +68,10 @@ export interface CommitVersion {
   datafileCrcs: { slot: number; crc32c: string }[];
   inlineData?: Buffer;
   versioned: boolean;
+  /** Checked under the key lock, atomically with the commit; WriteConditionFailedError when it fails. */
+  precondition?: WritePrecondition;
+  /** The object's tags (x-amz-tagging); none when absent. */
+  tags?: { Key: string; Value: string }[];
 }
 
 /**
@@ -87,6 +92,7 @@ export async function commitVersion(
       from versions where id = ${versionRowId} and state = 'pending'
       for update`;
     if (!pending) throw new VersionNotPendingError(versionRowId);
+    await checkWritePrecondition(tx, pending.bucket_id, pending.key, commit.precondition);
     await retireCurrentVersion(tx, {
       bucketId: pending.bucket_id,
       key: pending.key,
@@ -104,7 +110,7 @@ export async function commitVersion(
           cache_control = ${headers.cache_control}, expires = ${headers.expires},
           user_metadata = ${headers.user_metadata},
           checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null},
-          checksum_type = ${commit.checksumType ?? null}
+          checksum_type = ${commit.checksumType ?? null}, tags = ${tx.json(commit.tags ?? [])}
         where id = ${versionRowId}
         returning version_id, last_modified
       ), part as (
@@ -142,6 +148,7 @@ interface VersionRow extends HeaderColumns {
   checksum_algorithm: string | null;
   checksum_value: string | null;
   checksum_type: ChecksumType | null;
+  tag_count: number;
   parts: PartJson[];
 }
 
@@ -161,6 +168,7 @@ export async function getObjectVersion(
     select v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
+      jsonb_array_length(v.tags) as tag_count,
       ${partsJson(sql, sql`p.version_row_id = v.id`)} as parts
     from versions v
     where v.bucket_id = ${bucketId} and v.key = ${key} and ${which}`;
@@ -179,6 +187,7 @@ export async function getObjectVersion(
     ...optional("checksumAlgorithm", row.checksum_algorithm),
     ...optional("checksumValue", row.checksum_value),
     ...optional("checksumType", row.checksum_type),
+    tagCount: row.tag_count,
     parts: row.parts.map(partFromJson),
   };
 }
