@@ -37,6 +37,8 @@ export interface LocalClusterOptions {
   gatewayEnv?: Record<string, string>;
   /** Where the gateway's log lines go; default: discarded unless WEFT_LOG_LEVEL asks for them. */
   gatewayStdout?: "inherit" | "ignore";
+  /** pino level of the ioservers (default: WEFT_LOG_LEVEL, else theirs). */
+  ioserverLogLevel?: string;
   /** Extra node flags for the gateway process, e.g. ["--cpu-prof"] to profile it. */
   gatewayNodeArgs?: string[];
 }
@@ -152,7 +154,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const count = options.ioservers ?? 6;
       for (let index = 0; index < count; index++) ioserverDirs.push(join(dataDir, `ioserver-${index + 1}`));
       await Promise.all(ioserverDirs.map((dir) => mkdir(dir, { recursive: true })));
-      ioservers.push(...(await Promise.all(ioserverDirs.map((dir) => spawnIoServer({ dir, secret: clusterSecret, host })))));
+      ioservers.push(...(await Promise.all(ioserverDirs.map((dir) => spawnIoServer({ dir, secret: clusterSecret, host, logLevel: options.ioserverLogLevel })))));
       for (const ioserver of ioservers) ioserverPorts.push(Number(new URL(ioserver.url).port));
       ioserverUrls = ioservers.map((ioserver) => ioserver.url);
     }
@@ -184,7 +186,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       ioservers,
       gateway,
       async restartIoServer(index) {
-        const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index] });
+        const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index], logLevel: options.ioserverLogLevel });
         ioservers[index] = ioserver;
         return ioserver;
       },

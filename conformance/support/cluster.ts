@@ -30,7 +30,14 @@ const loopbackAgent = new Agent({
 /** Starts a cluster on a new temp dir, or on `options.dataDir` to restart one that was stopped. */
 export async function startTestCluster(options: Partial<LocalClusterOptions> = {}): Promise<TestCluster> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "weft-test-")));
-  const cluster = await startLocalCluster({ dataDir, port: 0, ...options, gatewayEnv: { WEFT_GC_INTERVAL_MS: "500", ...options.gatewayEnv } });
+  const cluster = await startLocalCluster({
+    dataDir,
+    port: 0,
+    // Fault tests make the ioservers log every checksum failure they catch; WEFT_LOG_LEVEL=info shows them.
+    ioserverLogLevel: process.env.WEFT_LOG_LEVEL ?? "fatal",
+    ...options,
+    gatewayEnv: { WEFT_GC_INTERVAL_MS: "500", ...options.gatewayEnv },
+  });
   const clients: S3Client[] = [];
   const make = (config: S3ClientConfig) => {
     const client = new S3Client({

@@ -81,7 +81,8 @@ export function createApp(services: Services): Koa<S3State> {
     // Set before the operation runs so that error responses carry them too (a browser cannot read them otherwise).
     if (bucket !== undefined && ctx.get("origin")) await addCorsResponseHeaders(ctx as S3Context, bucket);
     ctx.state.operation = resolveOperation(ctx.method, ctx.state.target, ctx.req.headers);
-    ctx.state.auth = await verifyRequest(ctx.req, services.credentials);
+    // POST Object carries no request signature: its handler checks the signature of the form's policy.
+    if (ctx.state.operation.name !== "PostObject") ctx.state.auth = await verifyRequest(ctx.req, services.credentials);
     await next();
   });
 

@@ -65,17 +65,21 @@ export class IoClient {
     });
   }
 
-  /** Streams `body` (exactly `length` bytes) into datafile `id`; resolves once the ioserver has fsynced and renamed. */
+  /**
+   * Streams `body` (exactly `length` bytes) into datafile `id`; resolves once the ioserver has fsynced and renamed.
+   * `length` undefined sends it chunked: the datafile is complete only if `body` ends (the terminating chunk); a
+   * failed body aborts the request and the ioserver keeps nothing.
+   */
   async putBlob(
     id: string,
     body: AsyncIterable<Uint8Array> | NodeJS.ReadableStream,
-    length: number,
+    length: number | undefined,
     options: IoCallOptions = {},
   ): Promise<PutBlobResponse> {
-    if (!Number.isSafeInteger(length) || length < 0) throw new RangeError(`bad blob length ${length}`);
+    if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`bad blob length ${length}`);
     const response = await this.send("PUT", ROUTES.blob(encodeURIComponent(id)), options, {
-      headers: { "content-length": String(length), "content-type": "application/octet-stream" },
-      body: exactLength(body as AsyncIterable<Uint8Array>, length) as unknown as Dispatcher.DispatchOptions["body"],
+      headers: length === undefined ? { "content-type": "application/octet-stream" } : { "content-length": String(length), "content-type": "application/octet-stream" },
+      body: (length === undefined ? body : exactLength(body as AsyncIterable<Uint8Array>, length)) as unknown as Dispatcher.DispatchOptions["body"],
     });
     if (response.statusCode !== 200) throw await errorFrom(response, "PUT", id);
     return (await response.body.json()) as PutBlobResponse;

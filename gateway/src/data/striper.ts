@@ -171,7 +171,13 @@ export async function writeStriped(
   source: AsyncIterable<Uint8Array>,
   layout: StripeLayout,
   targets: SlotTarget[],
-  options: { signal?: AbortSignal; requestId?: string } = {},
+  options: {
+    signal?: AbortSignal;
+    requestId?: string;
+    /** layout.size is only an upper bound: the source may end anywhere up to it (a POST form's file, whose
+     *  length nobody declares). Datafiles then go out chunked, their lengths learned when the source ends. */
+    sizeIsLimit?: boolean;
+  } = {},
 ): Promise<WrittenDatafile[]> {
   validateLayout(layout);
   const { size, unit, k, m } = layout;
@@ -181,7 +187,9 @@ export async function writeStriped(
     throw new RangeError(`writeStriped needs exactly one target for each of slots 0..${width - 1}`);
   }
 
-  const lengths = bySlot.map((target) => datafileLength(layout, target.slot));
+  const sizeIsLimit = options.sizeIsLimit === true;
+  // -1 (unknown) never matches `sent`, so nothing is held back: a chunked PUT completes only at its last chunk.
+  const lengths = bySlot.map((target) => (sizeIsLimit ? -1 : datafileLength(layout, target.slot)));
   const sent = new Array<number>(width).fill(0);
   const crcs = new Array<number>(width).fill(0);
   const heldBack = new Array<{ chunk: Buffer; stripe: number } | undefined>(width);
@@ -208,7 +216,7 @@ export async function writeStriped(
   const startPut = (slot: number): void => {
     const { client, blobId } = bySlot[slot];
     puts.push(
-      client.putBlob(blobId, feeds[slot], lengths[slot], call).then(
+      client.putBlob(blobId, feeds[slot], sizeIsLimit ? undefined : lengths[slot], call).then(
         (stored) => {
           const sentCrc = crcHex(crcs[slot]);
           if (stored.length !== lengths[slot] || stored.crc32c !== sentCrc) {
@@ -221,7 +229,7 @@ export async function writeStriped(
     );
   };
   // Zero-length datafiles would be complete the moment their request is sent: PUT them at the end.
-  for (let slot = 0; slot < width; slot++) if (lengths[slot] > 0) startPut(slot);
+  for (let slot = 0; slot < width; slot++) if (lengths[slot] > 0 || sizeIsLimit) startPut(slot);
 
   const deal = (slot: number, chunk: Buffer, stripeIndex: number): void => {
     if (chunk.length === 0) return;
@@ -348,17 +356,18 @@ export async function writeStriped(
   }
   interruptSourceWait = undefined;
 
-  if (!failure && sourceDone && total < size) fail(new ShortBodyError(size, total));
+  if (!failure && sourceDone && total < size && !sizeIsLimit) fail(new ShortBodyError(size, total));
   if (!failure) {
     if (filled > 0) flushStripe(stripe, filled, stripeIndex);
     await parityChain;
   }
   if (!failure) {
+    if (sizeIsLimit) for (let slot = 0; slot < width; slot++) lengths[slot] = datafileLength({ ...layout, size: total }, slot);
     for (let slot = 0; slot < width; slot++) {
       const last = heldBack[slot];
       if (last) feeds[slot].push(last.chunk, last.stripe);
       feeds[slot].end();
-      if (lengths[slot] === 0) startPut(slot);
+      if (lengths[slot] === 0 && !sizeIsLimit) startPut(slot);
     }
   } else if (!sourceDone) {
     // Release the source (a request body stream is destroyed by its iterator's return()).

@@ -15,6 +15,8 @@ import {
   uploadPart,
 } from "./multipart.js";
 import { deleteBucketCorsConfiguration, getBucketCorsConfiguration, putBucketCorsConfiguration } from "./cors.js";
+import { getObjectAttributes } from "./attributes.js";
+import { postObject } from "./post-object.js";
 import { putObject } from "./put.js";
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from "./tagging.js";
 
@@ -48,4 +50,6 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetBucketCors: getBucketCorsConfiguration,
   PutBucketCors: putBucketCorsConfiguration,
   DeleteBucketCors: deleteBucketCorsConfiguration,
+  PostObject: postObject,
+  GetObjectAttributes: getObjectAttributes,
 };

@@ -31,7 +31,8 @@ export interface StoredPart {
   size: number;
   md5Hex: string;
   checksum?: { algorithm: ChecksumAlgorithm; base64: string };
-  datafileCrcs: { slot: number; crc32c: string }[];
+  /** `length` set when the size was unknown at reservation (sizeLimit): commitVersion records it. */
+  datafileCrcs: { slot: number; crc32c: string; length?: number }[];
   inlineData?: Buffer;
 }
 
@@ -42,6 +43,13 @@ export interface StorePartPlan {
   /** Tiny single-part objects may live in PostgreSQL; parts of multipart uploads are always striped, so an
    *  object is either wholly inline or wholly striped. */
   allowInline: boolean;
+  /**
+   * The body's length is unknown (a POST form's file), at most this. It is written with the default stripe unit
+   * and chunked datafile PUTs, reserved with size 0 and learned at the end (StoredPart.size, datafile lengths),
+   * never inline. The alternative, cutting the body into fixed-size parts of one version, would still leave the
+   * last part's size unknown without buffering it, and would make the object look multipart to partNumber reads.
+   */
+  sizeLimit?: number;
   reserve(part: PendingPart): Promise<number>;
   abort(rowId: number): Promise<void>;
 }
@@ -60,33 +68,34 @@ export function storageClassOf(ctx: S3Context, requested: string | undefined): s
 
 export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart> {
   const { config, io } = ctx.services;
-  const size = declaredSize(body);
+  const unknownSize = plan.sizeLimit !== undefined;
+  const size = plan.sizeLimit ?? declaredSize(body);
   const { k, m } = config.storageClasses[plan.storageClass];
 
-  if (plan.allowInline && size <= config.inlineThreshold) {
+  if (plan.allowInline && !unknownSize && size <= config.inlineThreshold) {
     const inlineData = await readAll(body, size);
     const rowId = await plan.reserve({ size, unit: 0, k: 0, m: 0, datafiles: [] });
     const digests = body.digests();
     return { rowId, size, md5Hex: digests.md5Hex, checksum: digests.checksum, datafileCrcs: [], inlineData };
   }
 
-  const layout: StripeLayout = chooseLayout(size, k, m, config.stripeUnit);
+  const layout: StripeLayout = unknownSize ? { size, unit: chooseLayout(size, k, m, config.stripeUnit).unit, k, m } : chooseLayout(size, k, m, config.stripeUnit);
   const healthy = io.healthyIds();
   // This release writes every slot or nothing: degraded writes come with healing.
   if (healthy.length < k + m) throw new S3Error("ServiceUnavailable", `Only ${healthy.length} of the ${k + m} ioservers this storage class needs are reachable.`);
   const servers = placeSlots(plan.placementSeed, healthy, k + m);
   const datafiles: DatafileRef[] = servers.map((ioserverId, slot) => ({ slot, ioserverId, blobId: newId(), length: 0 }));
   const targets: SlotTarget[] = datafiles.map(({ slot, ioserverId, blobId }) => ({ slot, blobId, client: io.clientFor(ioserverId)! }));
-  const rowId = await plan.reserve({ size, unit: layout.unit, k, m, datafiles: withLengths(datafiles, layout) });
+  const rowId = await plan.reserve({ size: unknownSize ? 0 : size, unit: layout.unit, k, m, datafiles: unknownSize ? datafiles : withLengths(datafiles, layout) });
   try {
-    const written = await writeStriped(body.stream, layout, targets, { requestId: ctx.state.requestId });
+    const written = await writeStriped(body.stream, layout, targets, { requestId: ctx.state.requestId, sizeIsLimit: unknownSize });
     const digests = body.digests();
     return {
       rowId,
-      size,
+      size: unknownSize ? digests.size : size,
       md5Hex: digests.md5Hex,
       checksum: digests.checksum,
-      datafileCrcs: written.map(({ slot, crc32c }) => ({ slot, crc32c })),
+      datafileCrcs: written.map(({ slot, crc32c, length }) => (unknownSize ? { slot, crc32c, length } : { slot, crc32c })),
     };
   } catch (error) {
     body.stream.destroy();

@@ -32,7 +32,9 @@ export type S3OperationName =
   | "DeleteBucketTagging"
   | "GetBucketCors"
   | "PutBucketCors"
-  | "DeleteBucketCors";
+  | "DeleteBucketCors"
+  | "PostObject"
+  | "GetObjectAttributes";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -92,6 +94,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         break;
       case "POST":
         if (has("delete")) return { name: "DeleteObjects", bucket };
+        // A browser form upload; authorized by the form's signed policy, not by the request (see app.ts).
+        if (subs.length === 0 && /^multipart\/form-data\b/i.test(String(headers["content-type"] ?? ""))) return { name: "PostObject", bucket };
         break;
     }
     notImplemented(describe);
@@ -110,6 +114,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       if (subs.length === 0 || has("partNumber")) return { name: "GetObject", bucket, key };
       if (has("uploadId")) return { name: "ListParts", bucket, key };
       if (has("tagging")) return { name: "GetObjectTagging", bucket, key };
+      if (has("attributes")) return { name: "GetObjectAttributes", bucket, key };
       break;
     case "HEAD":
       if (subs.length === 0 || has("partNumber")) return { name: "HeadObject", bucket, key };

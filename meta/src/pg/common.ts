@@ -176,8 +176,9 @@ export function datafileRows(q: Queryable, datafiles: DatafileRef[]): postgres.P
   );
 }
 
-export function crcRows(q: Queryable, crcs: { slot: number; crc32c: string }[]): postgres.Parameter {
-  return q.json(crcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c })));
+/** `length` only where the datafile's length was unknown at reservation (a POST form's file). */
+export function crcRows(q: Queryable, crcs: { slot: number; crc32c: string; length?: number }[]): postgres.Parameter {
+  return q.json(crcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c, length: crc.length ?? null })));
 }
 
 export function headerValues(

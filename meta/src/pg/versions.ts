@@ -65,7 +65,8 @@ export interface CommitVersion {
   checksumValue?: string;
   checksumType?: ChecksumType;
   partEtag: string;
-  datafileCrcs: { slot: number; crc32c: string }[];
+  /** With `length` when the body's size was unknown at reservation (the part's size then becomes `size`). */
+  datafileCrcs: { slot: number; crc32c: string; length?: number }[];
   inlineData?: Buffer;
   versioned: boolean;
   /** Checked under the key lock, atomically with the commit; WriteConditionFailedError when it fails. */
@@ -115,14 +116,14 @@ export async function commitVersion(
         returning version_id, last_modified
       ), part as (
         update parts set
-          state = 'complete', etag = ${commit.partEtag}, committed_at = now(),
+          state = 'complete', etag = ${commit.partEtag}, committed_at = now(), size = ${commit.size},
           inline_data = coalesce(${commit.inlineData ?? null}::bytea, inline_data),
           checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null}
         where version_row_id = ${versionRowId}
         returning id
       ), crcs as (
-        update datafiles set crc32c = c.crc32c
-        from jsonb_to_recordset(${crcRows(tx, commit.datafileCrcs)}) as c(slot smallint, crc32c text)
+        update datafiles set crc32c = c.crc32c, length = coalesce(c.length, datafiles.length)
+        from jsonb_to_recordset(${crcRows(tx, commit.datafileCrcs)}) as c(slot smallint, crc32c text, length bigint)
         where datafiles.part_id in (select id from part) and datafiles.slot = c.slot
       )
       select version_id, last_modified from version`;
