@@ -88,6 +88,18 @@ describe("listing (SDK)", () => {
     assert.equal(nothing.Contents, undefined);
   });
 
+  it("caps max-keys at 1000 and returns owners only when asked (v2) or always (v1)", async () => {
+    const capped = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: 5000 }));
+    assert.equal(capped.MaxKeys, 1000);
+    assert.equal(capped.KeyCount, KEYS.length);
+    assert.equal(capped.Contents?.[0].Owner, undefined);
+    const owned = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, FetchOwner: true, MaxKeys: 1 }));
+    assert.ok(owned.Contents?.[0].Owner?.ID, "fetch-owner=true adds the owner");
+    const v1 = await s3.send(new ListObjectsCommand({ Bucket: BUCKET, MaxKeys: 1 }));
+    assert.ok(v1.Contents?.[0].Owner?.ID, "ListObjects v1 always names the owner");
+    await expectS3Error(s3.send(new ListObjectsV2Command({ Bucket: BUCKET, MaxKeys: -1 })), "InvalidArgument", 400);
+  });
+
   it("url-encodes names only when asked, and says so", async () => {
     const response = await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: "a", EncodingType: "url" }));
     assert.equal(response.EncodingType, "url");

@@ -165,6 +165,29 @@ describe("objects (SDK)", () => {
     });
   });
 
+  it("overrides response headers with response-* query parameters", async () => {
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "overridden", Body: "abc", ContentType: "text/plain" }));
+    const got = await s3.send(
+      new GetObjectCommand({
+        Bucket: BUCKET,
+        Key: "overridden",
+        ResponseContentType: "application/json",
+        ResponseContentDisposition: 'attachment; filename="a.json"',
+        ResponseContentLanguage: "fr",
+        ResponseCacheControl: "no-cache",
+        ResponseContentEncoding: "identity",
+        ResponseExpires: new Date("2031-01-01T00:00:00Z"),
+      }),
+    );
+    assert.equal(got.ContentType, "application/json");
+    assert.equal(got.ContentDisposition, 'attachment; filename="a.json"');
+    assert.equal(got.ContentLanguage, "fr");
+    assert.equal(got.CacheControl, "no-cache");
+    assert.equal(got.ContentEncoding, "identity");
+    assert.equal(got.Expires?.getTime(), new Date("2031-01-01T00:00:00Z").getTime());
+    assert.equal((await readAll(got.Body)).toString(), "abc");
+  });
+
   it("deletes objects, and answers 204 for a missing key too", async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "doomed", Body: randomData(100_000) }));
     const deleted = await s3.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "doomed" }));
