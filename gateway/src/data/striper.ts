@@ -19,7 +19,7 @@
 import { crc32c } from "@node-rs/crc32";
 import type { IoCallOptions, IoClient } from "../../../ioserver/src/client.js";
 import { encodeParity } from "./erasure.js";
-import { datafileLength, roundUp, stripeBytes, validateLayout, type StripeLayout } from "./layout.js";
+import { datafileLength, roundUp, validateLayout, type StripeLayout } from "./layout.js";
 
 export interface SlotTarget {
   slot: number;

@@ -11,18 +11,18 @@ import { Readable } from "node:stream";
 import { getBucket } from "../../../meta/src/pg/buckets.js";
 import { getObjectTags } from "../../../meta/src/pg/tags.js";
 import { abortPart, commitPart, insertPendingPart } from "../../../meta/src/pg/uploads.js";
-import { abortVersion, commitVersion, getObjectVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
+import { getObjectVersion } from "../../../meta/src/pg/versions.js";
 import type { Bucket, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import { CHECKSUM_ALGORITHMS, checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag, type ByteRange } from "../s3/headers.js";
 import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, newId, objectKey } from "./common.js";
+import { loadOwnBucket, objectKey } from "./common.js";
 import { openVersionRead } from "./get.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
 import { tagsFromHeader } from "./tagging.js";
-import { MAX_PART_SIZE, copiedBody, storageClassOf, storePart, type StoredPart } from "./store-part.js";
+import { MAX_PART_SIZE, copiedBody, storageClassOf, storeObjectVersion, storePart, type StoredPart } from "./store-part.js";
 
 const COPY = {
   source: "x-amz-copy-source",
@@ -195,39 +195,19 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   if (version.size > MAX_PART_SIZE) throw tooLargeToCopy(version.size);
 
   const algorithm = requestedAlgorithm ?? (version.checksumAlgorithm as ChecksumAlgorithm | undefined);
-  const versionId = newId();
-  const { sql } = ctx.services;
-  const tags = replacedTags ?? (await getObjectTags(sql, source.bucket.id, version.key, version.versionId))?.tags ?? [];
+  const tags = replacedTags ?? (await getObjectTags(ctx.services.sql, source.bucket.id, version.key, version.versionId))?.tags ?? [];
   const read = version.size > 0 ? await openVersionRead(ctx, version, { start: 0, end: version.size - 1 }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), version.size, algorithm);
-  const stored = await storePart(ctx, body, {
+  const { stored, versionId, versioned, lastModified } = await storeObjectVersion(ctx, body, {
+    bucket,
+    key,
     storageClass,
-    placementSeed: versionId,
-    allowInline: true,
-    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
-    abort: (rowId) => abortVersion(sql, rowId),
+    headers: newHeaders ?? storedHeaders(version),
+    tags,
+    beforeCommit: (written) => {
+      if (!copiedBytesMatch(written, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
+    },
   });
-  const versioned = bucket.versioning === "Enabled";
-  let lastModified: Date;
-  try {
-    if (!copiedBytesMatch(stored, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
-    ({ lastModified } = await commitVersion(sql, stored.rowId, {
-      size: stored.size,
-      etag: stored.md5Hex,
-      partEtag: stored.md5Hex,
-      headers: newHeaders ?? storedHeaders(version),
-      checksumAlgorithm: stored.checksum?.algorithm,
-      checksumValue: stored.checksum?.base64,
-      checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
-      datafileCrcs: stored.datafileCrcs,
-      inlineData: stored.inlineData,
-      versioned,
-      tags,
-    }));
-  } catch (error) {
-    await abortVersion(sql, stored.rowId).catch(() => undefined);
-    throw error;
-  }
 
   if (source.bucket.versioning !== "Unversioned") ctx.set(COPY.sourceVersionId, version.versionId);
   if (versioned) ctx.set(H.versionId, versionId);

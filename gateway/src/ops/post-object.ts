@@ -7,15 +7,13 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import { getBucket } from "../../../meta/src/pg/buckets.js";
-import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
 import type { S3Context } from "../app.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { renderXml } from "../s3/xml.js";
-import { newId } from "./common.js";
-import { MAX_PART_SIZE, storageClassOf, storePart } from "./store-part.js";
+import { MAX_PART_SIZE, storageClassOf, storeObjectVersion } from "./store-part.js";
 
 /** AWS's cap on the form fields that precede the file. */
 export const MAX_PRE_DATA_BYTES = 20 * 1024;
@@ -320,31 +318,15 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
   const status = successStatus(fields.get("success_action_status"));
 
-  const versionId = newId();
   const body = postedFileBody(form.file.stream, range);
-  const stored = await storePart(ctx, body, {
+  const { stored, versionId, versioned } = await storeObjectVersion(ctx, body, {
+    bucket,
+    key,
     storageClass,
-    placementSeed: versionId,
-    allowInline: false,
+    headers,
     sizeLimit: range.max,
-    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
-    abort: (rowId) => abortVersion(sql, rowId),
+    beforeCommit: () => form.finished, // a form cut short after the file is not an upload
   });
-  const versioned = bucket.versioning === "Enabled";
-  try {
-    await form.finished; // a form cut short after the file is not an upload
-    await commitVersion(sql, stored.rowId, {
-      size: stored.size,
-      etag: stored.md5Hex,
-      partEtag: stored.md5Hex,
-      headers,
-      datafileCrcs: stored.datafileCrcs,
-      versioned,
-    });
-  } catch (error) {
-    await abortVersion(sql, stored.rowId).catch(() => undefined);
-    throw error;
-  }
 
   const etag = quoteEtag(stored.md5Hex);
   const location = `${ctx.protocol}://${ctx.host}/${bucketName}/${encodeURIComponent(key).replaceAll("%2F", "/")}`;

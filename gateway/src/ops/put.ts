@@ -1,11 +1,10 @@
 // PutObject: stream the body into a new version, then commit it as the current one.
 import { checkWritePrecondition } from "../../../meta/src/pg/conditions.js";
-import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
 import type { S3Context } from "../app.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
-import { loadOwnBucket, newId, objectKey, respondEmpty } from "./common.js";
-import { storageClassOf, storePart } from "./store-part.js";
+import { loadOwnBucket, objectKey, respondEmpty } from "./common.js";
+import { storageClassOf, storeObjectVersion } from "./store-part.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
 
@@ -15,40 +14,12 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const headers = objectHeadersFromRequest(ctx.req.headers);
   const storageClass = storageClassOf(ctx, headerValue(ctx.req.headers, H.storageClass));
   const body = ctx.state.auth.openBody();
-  const versionId = newId();
-  const { sql } = ctx.services;
   const precondition = writePreconditionFromRequest(ctx.req.headers);
   const tags = tagsFromHeader(ctx.req.headers);
   // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.
-  if (precondition) await checkWritePrecondition(sql, bucket.id, key, precondition);
+  if (precondition) await checkWritePrecondition(ctx.services.sql, bucket.id, key, precondition);
 
-  const stored = await storePart(ctx, body, {
-    storageClass,
-    placementSeed: versionId,
-    allowInline: true,
-    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
-    abort: (rowId) => abortVersion(sql, rowId),
-  });
-  const versioned = bucket.versioning === "Enabled";
-  try {
-    await commitVersion(sql, stored.rowId, {
-      size: stored.size,
-      etag: stored.md5Hex,
-      partEtag: stored.md5Hex,
-      headers,
-      checksumAlgorithm: stored.checksum?.algorithm,
-      checksumValue: stored.checksum?.base64,
-      checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
-      datafileCrcs: stored.datafileCrcs,
-      inlineData: stored.inlineData,
-      versioned,
-      precondition,
-      tags,
-    });
-  } catch (error) {
-    await abortVersion(sql, stored.rowId).catch(() => undefined);
-    throw error;
-  }
+  const { stored, versionId, versioned } = await storeObjectVersion(ctx, body, { bucket, key, storageClass, headers, tags, precondition });
 
   ctx.set("etag", quoteEtag(stored.md5Hex));
   if (stored.checksum) {

@@ -5,7 +5,9 @@
 // by auth, or (copies) bytes read back from stored objects, wrapped by copiedBody.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
-import type { DatafileRef } from "../../../meta/src/types.js";
+import type { WritePrecondition } from "../../../meta/src/pg/conditions.js";
+import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
+import type { Bucket, DatafileRef, ObjectHeaders } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
@@ -157,4 +159,62 @@ export function copiedBody(source: Readable, size: number, checksumAlgorithm?: C
       return digests;
     },
   };
+}
+
+export interface NewObjectVersion {
+  bucket: Bucket;
+  key: string;
+  storageClass: string;
+  headers: ObjectHeaders;
+  tags?: { Key: string; Value: string }[];
+  precondition?: WritePrecondition;
+  /** See StorePartPlan.sizeLimit: a body of unknown length (never inline). */
+  sizeLimit?: number;
+  /** Runs after the bytes are stored and before the commit; throwing aborts the version. */
+  beforeCommit?: (stored: StoredPart) => Promise<void> | void;
+}
+
+/**
+ * A whole single-part object (PutObject, CopyObject, POST Object): store the body as a pending version, then
+ * commit it as the current one. Whatever fails after the reservation aborts the version, so the object that
+ * was there before stays and the new datafiles become garbage.
+ */
+export async function storeObjectVersion(
+  ctx: S3Context,
+  body: VerifiedBody,
+  version: NewObjectVersion,
+): Promise<{ stored: StoredPart; versionId: string; versioned: boolean; lastModified: Date }> {
+  const { sql } = ctx.services;
+  const { bucket, key, storageClass } = version;
+  const versionId = newId();
+  const stored = await storePart(ctx, body, {
+    storageClass,
+    placementSeed: versionId,
+    allowInline: version.sizeLimit === undefined,
+    sizeLimit: version.sizeLimit,
+    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
+    abort: (rowId) => abortVersion(sql, rowId),
+  });
+  const versioned = bucket.versioning === "Enabled";
+  try {
+    await version.beforeCommit?.(stored);
+    const { lastModified } = await commitVersion(sql, stored.rowId, {
+      size: stored.size,
+      etag: stored.md5Hex,
+      partEtag: stored.md5Hex,
+      headers: version.headers,
+      checksumAlgorithm: stored.checksum?.algorithm,
+      checksumValue: stored.checksum?.base64,
+      checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
+      datafileCrcs: stored.datafileCrcs,
+      inlineData: stored.inlineData,
+      versioned,
+      precondition: version.precondition,
+      tags: version.tags,
+    });
+    return { stored, versionId, versioned, lastModified };
+  } catch (error) {
+    await abortVersion(sql, stored.rowId).catch(() => undefined);
+    throw error;
+  }
 }
