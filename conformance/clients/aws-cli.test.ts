@@ -1,13 +1,13 @@
 // The aws cli, v1 (pip, run as `python3 -m awscli`) and v2 (Debian's awscli, /usr/bin/aws), end to end: the
 // same scenarios for both, asserting on bytes, listings and exit codes.
 import assert from "node:assert/strict";
-import { readFile, readdir, stat, utimes, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { readFile, stat, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestCluster } from "../support/cluster.js";
 import { randomData } from "../support/bytes.js";
 import { sharedCluster } from "../support/shared.js";
 import {
-  AWS_CLI_V2, awsEnv, ensureDebianClients, fileMd5, logClientVersion, removeDir, runProgram, tempDir, writePatternFile,
+  AWS_CLI_V2, awsEnv, ensureDebianClients, fileMd5, listFiles, logClientVersion, removeDir, runProgram, tempDir, writePatternFile,
   writeTree, type RunResult,
 } from "../support/clients.js";
 
@@ -27,18 +27,6 @@ const ODD_TREE: Record<string, string> = {
   "fullwidth-Ａ.txt": "bmp-high",
   "deep/a/b/c/d/e/f/g/h/leaf.txt": "deep",
 };
-
-async function listFiles(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) await walk(join(dir, entry.name));
-      else out.push(relative(root, join(dir, entry.name)));
-    }
-  };
-  await walk(root);
-  return out.sort();
-}
 
 /** `aws s3 ls --recursive` lines → key → size. */
 function parseLs(stdout: string): Map<string, number> {

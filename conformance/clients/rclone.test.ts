@@ -2,26 +2,14 @@
 // listings, no multipart-ETag trust) and one as `provider = Minio` (ListObjectsV2, URL-encoded listings).
 import assert from "node:assert/strict";
 import { HeadObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import { readFile, readdir, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestCluster } from "../support/cluster.js";
 import { randomData } from "../support/bytes.js";
 import { sharedCluster } from "../support/shared.js";
-import { ensureDebianClients, logClientVersion, removeDir, runProgram, tempDir, writeTree } from "../support/clients.js";
+import { ensureDebianClients, listFiles, logClientVersion, removeDir, runProgram, tempDir, writeTree } from "../support/clients.js";
 
 const MiB = 1024 * 1024;
-
-async function walk(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) await visit(join(dir, entry.name));
-      else out.push(relative(root, join(dir, entry.name)));
-    }
-  };
-  await visit(root);
-  return out.sort();
-}
 
 /** rclone -v log lines (`INFO  : path: Copied (new)`) → "path: Copied (new)", in sorted order. */
 function actions(stderr: string): string[] {
@@ -101,7 +89,7 @@ describe("rclone", function () {
 
     const back = join(work, "other-back");
     await rclone(["sync", remote, back]);
-    assert.deepEqual(await walk(back), Object.keys(files).sort());
+    assert.deepEqual(await listFiles(back), Object.keys(files).sort());
     for (const [name, content] of Object.entries(files)) {
       assert.ok((await readFile(join(back, name))).equals(content), name);
       assert.equal(await mtimeNs(join(back, name)), await mtimeNs(join(local, name)), `mtime of ${name}`);
@@ -207,11 +195,11 @@ describe("rclone", function () {
 
     await rclone(["bisync", local, remote, "--workdir", state]);
     const expected = { "a.txt": "a v2 from local", "b.txt": "b v2 from remote", "e.txt": "e new local", "f.txt": "f new remote" };
-    assert.deepEqual(await walk(local), Object.keys(expected).sort());
+    assert.deepEqual(await listFiles(local), Object.keys(expected).sort());
     for (const [name, body] of Object.entries(expected)) assert.equal(await readFile(join(local, name), "utf8"), body, `local ${name}`);
     const mirror = join(work, "bisync-mirror");
     await rclone(["copy", remote, mirror]);
-    assert.deepEqual(await walk(mirror), Object.keys(expected).sort());
+    assert.deepEqual(await listFiles(mirror), Object.keys(expected).sort());
     for (const [name, body] of Object.entries(expected)) assert.equal(await readFile(join(mirror, name), "utf8"), body, `remote ${name}`);
     assert.match((await rclone(["check", local, remote])).stderr, /0 differences found/);
   });

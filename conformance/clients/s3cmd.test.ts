@@ -2,26 +2,14 @@
 // names no bucket, location `US` sent on bucket creation, ListObjects v1.
 import assert from "node:assert/strict";
 import { HeadObjectCommand } from "@aws-sdk/client-s3";
-import { readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { TestCluster } from "../support/cluster.js";
 import { randomData } from "../support/bytes.js";
 import { sharedCluster } from "../support/shared.js";
-import { ensureDebianClients, logClientVersion, removeDir, runProgram, tempDir, writeTree } from "../support/clients.js";
+import { ensureDebianClients, listFiles, logClientVersion, removeDir, runProgram, tempDir, writeTree } from "../support/clients.js";
 
 const MiB = 1024 * 1024;
-
-async function walk(root: string): Promise<string[]> {
-  const out: string[] = [];
-  const visit = async (dir: string) => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      if (entry.isDirectory()) await visit(join(dir, entry.name));
-      else out.push(relative(root, join(dir, entry.name)));
-    }
-  };
-  await visit(root);
-  return out.sort();
-}
 
 /** `s3cmd ls` lines → object URL → size. */
 function parseLs(stdout: string): Map<string, number> {
@@ -132,8 +120,8 @@ describe("s3cmd", function () {
     const mirror = join(work, "mirror");
     const down = await s3cmd(["sync", "s3://s3cmd-sync/tree/", `${mirror}/`]);
     assert.equal(uploads(down.stdout).length, Object.keys(files).length);
-    assert.deepEqual(await walk(mirror), await walk(local));
-    for (const name of await walk(local)) assert.ok((await readFile(join(mirror, name))).equals(await readFile(join(local, name))), name);
+    assert.deepEqual(await listFiles(mirror), await listFiles(local));
+    for (const name of await listFiles(local)) assert.ok((await readFile(join(mirror, name))).equals(await readFile(join(local, name))), name);
     assert.deepEqual(uploads((await s3cmd(["sync", "s3://s3cmd-sync/tree/", `${mirror}/`])).stdout), []);
   });
 

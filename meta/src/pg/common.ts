@@ -164,7 +164,7 @@ export function partFromJson(part: PartJson): PartRecord {
 }
 
 /** Datafile rows as one jsonb parameter, unpacked with jsonb_to_recordset: one statement for all k+m slots. */
-export function datafileRows(q: Queryable, datafiles: DatafileRef[]): postgres.Parameter {
+function datafileRows(q: Queryable, datafiles: DatafileRef[]): postgres.Parameter {
   return q.json(
     datafiles.map((datafile) => ({
       slot: datafile.slot,
@@ -174,6 +174,19 @@ export function datafileRows(q: Queryable, datafiles: DatafileRef[]): postgres.P
       crc32c: datafile.crc32c ?? null,
     })),
   );
+}
+
+/**
+ * The CTE step `files as (...)` that inserts a reserved part's datafile rows, for a statement that has just
+ * inserted that part in a CTE named `part` (a plain PUT's version or an upload's part: one statement either way).
+ */
+export function insertPartDatafiles(q: Queryable, datafiles: DatafileRef[]) {
+  return q`files as (
+        insert into datafiles (part_id, slot, ioserver_id, blob_id, length, crc32c)
+        select part.id, d.slot, d.ioserver_id, d.blob_id, d.length, d.crc32c
+        from part, jsonb_to_recordset(${datafileRows(q, datafiles)})
+          as d(slot smallint, ioserver_id text, blob_id text, length bigint, crc32c text)
+      )`;
 }
 
 /** `length` only where the datafile's length was unknown at reservation (a POST form's file). */

@@ -7,7 +7,7 @@ import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, Uploade
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
   crcRows,
-  datafileRows,
+  insertPartDatafiles,
   discardParts,
   headersFromRow,
   headerValues,
@@ -103,12 +103,7 @@ export async function insertPendingPart(
         insert into parts (upload_id, part_number, state, size, unit, k, m)
         values (${part.uploadId}, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m})
         returning id
-      ), files as (
-        insert into datafiles (part_id, slot, ioserver_id, blob_id, length, crc32c)
-        select part.id, d.slot, d.ioserver_id, d.blob_id, d.length, d.crc32c
-        from part, jsonb_to_recordset(${datafileRows(sql, part.datafiles)})
-          as d(slot smallint, ioserver_id text, blob_id text, length bigint, crc32c text)
-      )
+      ), ${insertPartDatafiles(sql, part.datafiles)}
       select id from part`;
     return row!.id;
   } catch (error) {

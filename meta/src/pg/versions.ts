@@ -8,7 +8,7 @@ import type { ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersio
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
   crcRows,
-  datafileRows,
+  insertPartDatafiles,
   discardVersions,
   headersFromRow,
   headerValues,
@@ -41,12 +41,7 @@ export async function insertPendingVersion(
         select id, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${part.inlineData ?? null}::bytea
         from version
         returning id
-      ), files as (
-        insert into datafiles (part_id, slot, ioserver_id, blob_id, length, crc32c)
-        select part.id, d.slot, d.ioserver_id, d.blob_id, d.length, d.crc32c
-        from part, jsonb_to_recordset(${datafileRows(sql, part.datafiles)})
-          as d(slot smallint, ioserver_id text, blob_id text, length bigint, crc32c text)
-      )
+      ), ${insertPartDatafiles(sql, part.datafiles)}
       select id from version`;
     return row!.id;
   } catch (error) {
