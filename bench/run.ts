@@ -5,7 +5,9 @@
 //   npm run bench -- --units 64K,1M,4M  the large-object section once per stripe unit
 //   npm run bench -- --quick            smaller sizes and shorter runs (a smoke run)
 //   npm run bench -- --profile DIR      also write the gateway's CPU profile (node --cpu-prof) into DIR
+//   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, memory)
 import aws4 from "aws4";
+import postgres from "postgres";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -26,6 +28,8 @@ const HUGE = quick ? GiB : 5 * GiB;
 const SMALL_SECONDS = quick ? 2 : 5;
 const LIST_KEYS = quick ? 5_000 : 100_000;
 const profileDir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
+const only = args.includes("--only") ? new Set(args[args.indexOf("--only") + 1].split(",")) : undefined;
+const wanted = (section: string) => only === undefined || only.has(section);
 
 function parseSize(text: string): number {
   const match = /^(\d+)([KMG]?)$/i.exec(text.trim());
@@ -132,7 +136,8 @@ async function s3(cluster: LocalCluster, method: string, path: string, body?: Bu
   const headers: Record<string, string> = {};
   if (length !== undefined) headers["Content-Length"] = String(length);
   const { url, headers: sent } = signed(cluster, method, path, headers);
-  const response = await request(url, { method: method as "GET", headers: sent, body: body as never, dispatcher: agent });
+  // reset: false keeps the connection after a HEAD too (undici closes it by default; S3 SDKs keep it).
+  const response = await request(url, { method: method as "GET", headers: sent, body: body as never, dispatcher: agent, reset: false });
   let bytes = 0;
   for await (const chunk of response.body) bytes += chunk.length;
   if (response.statusCode >= 300) throw new Error(`${method} ${path}: ${response.statusCode}`);
@@ -239,41 +244,96 @@ function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number): void {
   record("cpu", `${what} CPU s/GB PostgreSQL`, perGB((s) => s.postgres), "s/GB");
 }
 
-async function smallObjects(cluster: LocalCluster): Promise<void> {
+/** Runs `op` in `concurrency` closed loops for `seconds`; ops/s and sorted latencies (ms). */
+async function closedLoop(concurrency: number, seconds: number, op: (worker: number, index: number) => Promise<unknown>): Promise<{ rate: number; latencies: number[] }> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, worker) => {
+      for (let index = 0; performance.now() < deadline; index++) {
+        const begin = performance.now();
+        await op(worker, index);
+        latencies.push(performance.now() - begin);
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { rate: latencies.length / ((performance.now() - started) / 1000), latencies };
+}
+
+function percentile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+}
+
+/**
+ * What one small request can cost on this machine at best, measured with the same client: a 4 KiB GET and PUT
+ * against a node:http server that does nothing else, and the PostgreSQL round trip every S3 operation needs at
+ * least once (an indexed single-row select; a single-row insert with a durable commit).
+ */
+async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number>> {
+  const payload = block.subarray(0, 4096);
+  const server = createServer((req, res) => {
+    req.on("data", () => {});
+    req.on("end", () => {
+      if (req.method === "GET") res.writeHead(200, { "content-length": payload.length }).end(payload);
+      else res.writeHead(200, { "content-length": 0 }).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const port = (server.address() as { port: number }).port;
+  const local = { ...cluster, endpoint: `http://127.0.0.1:${port}` };
+  const http = {
+    get: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))).rate,
+    put: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))).rate,
+  };
+  server.close();
+
+  const sql = postgres(cluster.databaseUrl, { max: 16, onnotice: () => {} });
+  try {
+    await sql`create table if not exists bench_ceiling (id bigint generated always as identity primary key, key text not null unique, value bytea)`;
+    await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload.subarray(0, 64)} from generate_series(0, 999) n on conflict do nothing`;
+    const select = (await closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`)).rate;
+    const insert = (await closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`w${worker}-${index}`}, ${payload})`)).rate;
+    await sql`drop table bench_ceiling`;
+    return { httpGet: http.get, httpPut: http.put, pgSelect: select, pgInsert: insert };
+  } finally {
+    await sql.end();
+  }
+}
+
+async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<void> {
   console.log("\nSmall objects (4 KiB)");
+  const ceilings = await smallCeilings(cluster);
+  record("small", "ceiling: HTTP GET 4 KiB, no-op server, concurrency 16", [ceilings.httpGet], "ops/s");
+  record("small", "ceiling: HTTP PUT 4 KiB, no-op server, concurrency 16", [ceilings.httpPut], "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", [ceilings.pgSelect], "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", [ceilings.pgInsert], "ops/s");
   await s3(cluster, "PUT", "/small", undefined, 0);
   const body = block.subarray(0, 4096);
   for (const concurrency of [1, 16]) {
     const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
-    for (const [op, method] of [
-      ["PUT", "PUT"],
-      ["GET", "GET"],
-      ["HEAD", "HEAD"],
-      ["DELETE", "DELETE"],
-    ] as const) {
-      const latencies: number[] = [];
-      let counter = 0;
-      const deadline = performance.now() + SMALL_SECONDS * 1000;
-      const started = performance.now();
-      await Promise.all(
-        Array.from({ length: concurrency }, async (_, worker) => {
-          let index = 0;
-          while (performance.now() < deadline) {
-            const n = method === "GET" || method === "HEAD" ? index++ % stored[worker] : index++;
-            const key = `/small/c${concurrency}-w${worker}-${n}`;
-            const begin = performance.now();
-            if (method === "PUT") await s3(cluster, "PUT", key, body, body.length);
-            else await s3(cluster, method, key);
-            if (method === "PUT") stored[worker] = index;
-            latencies.push(performance.now() - begin);
-            counter++;
-          }
-        }),
-      );
-      const seconds = (performance.now() - started) / 1000;
-      latencies.sort((a, b) => a - b);
-      const p = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-      record("small", `${op} 4 KiB, concurrency ${concurrency}`, [counter / seconds], "ops/s", { note: `p50 ${p(0.5).toFixed(1)} ms, p99 ${p(0.99).toFixed(1)} ms` });
+    for (const method of ["PUT", "GET", "HEAD", "DELETE"] as const) {
+      const cpuBefore = await cpuSnapshot(cluster, dataDir);
+      const clientBefore = process.cpuUsage();
+      const { rate, latencies } = await closedLoop(concurrency, SMALL_SECONDS, async (worker, index) => {
+        const n = method === "GET" || method === "HEAD" ? index % stored[worker] : index;
+        const key = `/small/c${concurrency}-w${worker}-${n}`;
+        if (method === "PUT") {
+          await s3(cluster, "PUT", key, body, body.length);
+          stored[worker] = index + 1;
+        } else await s3(cluster, method, key);
+      });
+      const cpu = diff(await cpuSnapshot(cluster, dataDir), cpuBefore);
+      const clientCpu = process.cpuUsage(clientBefore);
+      const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / latencies.length).toFixed(0);
+      const ceiling = concurrency === 16 && (method === "PUT" || method === "GET") ? { ceiling: `HTTP ${method}`, ratio: rate / (method === "PUT" ? ceilings.httpPut : ceilings.httpGet) } : {};
+      record("small", `${method} 4 KiB, concurrency ${concurrency}`, [rate], "ops/s", {
+        ...ceiling,
+        note:
+          `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(cpu.gateway)},` +
+          ` PostgreSQL ${perOp(cpu.postgres)}, ioservers ${perOp(cpu.ioservers)}, client ${perOp((clientCpu.user + clientCpu.system) / 1e6)}`,
+      });
     }
   }
 }
@@ -315,7 +375,7 @@ async function listing(cluster: LocalCluster): Promise<void> {
   record("listing", "list the whole bucket (pages of 1000)", [whole], "s");
 }
 
-async function degradedAndMemory(cluster: LocalCluster, ceilings: Record<string, number>): Promise<void> {
+async function degraded(cluster: LocalCluster, ceilings: Record<string, number>): Promise<void> {
   console.log("\nDegraded read (two of six ioservers stopped)");
   await cluster.ioservers[1].stop();
   await cluster.ioservers[4].stop();
@@ -326,10 +386,13 @@ async function degradedAndMemory(cluster: LocalCluster, ceilings: Record<string,
   await cluster.restartIoServer(1);
   await cluster.restartIoServer(4);
   await new Promise((resolve) => setTimeout(resolve, 2500));
+}
 
+async function memory(cluster: LocalCluster): Promise<void> {
   console.log(`\nMemory (${HUGE / GiB} GiB PUT and GET)`);
-  await s3(cluster, "PUT", "/large/huge", zeros(HUGE), HUGE);
-  await s3(cluster, "GET", "/large/huge");
+  await s3(cluster, "PUT", "/memory", undefined, 0);
+  await s3(cluster, "PUT", "/memory/huge", zeros(HUGE), HUGE);
+  await s3(cluster, "GET", "/memory/huge");
   record("memory", `gateway peak RSS over the whole run`, [await peakRssMiB(cluster.gateway.pid)], "MiB");
 }
 
@@ -357,11 +420,13 @@ try {
     const dataDir = join(root, `cluster-${index}`);
     const cluster = await startCluster(dataDir, unit);
     try {
-      await largeObjects(cluster, dataDir, ceilings, unit ? ` (stripe unit ${unit / 1024} KiB)` : "");
+      // The degraded section reads the large section's objects.
+      if (wanted("large") || wanted("degraded")) await largeObjects(cluster, dataDir, ceilings, unit ? ` (stripe unit ${unit / 1024} KiB)` : "");
       if (index === units.length - 1) {
-        await smallObjects(cluster);
-        await listing(cluster);
-        await degradedAndMemory(cluster, ceilings);
+        if (wanted("small")) await smallObjects(cluster, dataDir);
+        if (wanted("listing")) await listing(cluster);
+        if (wanted("degraded")) await degraded(cluster, ceilings);
+        if (wanted("memory")) await memory(cluster);
       }
     } finally {
       await cluster.stop();

@@ -1,7 +1,7 @@
 // The gateway's Koa application. Middleware order: request id and access log → S3 errors → resolve the
 // operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
 import Koa from "koa";
-import { randomBytes } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config.js";
 import type { Sql } from "../../meta/src/db.js";
@@ -35,8 +35,9 @@ export interface S3State {
 export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };
 export type OperationHandler = (ctx: S3Context) => Promise<void>;
 
+/** 16 hex digits, like AWS's; from randomUUID's cached entropy pool (see newId). */
 function newRequestId(): string {
-  return randomBytes(8).toString("hex").toUpperCase();
+  return randomUUID().replaceAll("-", "").slice(-16).toUpperCase();
 }
 
 export function createApp(services: Services): Koa<S3State> {

@@ -16,7 +16,11 @@ export interface KeyRange {
   below?: string;
 }
 
-/** Returns up to `limit` entries in the range, in byte order of their keys. */
+/**
+ * Returns up to `limit` entries in the range, in byte order of their keys; fewer only when the range holds no more. It
+ * may leave out keys that roll up into the same common prefix as a key it returned before them (listPage skips those
+ * anyway), so a seek that jumps over common prefixes itself saves listPage a seek per prefix.
+ */
 export type Seek<T extends { key: string }> = (range: KeyRange, limit: number) => Promise<T[]>;
 
 export interface Page<T> {

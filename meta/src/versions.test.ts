@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { connect, type Sql } from "./db.js";
-import { NoSuchUploadError, VersionNotPendingError } from "./errors.js";
+import { NoSuchBucketError, NoSuchUploadError, VersionNotPendingError, WriteConditionFailedError } from "./errors.js";
 import { createBucket } from "./pg/buckets.js";
 import { findUnreferencedBlobs, forgetGarbage, reapStalePending, takeGarbage } from "./pg/gc.js";
 import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
@@ -8,8 +8,10 @@ import {
   abortVersion,
   commitVersion,
   deleteObject,
+  getBucketAndObjectVersion,
   getObjectVersion,
   insertPendingVersion,
+  putInlineVersion,
   listObjects,
   type CommitVersion,
 } from "./pg/versions.js";
@@ -167,15 +169,34 @@ describe("meta: versions and the commit protocol", () => {
     assert.deepEqual(await queuedBlobs(), []);
   });
 
-  it("stores tiny objects inline", async () => {
-    const versionRowId = await insertPendingVersion(db.sql, {
-      bucketId, key: "tiny", versionId: "null", storageClass: "STANDARD",
-      part: { partNumber: 1, size: 5, unit: 0, k: 0, m: 0, datafiles: [] },
-    });
-    await commitVersion(db.sql, versionRowId, commitFor([], { size: 5, inlineData: Buffer.from("hello") }));
-    const version = await getObjectVersion(db.sql, bucketId, "tiny");
-    assert.deepEqual(version?.parts[0]?.inlineData, Buffer.from("hello"));
-    assert.deepEqual(version?.parts[0]?.datafiles, []);
+  it("stores tiny objects inline in one statement that replaces the current version and honours write conditions", async () => {
+    const previous = await putTestObject(db.sql, bucketId, "tiny");
+    const inline = (versionId: string, text: string, precondition?: CommitVersion["precondition"]) =>
+      putInlineVersion(
+        db.sql,
+        { bucketId, key: "tiny", versionId, storageClass: "STANDARD" },
+        commitFor([], { size: text.length, etag: `etag-${text}`, precondition }),
+        Buffer.from(text),
+      );
+    await inline("null", "hello");
+    assert.deepEqual(await queuedBlobs(), blobIds(previous.datafiles), "the replaced version's datafiles are queued");
+
+    await assert.rejects(inline("null", "other", { ifNoneMatch: true }), (error: unknown) => error instanceof WriteConditionFailedError && error.reason === "exists");
+    await assert.rejects(inline("null", "other", { ifMatch: "etag-nope" }), (error: unknown) => error instanceof WriteConditionFailedError && error.reason === "etag");
+    await assert.rejects(
+      putInlineVersion(db.sql, { bucketId: 987654, key: "tiny", versionId: "null", storageClass: "STANDARD" }, commitFor([]), Buffer.from("x")),
+      NoSuchBucketError,
+    );
+
+    const found = await getBucketAndObjectVersion(db.sql, "objects", "tiny");
+    assert.equal(found?.bucket.id, bucketId);
+    assert.equal(found?.bucket.name, "objects");
+    assert.ok(found?.bucket.createdAt instanceof Date && !Number.isNaN(found.bucket.createdAt.getTime()));
+    assert.deepEqual(found?.version?.parts[0]?.inlineData, Buffer.from("hello"), "a failed condition changed nothing");
+    assert.equal(found?.version?.etag, "etag-hello");
+    assert.deepEqual(found?.version?.parts[0]?.datafiles, []);
+    assert.deepEqual(await getBucketAndObjectVersion(db.sql, "objects", "no-such-key"), { bucket: found!.bucket });
+    assert.equal(await getBucketAndObjectVersion(db.sql, "no-such-bucket", "tiny"), undefined);
   });
 
   for (const scenario of ["no current version yet", "an existing current version"] as const) {

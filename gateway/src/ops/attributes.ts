@@ -4,7 +4,7 @@ import type { S3Context } from "../app.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
 import { renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey } from "./common.js";
+import { objectKey } from "./common.js";
 import { findVersion } from "./get.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
@@ -44,12 +44,11 @@ function nonNegativeHeader(ctx: S3Context, name: string, fallback: number): numb
 }
 
 export async function getObjectAttributes(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const wanted = requestedAttributes(ctx);
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
-  const version = await findVersion(ctx, bucket.id, key, ctx.state.target.query.get("versionId"));
+  const { bucket, version } = await findVersion(ctx, key, ctx.state.target.query.get("versionId"));
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;

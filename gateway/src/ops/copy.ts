@@ -265,7 +265,6 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const stored = await storePart(ctx, body, {
     storageClass: upload.storageClass,
     placementSeed: `${upload.uploadId}/${partNumber}`,
-    allowInline: false,
     reserve: (part) => insertPendingPart(sql, { uploadId: upload.uploadId, partNumber, ...part }),
     abort: (rowId) => abortPart(sql, rowId),
   });

@@ -1,7 +1,7 @@
 // GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
 import { Readable } from "node:stream";
-import { getObjectVersion } from "../../../meta/src/pg/versions.js";
-import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
+import { getBucketAndObjectVersion } from "../../../meta/src/pg/versions.js";
+import type { Bucket, ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
@@ -17,7 +17,7 @@ import {
   type ByteRange,
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
-import { loadOwnBucket, objectKey } from "./common.js";
+import { objectKey, ownBucket } from "./common.js";
 import { MAX_PART_NUMBER } from "./multipart.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
@@ -38,14 +38,17 @@ export async function headObject(ctx: S3Context): Promise<void> {
   await serveObject(ctx, false);
 }
 
-export async function findVersion(ctx: S3Context, bucketId: number, key: string, versionId: string | undefined): Promise<ObjectVersion> {
-  const version = await getObjectVersion(ctx.services.sql, bucketId, key, versionId);
+/** The caller's bucket and the version GET, HEAD and GetObjectAttributes name (one round trip for both). */
+export async function findVersion(ctx: S3Context, key: string, versionId: string | undefined): Promise<{ bucket: Bucket; version: ObjectVersion }> {
+  const found = await getBucketAndObjectVersion(ctx.services.sql, ctx.state.operation.bucket!, key, versionId);
+  const bucket = ownBucket(ctx, found?.bucket);
+  const version = found?.version;
   if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
   if (version.isDeleteMarker) {
     if (versionId !== undefined) throw new S3Error("MethodNotAllowed", undefined, { headers: { [H.deleteMarker]: "true" } });
     throw new S3Error("NoSuchKey", undefined, { headers: { [H.deleteMarker]: "true" } });
   }
-  return version;
+  return { bucket, version };
 }
 
 const MP_PARTS_COUNT = "x-amz-mp-parts-count";
@@ -80,10 +83,9 @@ function isMultipart(version: ObjectVersion): boolean {
 }
 
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const version = await findVersion(ctx, bucket.id, key, query.get("versionId"));
+  const { bucket, version } = await findVersion(ctx, key, query.get("versionId"));
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);
@@ -120,7 +122,8 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
 
   const served: ByteRange = range ?? { start: 0, end: version.size - 1 };
   const length = Math.max(0, served.end - served.start + 1);
-  const body = withBody && length > 0 ? await openVersionRead(ctx, version, served) : undefined;
+  const inline = inlineBytes(version, served);
+  const body = withBody && length > 0 ? (inline ?? (await openVersionRead(ctx, version, served))) : undefined;
 
   // A part of an empty object is the empty object: there is no byte range to name.
   const partial = range !== undefined && length > 0;
@@ -132,10 +135,16 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   ctx.length = length;
 }
 
+/** The range of an object stored inline in PostgreSQL; undefined for a striped one. */
+function inlineBytes(version: ObjectVersion, range: ByteRange): Buffer | undefined {
+  const inline = version.parts.length === 1 ? version.parts[0].inlineData : undefined;
+  return inline?.subarray(range.start, range.end + 1);
+}
+
 /** Opens the byte stream before any header is sent, so an unreadable object still gets a clean 503. */
 export async function openVersionRead(ctx: S3Context, version: ObjectVersion, range: ByteRange): Promise<Readable> {
-  const inline = version.parts.length === 1 ? version.parts[0].inlineData : undefined;
-  if (inline) return Readable.from([inline.subarray(range.start, range.end + 1)]);
+  const inline = inlineBytes(version, range);
+  if (inline) return Readable.from([inline]);
   const { io } = ctx.services;
   const parts: StoredPart[] = version.parts.map((part) => ({
     layout: { size: part.size, unit: part.unit, k: part.k, m: part.m },

@@ -96,7 +96,6 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const stored = await storePart(ctx, body, {
     storageClass: upload.storageClass,
     placementSeed: `${upload.uploadId}/${partNumber}`,
-    allowInline: false,
     reserve: (part) => insertPendingPart(sql, { uploadId: upload.uploadId, partNumber, ...part }),
     abort: (rowId) => abortPart(sql, rowId),
   });

@@ -1,12 +1,13 @@
 // The write path shared by PutObject, UploadPart, CopyObject and UploadPartCopy (DESIGN §3): reserve a pending
-// row with the layout and datafile ids, stream the verified body to k+m ioservers (or keep a tiny one inline),
-// then hand back what the caller's commit transaction needs. A failure after the reservation aborts the row, so
+// row with the layout and datafile ids, stream the verified body to k+m ioservers, then hand back what the
+// caller's commit needs. A tiny whole object skips all that: it is kept inline, reserved and committed in one
+// statement (storeObjectVersion). A failure after the reservation aborts the row, so
 // its datafiles become garbage and whatever was there before stays intact. The body is a request body verified
 // by auth, or (copies) bytes read back from stored objects, wrapped by copiedBody.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { WritePrecondition } from "../../../meta/src/pg/conditions.js";
-import { abortVersion, commitVersion, insertPendingVersion } from "../../../meta/src/pg/versions.js";
+import { abortVersion, commitVersion, insertPendingVersion, putInlineVersion, type CommitVersion } from "../../../meta/src/pg/versions.js";
 import type { Bucket, DatafileRef, ObjectHeaders } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
@@ -29,7 +30,8 @@ export interface PendingPart {
 }
 
 export interface StoredPart {
-  rowId: number;
+  /** The reserved row; absent for an inline object, which the commit itself inserts. */
+  rowId?: number;
   size: number;
   md5Hex: string;
   checksum?: { algorithm: ChecksumAlgorithm; base64: string };
@@ -42,9 +44,6 @@ export interface StorePartPlan {
   storageClass: string;
   /** Spreads placement: a version id or upload id + part number. */
   placementSeed: string;
-  /** Tiny single-part objects may live in PostgreSQL; parts of multipart uploads are always striped, so an
-   *  object is either wholly inline or wholly striped. */
-  allowInline: boolean;
   /**
    * The body's length is unknown (a POST form's file), at most this. It is written with the default stripe unit
    * and chunked datafile PUTs, reserved with size 0 and learned at the end (StoredPart.size, datafile lengths),
@@ -68,18 +67,12 @@ export function storageClassOf(ctx: S3Context, requested: string | undefined): s
   return name;
 }
 
-export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart> {
+/** Stripes one part's body over k+m ioservers. The caller commits the returned rowId, or aborts it. */
+export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart & { rowId: number }> {
   const { config, io } = ctx.services;
   const unknownSize = plan.sizeLimit !== undefined;
   const size = plan.sizeLimit ?? declaredSize(body);
   const { k, m } = config.storageClasses[plan.storageClass];
-
-  if (plan.allowInline && !unknownSize && size <= config.inlineThreshold) {
-    const inlineData = await readAll(body, size);
-    const rowId = await plan.reserve({ size, unit: 0, k: 0, m: 0, datafiles: [] });
-    const digests = body.digests();
-    return { rowId, size, md5Hex: digests.md5Hex, checksum: digests.checksum, datafileCrcs: [], inlineData };
-  }
 
   const layout: StripeLayout = unknownSize ? { size, unit: chooseLayout(size, k, m, config.stripeUnit).unit, k, m } : chooseLayout(size, k, m, config.stripeUnit);
   const healthy = io.healthyIds();
@@ -110,7 +103,8 @@ function withLengths(datafiles: DatafileRef[], layout: StripeLayout): DatafileRe
   return datafiles.map((datafile) => ({ ...datafile, length: datafileLength(layout, datafile.slot) }));
 }
 
-async function readAll(body: VerifiedBody, size: number): Promise<Buffer> {
+/** An inline object's whole body (at most the inline threshold: a few KiB). */
+async function readInline(body: VerifiedBody, size: number): Promise<StoredPart & { inlineData: Buffer }> {
   const buffer = Buffer.allocUnsafe(size);
   let filled = 0;
   for await (const chunk of body.stream as AsyncIterable<Buffer>) {
@@ -119,7 +113,8 @@ async function readAll(body: VerifiedBody, size: number): Promise<Buffer> {
     filled += chunk.length;
   }
   if (filled !== size) throw new S3Error("IncompleteBody");
-  return buffer;
+  const digests = body.digests();
+  return { size, md5Hex: digests.md5Hex, checksum: digests.checksum, datafileCrcs: [], inlineData: buffer };
 }
 
 /**
@@ -184,34 +179,42 @@ export async function storeObjectVersion(
   body: VerifiedBody,
   version: NewObjectVersion,
 ): Promise<{ stored: StoredPart; versionId: string; versioned: boolean; lastModified: Date }> {
-  const { sql } = ctx.services;
+  const { sql, config } = ctx.services;
   const { bucket, key, storageClass } = version;
   const versionId = newId();
+  const versioned = bucket.versioning === "Enabled";
+  const commitOf = (stored: StoredPart): CommitVersion => ({
+    size: stored.size,
+    etag: stored.md5Hex,
+    partEtag: stored.md5Hex,
+    headers: version.headers,
+    checksumAlgorithm: stored.checksum?.algorithm,
+    checksumValue: stored.checksum?.base64,
+    checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
+    datafileCrcs: stored.datafileCrcs,
+    versioned,
+    precondition: version.precondition,
+    tags: version.tags,
+  });
+
+  if (version.sizeLimit === undefined && declaredSize(body) <= config.inlineThreshold) {
+    const stored = await readInline(body, declaredSize(body));
+    await version.beforeCommit?.(stored);
+    const newVersion = { bucketId: bucket.id, key, versionId, storageClass };
+    const { lastModified } = await putInlineVersion(sql, newVersion, commitOf(stored), stored.inlineData);
+    return { stored, versionId, versioned, lastModified };
+  }
+
   const stored = await storePart(ctx, body, {
     storageClass,
     placementSeed: versionId,
-    allowInline: version.sizeLimit === undefined,
     sizeLimit: version.sizeLimit,
     reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
     abort: (rowId) => abortVersion(sql, rowId),
   });
-  const versioned = bucket.versioning === "Enabled";
   try {
     await version.beforeCommit?.(stored);
-    const { lastModified } = await commitVersion(sql, stored.rowId, {
-      size: stored.size,
-      etag: stored.md5Hex,
-      partEtag: stored.md5Hex,
-      headers: version.headers,
-      checksumAlgorithm: stored.checksum?.algorithm,
-      checksumValue: stored.checksum?.base64,
-      checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
-      datafileCrcs: stored.datafileCrcs,
-      inlineData: stored.inlineData,
-      versioned,
-      precondition: version.precondition,
-      tags: version.tags,
-    });
+    const { lastModified } = await commitVersion(sql, stored.rowId, commitOf(stored));
     return { stored, versionId, versioned, lastModified };
   } catch (error) {
     await abortVersion(sql, stored.rowId).catch(() => undefined);

@@ -2,7 +2,7 @@ import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import type { Bucket, VersioningState } from "../types.js";
 import { discardVersions } from "./common.js";
 
-interface BucketRow {
+export interface BucketRow {
   id: number;
   name: string;
   owner: string;
@@ -11,7 +11,7 @@ interface BucketRow {
   created_at: Date;
 }
 
-function bucketFromRow(row: BucketRow): Bucket {
+export function bucketFromRow(row: BucketRow): Bucket {
   return {
     id: row.id,
     name: row.name,

@@ -1,11 +1,12 @@
 // Statements shared by the table-family modules: discarding rows together with queuing their blobs, per-key
 // serialization, and the row <-> domain mappings used in more than one module.
 import type postgres from "postgres";
-import type { Sql, Tx } from "../db.js";
+import { isPostgresError, WEFT_WRITE_CONDITION_FAILED, type Sql, type Tx } from "../db.js";
+import { WriteConditionFailedError } from "../errors.js";
 import type { DatafileRef, ObjectHeaders, PartRecord } from "../types.js";
 
 export type Queryable = Sql | Tx;
-type Fragment = postgres.PendingQuery<postgres.Row[]>;
+export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /**
  * Deletes the versions selected by `doomed` (a `select id from versions … for update` fragment) with their parts and
@@ -14,19 +15,8 @@ type Fragment = postgres.PendingQuery<postgres.Row[]>;
  * was committed meanwhile is then no longer selected) instead of deleting them blindly.
  */
 export async function discardVersions(q: Queryable, doomed: Fragment): Promise<number> {
-  const [result] = await q<{ count: number }[]>`
-    with doomed as (${doomed}), ${discardDoomedVersions(q)}
-    select count(*)::int as count from gone_versions`;
+  const [result] = await q<{ count: number }[]>`select weft_discard_versions(array(${doomed})) as count`;
   return result?.count ?? 0;
-}
-
-/** The CTEs that discard the versions in CTE `doomed` and queue their blobs; `gone_versions` lists what went. */
-function discardDoomedVersions(q: Queryable): Fragment {
-  return q`
-    gone_versions as (delete from versions where id in (select id from doomed) returning id),
-    gone_parts as (delete from parts where version_row_id in (select id from gone_versions) returning id),
-    gone_files as (delete from datafiles where part_id in (select id from gone_parts) returning ioserver_id, blob_id),
-    queued as (insert into gc_queue (ioserver_id, blob_id) select ioserver_id, blob_id from gone_files)`;
 }
 
 /** Like discardVersions, for parts selected by a `select id from parts … for update` fragment. */
@@ -46,12 +36,7 @@ export async function discardParts(q: Queryable, doomed: Fragment): Promise<numb
  * would both try to become current. Hash collisions only make unrelated keys wait for each other briefly.
  */
 export async function lockObjectKey(tx: Tx, bucketId: number, key: string): Promise<void> {
-  await tx`select ${objectKeyLock(tx, bucketId, key)}`;
-}
-
-/** The lockObjectKey expression, for statements that take the lock along with other work (one round trip less). */
-export function objectKeyLock(q: Queryable, bucketId: number | Fragment, key: string | Fragment): Fragment {
-  return q`pg_advisory_xact_lock(hashtextextended(${key}, ${bucketId}))`;
+  await tx`select weft_lock_object_key(${bucketId}, ${key})`;
 }
 
 /**
@@ -65,18 +50,15 @@ export async function retireCurrentVersion(
   target: { bucketId: number; key: string; versionId: string; versioned: boolean },
 ): Promise<void> {
   const { bucketId, key, versionId, versioned } = target;
-  await tx`
-    with doomed as (
-      select id from versions
-      where bucket_id = ${bucketId} and key = ${key} and state = 'complete'
-        and (version_id = ${versionId} or (is_current and not ${versioned}::boolean))
-      for update
-    ), ${discardDoomedVersions(tx)},
-    demoted as (
-      update versions set is_current = false
-      where bucket_id = ${bucketId} and key = ${key} and is_current and id not in (select id from doomed)
-    )
-    select 1`;
+  await tx`select weft_retire_current_version(${bucketId}, ${key}, ${versionId}, ${versioned})`;
+}
+
+/** The typed error for what the commit functions of migration 0003 raise; anything else unchanged. */
+export function commitError(error: unknown): unknown {
+  if (isPostgresError(error, WEFT_WRITE_CONDITION_FAILED)) {
+    return new WriteConditionFailedError(error.message as WriteConditionFailedError["reason"]);
+  }
+  return error;
 }
 
 export interface HeaderColumns {

@@ -1,7 +1,6 @@
 // Conditional writes (If-None-Match: *, If-Match: <etag> on PutObject and CompleteMultipartUpload), checked inside
 // the commit transaction after the key lock, so the check and the commit are one atomic step.
-import { WriteConditionFailedError } from "../errors.js";
-import type { Queryable } from "./common.js";
+import { commitError, type Queryable } from "./common.js";
 
 export interface WritePrecondition {
   /** If-None-Match: * — only when the key has no current object (a delete marker counts as none). */
@@ -21,12 +20,9 @@ export async function checkWritePrecondition(
   precondition: WritePrecondition | undefined,
 ): Promise<void> {
   if (!precondition || (!precondition.ifNoneMatch && precondition.ifMatch === undefined)) return;
-  const [current] = await tx<{ etag: string | null }[]>`
-    select etag from versions
-    where bucket_id = ${bucketId} and key = ${key} and is_current and not is_delete_marker`;
-  if (precondition.ifNoneMatch && current) throw new WriteConditionFailedError("exists");
-  if (precondition.ifMatch !== undefined) {
-    if (!current) throw new WriteConditionFailedError("missing");
-    if (precondition.ifMatch !== "*" && current.etag !== precondition.ifMatch) throw new WriteConditionFailedError("etag");
+  try {
+    await tx`select weft_check_write_precondition(${bucketId}, ${key}, ${precondition.ifNoneMatch ?? false}, ${precondition.ifMatch ?? null})`;
+  } catch (error) {
+    throw commitError(error);
   }
 }

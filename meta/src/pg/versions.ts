@@ -1,23 +1,22 @@
 // Object versions and the commit protocol (DESIGN §3): reserve a pending version, stream the data elsewhere, then
-// commit or abort it, each step one short transaction.
+// commit or abort it, each step one statement (the commit's steps run in functions of migration 0003).
 import { randomUUID } from "node:crypto";
-import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
+import type postgres from "postgres";
+import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, WEFT_VERSION_NOT_PENDING, type Sql } from "../db.js";
 import { NoSuchBucketError, VersionNotPendingError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
-import type { ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
-import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
+import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
+import { bucketFromRow, type BucketRow } from "./buckets.js";
+import type { WritePrecondition } from "./conditions.js";
 import {
-  crcRows,
+  commitError,
   insertPartDatafiles,
   discardVersions,
   headersFromRow,
-  headerValues,
-  lockObjectKey,
-  objectKeyLock,
   optional,
   partFromJson,
   partsJson,
-  retireCurrentVersion,
+  type Fragment,
   type HeaderColumns,
   type PartJson,
 } from "./common.js";
@@ -62,7 +61,6 @@ export interface CommitVersion {
   partEtag: string;
   /** With `length` when the body's size was unknown at reservation (the part's size then becomes `size`). */
   datafileCrcs: { slot: number; crc32c: string; length?: number }[];
-  inlineData?: Buffer;
   versioned: boolean;
   /** Checked under the key lock, atomically with the commit; WriteConditionFailedError when it fails. */
   precondition?: WritePrecondition;
@@ -71,58 +69,68 @@ export interface CommitVersion {
 }
 
 /**
- * Makes a pending version complete and current. What it replaces (see retireCurrentVersion) is deleted in the same
- * transaction and its blobs queued for collection, so old data is never removed before the new metadata commits.
- * Throws VersionNotPendingError when the version was aborted or reaped meanwhile.
+ * Makes a pending version complete and current, in one statement (weft_commit_version). What it replaces (see
+ * retireCurrentVersion) is deleted in the same transaction and its blobs queued for collection, so old data is never
+ * removed before the new metadata commits. Throws VersionNotPendingError when the version was aborted or reaped
+ * meanwhile, WriteConditionFailedError when the precondition fails under the key lock.
  */
 export async function commitVersion(
   sql: Sql,
   versionRowId: number,
   commit: CommitVersion,
 ): Promise<{ versionId: string; lastModified: Date }> {
-  return sql.begin(async (tx) => {
-    // Takes the object-key lock in the same round trip as the row lock (the key lock comes first; nothing takes
-    // them in the other order).
-    const [pending] = await tx<{ bucket_id: number; key: string; version_id: string }[]>`
-      select bucket_id, key, version_id, ${objectKeyLock(tx, tx`bucket_id`, tx`key`)}
-      from versions where id = ${versionRowId} and state = 'pending'
-      for update`;
-    if (!pending) throw new VersionNotPendingError(versionRowId);
-    await checkWritePrecondition(tx, pending.bucket_id, pending.key, commit.precondition);
-    await retireCurrentVersion(tx, {
-      bucketId: pending.bucket_id,
-      key: pending.key,
-      versionId: pending.version_id,
-      versioned: commit.versioned,
-    });
-    const headers = headerValues(tx, commit.headers);
-    const [committed] = await tx<{ version_id: string; last_modified: Date }[]>`
-      with version as (
-        update versions set
-          state = 'complete', is_current = true, seq = nextval('versions_seq_seq'),
-          size = ${commit.size}, etag = ${commit.etag}, last_modified = now(),
-          content_type = ${headers.content_type}, content_encoding = ${headers.content_encoding},
-          content_disposition = ${headers.content_disposition}, content_language = ${headers.content_language},
-          cache_control = ${headers.cache_control}, expires = ${headers.expires},
-          user_metadata = ${headers.user_metadata},
-          checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null},
-          checksum_type = ${commit.checksumType ?? null}, tags = ${tx.json(commit.tags ?? [])}
-        where id = ${versionRowId}
-        returning version_id, last_modified
-      ), part as (
-        update parts set
-          state = 'complete', etag = ${commit.partEtag}, committed_at = now(), size = ${commit.size},
-          inline_data = coalesce(${commit.inlineData ?? null}::bytea, inline_data),
-          checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null}
-        where version_row_id = ${versionRowId}
-        returning id
-      ), crcs as (
-        update datafiles set crc32c = c.crc32c, length = coalesce(c.length, datafiles.length)
-        from jsonb_to_recordset(${crcRows(tx, commit.datafileCrcs)}) as c(slot smallint, crc32c text, length bigint)
-        where datafiles.part_id in (select id from part) and datafiles.slot = c.slot
-      )
-      select version_id, last_modified from version`;
+  try {
+    const [committed] = await sql<{ version_id: string; last_modified: Date }[]>`
+      select * from weft_commit_version(${versionRowId}, ${commitJson(sql, commit)})`;
     return { versionId: committed!.version_id, lastModified: committed!.last_modified };
+  } catch (error) {
+    if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new VersionNotPendingError(versionRowId);
+    throw commitError(error);
+  }
+}
+
+/**
+ * A whole object small enough to live in its part row: reserved and committed in one
+ * statement, since no datafile is written in between. Same guarantees and errors as commitVersion, and
+ * NoSuchBucketError when the bucket is gone.
+ */
+export async function putInlineVersion(
+  sql: Sql,
+  version: { bucketId: number; key: string; versionId: string; storageClass: string },
+  commit: CommitVersion,
+  inlineData: Buffer,
+): Promise<{ versionId: string; lastModified: Date }> {
+  try {
+    const [committed] = await sql<{ version_id: string; last_modified: Date }[]>`
+      select * from weft_put_inline_version(${version.bucketId}, ${version.key}, ${version.versionId},
+        ${version.storageClass}, ${commitJson(sql, commit)}, ${inlineData}::bytea)`;
+    return { versionId: committed!.version_id, lastModified: committed!.last_modified };
+  } catch (error) {
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "versions_bucket_id_fkey")) throw new NoSuchBucketError(version.bucketId);
+    throw commitError(error);
+  }
+}
+
+/** CommitVersion as the jsonb argument of weft_commit_version (inline data travels as its own bytea argument). */
+function commitJson(sql: Sql, commit: CommitVersion): postgres.Parameter {
+  return sql.json({
+    size: commit.size,
+    etag: commit.etag,
+    partEtag: commit.partEtag,
+    contentType: commit.headers.contentType ?? null,
+    contentEncoding: commit.headers.contentEncoding ?? null,
+    contentDisposition: commit.headers.contentDisposition ?? null,
+    contentLanguage: commit.headers.contentLanguage ?? null,
+    cacheControl: commit.headers.cacheControl ?? null,
+    expires: commit.headers.expires ?? null,
+    userMetadata: { ...commit.headers.userMetadata },
+    checksumAlgorithm: commit.checksumAlgorithm ?? null,
+    checksumValue: commit.checksumValue ?? null,
+    checksumType: commit.checksumType ?? null,
+    datafileCrcs: commit.datafileCrcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c, length: crc.length ?? null })),
+    versioned: commit.versioned,
+    precondition: commit.precondition ? { ifNoneMatch: commit.precondition.ifNoneMatch ?? false, ifMatch: commit.precondition.ifMatch ?? null } : null,
+    tags: commit.tags ?? [],
   });
 }
 
@@ -148,27 +156,21 @@ interface VersionRow extends HeaderColumns {
   parts: PartJson[];
 }
 
-/**
- * The current version of a key (which may be a delete marker: the caller decides), or the committed version with
- * that version id, with its whole layout, in one round trip.
- */
-export async function getObjectVersion(
-  sql: Sql,
-  bucketId: number,
-  key: string,
-  versionId?: string,
-): Promise<ObjectVersion | undefined> {
-  const which =
-    versionId === undefined ? sql`v.is_current` : sql`v.version_id = ${versionId} and v.state = 'complete'`;
-  const [row] = await sql<VersionRow[]>`
-    select v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
+/** The columns versionFromRow reads, for a statement over `versions v`. */
+function versionColumns(sql: Sql): Fragment {
+  return sql`v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
       jsonb_array_length(v.tags) as tag_count,
-      ${partsJson(sql, sql`p.version_row_id = v.id`)} as parts
-    from versions v
-    where v.bucket_id = ${bucketId} and v.key = ${key} and ${which}`;
-  if (!row) return undefined;
+      ${partsJson(sql, sql`p.version_row_id = v.id`)} as parts`;
+}
+
+/** The current version of a key, or the committed version with that version id. */
+function whichVersion(sql: Sql, versionId: string | undefined): Fragment {
+  return versionId === undefined ? sql`v.is_current` : sql`v.version_id = ${versionId} and v.state = 'complete'`;
+}
+
+function versionFromRow(row: VersionRow): ObjectVersion {
   return {
     id: row.id,
     bucketId: row.bucket_id,
@@ -189,6 +191,50 @@ export async function getObjectVersion(
 }
 
 /**
+ * The current version of a key (which may be a delete marker: the caller decides), or the committed version with
+ * that version id, with its whole layout, in one round trip.
+ */
+export async function getObjectVersion(
+  sql: Sql,
+  bucketId: number,
+  key: string,
+  versionId?: string,
+): Promise<ObjectVersion | undefined> {
+  const [row] = await sql<VersionRow[]>`
+    select ${versionColumns(sql)}
+    from versions v
+    where v.bucket_id = ${bucketId} and v.key = ${key} and ${whichVersion(sql, versionId)}`;
+  return row ? versionFromRow(row) : undefined;
+}
+
+/**
+ * getObjectVersion by bucket name, with the bucket, in one round trip (the read path of GET and HEAD, where a
+ * second round trip costs more than the whole lookup). Undefined when the bucket does not exist.
+ */
+export async function getBucketAndObjectVersion(
+  sql: Sql,
+  bucketName: string,
+  key: string,
+  versionId?: string,
+): Promise<{ bucket: Bucket; version?: ObjectVersion } | undefined> {
+  const [row] = await sql<(VersionRow & { bucket: BucketJson })[]>`
+    select json_build_object('id', b.id, 'name', b.name, 'owner', b.owner, 'region', b.region,
+        'versioning', b.versioning, 'created_at', b.created_at) as bucket, v.*
+    from buckets b
+    left join lateral (
+      select ${versionColumns(sql)}
+      from versions v
+      where v.bucket_id = b.id and v.key = ${key} and ${whichVersion(sql, versionId)}
+    ) v on true
+    where b.name = ${bucketName}`;
+  if (!row) return undefined;
+  const bucket = bucketFromRow({ ...row.bucket, created_at: new Date(row.bucket.created_at) });
+  return row.id === null ? { bucket } : { bucket, version: versionFromRow(row) };
+}
+
+type BucketJson = Omit<BucketRow, "created_at"> & { created_at: string };
+
+/**
  * Unversioned: removes the current version (blobs queued). Versioned: a new delete marker becomes current and
  * every version is kept (versionId names the marker; one is generated when absent).
  */
@@ -198,40 +244,41 @@ export async function deleteObject(
   key: string,
   options: { versioned: boolean; versionId?: string },
 ): Promise<{ deleted: boolean; deleteMarkerVersionId?: string }> {
-  return sql.begin(async (tx) => {
-    await lockObjectKey(tx, bucketId, key);
-    if (!options.versioned) {
-      const count = await discardVersions(
-        tx,
-        tx`select id from versions where bucket_id = ${bucketId} and key = ${key} and is_current for update`,
-      );
-      return { deleted: count > 0 };
-    }
-    const markerVersionId = options.versionId ?? randomUUID().replaceAll("-", "");
-    await retireCurrentVersion(tx, { bucketId, key, versionId: markerVersionId, versioned: true });
-    try {
-      await tx`
-        insert into versions (bucket_id, key, version_id, state, is_current, is_delete_marker, storage_class, last_modified)
-        values (${bucketId}, ${key}, ${markerVersionId}, 'complete', true, true, 'STANDARD', now())`;
-    } catch (error) {
-      if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) throw new NoSuchBucketError(bucketId);
-      throw error;
-    }
-    return { deleted: true, deleteMarkerVersionId: markerVersionId };
-  });
+  const markerVersionId = options.versioned ? (options.versionId ?? randomUUID().replaceAll("-", "")) : null;
+  try {
+    const [{ deleted }] = await sql<{ deleted: boolean }[]>`
+      select weft_delete_object(${bucketId}, ${key}, ${options.versioned}, ${markerVersionId}) as deleted`;
+    return markerVersionId === null ? { deleted } : { deleted, deleteMarkerVersionId: markerVersionId };
+  } catch (error) {
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) throw new NoSuchBucketError(bucketId);
+    throw error;
+  }
 }
 
-/** Rows for listObjects: current, committed, not delete markers, in byte order; served by index versions_listing. */
-export function seekCurrentObjects(sql: Sql, bucketId: number): Seek<ObjectSummary> {
+type SummaryRow = { key: string; size: number; etag: string; last_modified: Date; storage_class: string };
+
+/**
+ * Rows for listObjects: current, committed, not delete markers, in byte order; served by index versions_listing.
+ * With `rollup` (a listing's prefix and delimiter), the keys after the first of each common prefix are left out by
+ * PostgreSQL itself (weft_seek_current_rollup), so a page of common prefixes costs one round trip, not one each.
+ */
+export function seekCurrentObjects(sql: Sql, bucketId: number, rollup?: { prefix: string; delimiter: string }): Seek<ObjectSummary> {
   return async (range, limit) => {
-    const lower = range.inclusive ? sql`key >= ${range.from}` : sql`key > ${range.from}`;
-    const upper = range.below === undefined ? sql`` : sql`and key < ${range.below}`;
-    const rows = await sql<{ key: string; size: number; etag: string; last_modified: Date; storage_class: string }[]>`
-      select key, size, etag, last_modified, storage_class
-      from versions
-      where bucket_id = ${bucketId} and is_current and not is_delete_marker and ${lower} ${upper}
-      order by key
-      limit ${limit}`;
+    let rows: SummaryRow[];
+    if (rollup) {
+      rows = await sql<SummaryRow[]>`
+        select * from weft_seek_current_rollup(${bucketId}, ${range.from}, ${range.inclusive}, ${range.below ?? null},
+          ${rollup.prefix}, ${rollup.delimiter}, ${limit})`;
+    } else {
+      const lower = range.inclusive ? sql`key >= ${range.from}` : sql`key > ${range.from}`;
+      const upper = range.below === undefined ? sql`` : sql`and key < ${range.below}`;
+      rows = await sql<SummaryRow[]>`
+        select key, size, etag, last_modified, storage_class
+        from versions
+        where bucket_id = ${bucketId} and is_current and not is_delete_marker and ${lower} ${upper}
+        order by key
+        limit ${limit}`;
+    }
     return rows.map((row) => ({
       key: row.key,
       size: row.size,
@@ -243,5 +290,6 @@ export function seekCurrentObjects(sql: Sql, bucketId: number): Seek<ObjectSumma
 }
 
 export async function listObjects(sql: Sql, bucketId: number, request: ListRequest): Promise<ListPage> {
-  return listPage(seekCurrentObjects(sql, bucketId), request);
+  const rollup = request.delimiter ? { prefix: request.prefix ?? "", delimiter: request.delimiter } : undefined;
+  return listPage(seekCurrentObjects(sql, bucketId, rollup), request);
 }
