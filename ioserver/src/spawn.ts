@@ -34,6 +34,11 @@ function killChildrenOnExit(): void {
   });
 }
 
+/** WEFT_IOSERVER_NODE_ARGS: extra node flags for every ioserver, space-separated (e.g. `--cpu-prof --cpu-prof-dir=DIR`). */
+function extraNodeArgs(): string[] {
+  return (process.env.WEFT_IOSERVER_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+}
+
 export async function spawnIoServer(options: {
   dir: string;
   secret: string;
@@ -43,7 +48,7 @@ export async function spawnIoServer(options: {
   logLevel?: string;
 }): Promise<IoServerProcess> {
   const dir = resolve(options.dir);
-  const child = spawn(process.execPath, ["--import", "tsx", MAIN_PATH], {
+  const child = spawn(process.execPath, [...extraNodeArgs(), "--import", "tsx", MAIN_PATH], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

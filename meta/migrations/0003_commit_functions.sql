@@ -3,8 +3,8 @@
 -- processes, and those wake-ups, not the SQL, were most of the cost of a small PUT or DELETE (issue 5's profile).
 -- meta/src/pg/ calls them (versions.ts, uploads.ts, conditions.ts, common.ts) and documents what each guarantees.
 --
--- Errors for meta to map onto typed errors: WF404 "the pending version is gone", WF412 "a write condition failed"
--- (message: exists | missing | etag). Class WF is not used by PostgreSQL.
+-- Errors for meta to map onto typed errors: WF404 "the pending version (or the bucket) is gone", WF403 "not the
+-- bucket's owner", WF412 "a write condition failed" (message: exists | missing | etag). PostgreSQL uses no class WF.
 
 -- Deletes versions with their parts and datafiles and queues every datafile's blob for collection. The caller has
 -- selected (and row-locked) the ids.
@@ -118,26 +118,37 @@ end
 $$;
 
 -- A whole object kept inline: nothing is written elsewhere first, so it is inserted complete and current (no pending
--- row, no second row version) under the same lock, condition and retirement as weft_commit_version.
+-- row, no second row version) under the same lock, condition and retirement as weft_commit_version. It finds the
+-- bucket by name and checks its owner itself, so that a small PUT is one round trip in all.
 create function weft_put_inline_version(
-  p_bucket_id bigint, p_key text, p_version_id text, p_storage_class text, p_commit jsonb, p_inline_data bytea
+  p_bucket_name text, p_owner text, p_key text, p_version_id text, p_storage_class text, p_commit jsonb,
+  p_inline_data bytea
 )
-returns table (version_id text, last_modified timestamptz)
+returns table (version_id text, last_modified timestamptz, versioned boolean)
 language plpgsql as $$
 #variable_conflict use_column
 declare
+  bucket record;
   row_id bigint;
 begin
-  perform weft_lock_object_key(p_bucket_id, p_key);
-  perform weft_check_write_precondition(p_bucket_id, p_key,
+  select b.id, b.owner, b.versioning into bucket from buckets b where b.name = p_bucket_name for key share;
+  if not found then
+    raise exception using errcode = 'WF404', message = 'no such bucket';
+  end if;
+  if bucket.owner <> p_owner then
+    raise exception using errcode = 'WF403', message = 'not the bucket owner';
+  end if;
+  versioned := bucket.versioning = 'Enabled';
+  perform weft_lock_object_key(bucket.id, p_key);
+  perform weft_check_write_precondition(bucket.id, p_key,
     (p_commit -> 'precondition' ->> 'ifNoneMatch')::boolean, p_commit -> 'precondition' ->> 'ifMatch');
-  perform weft_retire_current_version(p_bucket_id, p_key, p_version_id, (p_commit ->> 'versioned')::boolean);
+  perform weft_retire_current_version(bucket.id, p_key, p_version_id, versioned);
   insert into versions as v (
     bucket_id, key, version_id, state, is_current, storage_class, size, etag, last_modified,
     content_type, content_encoding, content_disposition, content_language, cache_control, expires, user_metadata,
     checksum_algorithm, checksum_value, checksum_type, tags
   ) values (
-    p_bucket_id, p_key, p_version_id, 'complete', true, p_storage_class, (p_commit ->> 'size')::bigint,
+    bucket.id, p_key, p_version_id, 'complete', true, p_storage_class, (p_commit ->> 'size')::bigint,
     p_commit ->> 'etag', now(),
     p_commit ->> 'contentType', p_commit ->> 'contentEncoding', p_commit ->> 'contentDisposition',
     p_commit ->> 'contentLanguage', p_commit ->> 'cacheControl', p_commit ->> 'expires',

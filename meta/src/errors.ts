@@ -7,10 +7,17 @@ export class MetaError extends Error {
   }
 }
 
-/** The bucket does not exist (any more): a write raced with its deletion. */
+/** The bucket does not exist (any more): a write raced with its deletion, or named a bucket nobody has. */
 export class NoSuchBucketError extends MetaError {
-  constructor(readonly bucketId: number) {
-    super(`no bucket with id ${bucketId}`);
+  constructor(readonly bucket: number | string) {
+    super(typeof bucket === "number" ? `no bucket with id ${bucket}` : `no bucket named ${bucket}`);
+  }
+}
+
+/** The bucket belongs to someone else. */
+export class NotBucketOwnerError extends MetaError {
+  constructor(readonly bucketName: string) {
+    super(`bucket ${bucketName} belongs to another owner`);
   }
 }
 

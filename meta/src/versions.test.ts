@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, type Sql } from "./db.js";
-import { NoSuchBucketError, NoSuchUploadError, VersionNotPendingError, WriteConditionFailedError } from "./errors.js";
-import { createBucket } from "./pg/buckets.js";
+import { NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "./errors.js";
+import { createBucket, setBucketVersioning } from "./pg/buckets.js";
 import { findUnreferencedBlobs, forgetGarbage, reapStalePending, takeGarbage } from "./pg/gc.js";
 import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
 import {
@@ -174,7 +174,7 @@ describe("meta: versions and the commit protocol", () => {
     const inline = (versionId: string, text: string, precondition?: CommitVersion["precondition"]) =>
       putInlineVersion(
         db.sql,
-        { bucketId, key: "tiny", versionId, storageClass: "STANDARD" },
+        { bucketName: "objects", owner: "alice", key: "tiny", versionId, storageClass: "STANDARD" },
         commitFor([], { size: text.length, etag: `etag-${text}`, precondition }),
         Buffer.from(text),
       );
@@ -184,8 +184,12 @@ describe("meta: versions and the commit protocol", () => {
     await assert.rejects(inline("null", "other", { ifNoneMatch: true }), (error: unknown) => error instanceof WriteConditionFailedError && error.reason === "exists");
     await assert.rejects(inline("null", "other", { ifMatch: "etag-nope" }), (error: unknown) => error instanceof WriteConditionFailedError && error.reason === "etag");
     await assert.rejects(
-      putInlineVersion(db.sql, { bucketId: 987654, key: "tiny", versionId: "null", storageClass: "STANDARD" }, commitFor([]), Buffer.from("x")),
-      NoSuchBucketError,
+      putInlineVersion(db.sql, { bucketName: "no-such-bucket", owner: "alice", key: "tiny", versionId: "null", storageClass: "STANDARD" }, commitFor([]), Buffer.from("x")),
+      (error: unknown) => error instanceof NoSuchBucketError && error.bucket === "no-such-bucket",
+    );
+    await assert.rejects(
+      putInlineVersion(db.sql, { bucketName: "objects", owner: "mallory", key: "tiny", versionId: "null", storageClass: "STANDARD" }, commitFor([]), Buffer.from("x")),
+      NotBucketOwnerError,
     );
 
     const found = await getBucketAndObjectVersion(db.sql, "objects", "tiny");
@@ -196,6 +200,16 @@ describe("meta: versions and the commit protocol", () => {
     assert.equal(found?.version?.etag, "etag-hello");
     assert.deepEqual(found?.version?.parts[0]?.datafiles, []);
     assert.deepEqual(await getBucketAndObjectVersion(db.sql, "objects", "no-such-key"), { bucket: found!.bucket });
+
+    // The bucket's own versioning state decides whether the replaced version is kept.
+    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
+    const inHistory = (versionId: string) =>
+      putInlineVersion(db.sql, { bucketName: "history", owner: "alice", key: "tiny", versionId, storageClass: "STANDARD" }, commitFor([]), Buffer.from(versionId));
+    assert.equal((await inHistory("first")).versioned, true);
+    await inHistory("second");
+    assert.deepEqual((await getObjectVersion(db.sql, versionedBucketId, "tiny", "first"))?.parts[0]?.inlineData, Buffer.from("first"));
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "tiny"))?.versionId, "second");
+    await setBucketVersioning(db.sql, versionedBucketId, "Unversioned");
     assert.equal(await getBucketAndObjectVersion(db.sql, "no-such-bucket", "tiny"), undefined);
   });
 

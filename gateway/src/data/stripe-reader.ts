@@ -10,6 +10,7 @@
 // they are known good, so the stream errors rather than ever handing out a wrong byte.
 import { Readable } from "node:stream";
 import type { IoClient } from "../../../ioserver/src/client.js";
+import { chunksOf } from "./chunk-reader.js";
 import { reconstructShards } from "./erasure.js";
 import {
   dataUnitLength,
@@ -129,7 +130,7 @@ class SlotReader {
         (stream as unknown as Readable).destroy();
         return;
       }
-      for await (const chunk of stream) {
+      for await (const chunk of { [Symbol.asyncIterator]: () => chunksOf(stream) }) {
         if (chunk.length > this.remaining) throw new Error(`datafile ${this.blobId} sent more bytes than asked for`);
         this.remaining -= chunk.length;
         this.chunks.push(chunk);

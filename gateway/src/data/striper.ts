@@ -18,6 +18,7 @@
 // and on the bytes in transit, each slot's CRC32C is computed here and must equal what the ioserver stored.
 import { crc32c } from "@node-rs/crc32";
 import type { IoCallOptions, IoClient } from "../../../ioserver/src/client.js";
+import { chunksOf } from "./chunk-reader.js";
 import { encodeParity } from "./erasure.js";
 import { datafileLength, roundUp, validateLayout, type StripeLayout } from "./layout.js";
 
@@ -307,7 +308,7 @@ export async function writeStriped(
       );
   };
 
-  const iterator = source[Symbol.asyncIterator]();
+  const iterator = chunksOf(source);
   const pullSource = (): Promise<IteratorResult<Uint8Array>> =>
     new Promise((resolve, reject) => {
       // A failing ioserver must not wait for a stalled client to send its next chunk.

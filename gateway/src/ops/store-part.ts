@@ -169,21 +169,38 @@ export interface NewObjectVersion {
   beforeCommit?: (stored: StoredPart) => Promise<void> | void;
 }
 
+export interface StoredObjectVersion {
+  stored: StoredPart;
+  versionId: string;
+  versioned: boolean;
+  lastModified: Date;
+}
+
+/** Whether a whole object's body is kept inline in PostgreSQL rather than striped: known and tiny. */
+export function isInlineBody(ctx: S3Context, body: VerifiedBody, sizeLimit?: number): boolean {
+  return sizeLimit === undefined && declaredSize(body) <= ctx.services.config.inlineThreshold;
+}
+
 /**
- * A whole single-part object (PutObject, CopyObject, POST Object): store the body as a pending version, then
- * commit it as the current one. Whatever fails after the reservation aborts the version, so the object that
- * was there before stays and the new datafiles become garbage.
+ * A whole inline object (isInlineBody) in one statement that also finds the bucket by name and checks its owner
+ * (putInlineVersion): nothing is written elsewhere, so there is nothing to reserve first.
  */
-export async function storeObjectVersion(
+export async function storeInlineObject(
   ctx: S3Context,
   body: VerifiedBody,
-  version: NewObjectVersion,
-): Promise<{ stored: StoredPart; versionId: string; versioned: boolean; lastModified: Date }> {
-  const { sql, config } = ctx.services;
-  const { bucket, key, storageClass } = version;
+  version: Omit<NewObjectVersion, "bucket" | "sizeLimit"> & { bucketName: string },
+): Promise<StoredObjectVersion> {
+  const stored = await readInline(body, declaredSize(body));
+  await version.beforeCommit?.(stored);
   const versionId = newId();
-  const versioned = bucket.versioning === "Enabled";
-  const commitOf = (stored: StoredPart): CommitVersion => ({
+  const target = { bucketName: version.bucketName, owner: ctx.state.auth.accessKeyId, key: version.key, versionId, storageClass: version.storageClass };
+  const { lastModified, versioned } = await putInlineVersion(ctx.services.sql, target, commitOf(stored, version), stored.inlineData);
+  return { stored, versionId, versioned, lastModified };
+}
+
+/** What a commit records of a stored body, for either commit path. */
+function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags">): Omit<CommitVersion, "versioned"> {
+  return {
     size: stored.size,
     etag: stored.md5Hex,
     partEtag: stored.md5Hex,
@@ -192,19 +209,23 @@ export async function storeObjectVersion(
     checksumValue: stored.checksum?.base64,
     checksumType: stored.checksum ? "FULL_OBJECT" : undefined,
     datafileCrcs: stored.datafileCrcs,
-    versioned,
     precondition: version.precondition,
     tags: version.tags,
-  });
+  };
+}
 
-  if (version.sizeLimit === undefined && declaredSize(body) <= config.inlineThreshold) {
-    const stored = await readInline(body, declaredSize(body));
-    await version.beforeCommit?.(stored);
-    const newVersion = { bucketId: bucket.id, key, versionId, storageClass };
-    const { lastModified } = await putInlineVersion(sql, newVersion, commitOf(stored), stored.inlineData);
-    return { stored, versionId, versioned, lastModified };
-  }
+/**
+ * A whole single-part object (PutObject, CopyObject, POST Object): store the body as a pending version, then
+ * commit it as the current one (or, inline, both at once). Whatever fails after the reservation aborts the version,
+ * so the object that was there before stays and the new datafiles become garbage.
+ */
+export async function storeObjectVersion(ctx: S3Context, body: VerifiedBody, version: NewObjectVersion): Promise<StoredObjectVersion> {
+  const { sql } = ctx.services;
+  const { bucket, key, storageClass } = version;
+  if (isInlineBody(ctx, body, version.sizeLimit)) return storeInlineObject(ctx, body, { ...version, bucketName: bucket.name });
 
+  const versionId = newId();
+  const versioned = bucket.versioning === "Enabled";
   const stored = await storePart(ctx, body, {
     storageClass,
     placementSeed: versionId,
@@ -214,7 +235,7 @@ export async function storeObjectVersion(
   });
   try {
     await version.beforeCommit?.(stored);
-    const { lastModified } = await commitVersion(sql, stored.rowId, commitOf(stored));
+    const { lastModified } = await commitVersion(sql, stored.rowId, { ...commitOf(stored, version), versioned });
     return { stored, versionId, versioned, lastModified };
   } catch (error) {
     await abortVersion(sql, stored.rowId).catch(() => undefined);

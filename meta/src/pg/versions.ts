@@ -2,8 +2,8 @@
 // commit or abort it, each step one statement (the commit's steps run in functions of migration 0003).
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
-import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, WEFT_VERSION_NOT_PENDING, type Sql } from "../db.js";
-import { NoSuchBucketError, VersionNotPendingError } from "../errors.js";
+import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, WEFT_NOT_BUCKET_OWNER, WEFT_VERSION_NOT_PENDING, type Sql } from "../db.js";
+import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
 import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
 import { bucketFromRow, type BucketRow } from "./buckets.js";
@@ -90,23 +90,25 @@ export async function commitVersion(
 }
 
 /**
- * A whole object small enough to live in its part row: reserved and committed in one
- * statement, since no datafile is written in between. Same guarantees and errors as commitVersion, and
- * NoSuchBucketError when the bucket is gone.
+ * A whole object small enough to live in its part row, in one statement: the bucket is found by name and its owner
+ * checked, and the version is inserted complete and current (no datafile is written in between, so nothing needs
+ * reserving). `commit.versioned` is ignored: the bucket's own state decides, and is returned. Same guarantees and
+ * errors as commitVersion, and NoSuchBucketError / NotBucketOwnerError.
  */
 export async function putInlineVersion(
   sql: Sql,
-  version: { bucketId: number; key: string; versionId: string; storageClass: string },
-  commit: CommitVersion,
+  version: { bucketName: string; owner: string; key: string; versionId: string; storageClass: string },
+  commit: Omit<CommitVersion, "versioned">,
   inlineData: Buffer,
-): Promise<{ versionId: string; lastModified: Date }> {
+): Promise<{ versionId: string; lastModified: Date; versioned: boolean }> {
   try {
-    const [committed] = await sql<{ version_id: string; last_modified: Date }[]>`
-      select * from weft_put_inline_version(${version.bucketId}, ${version.key}, ${version.versionId},
-        ${version.storageClass}, ${commitJson(sql, commit)}, ${inlineData}::bytea)`;
-    return { versionId: committed!.version_id, lastModified: committed!.last_modified };
+    const [committed] = await sql<{ version_id: string; last_modified: Date; versioned: boolean }[]>`
+      select * from weft_put_inline_version(${version.bucketName}, ${version.owner}, ${version.key}, ${version.versionId},
+        ${version.storageClass}, ${commitJson(sql, { ...commit, versioned: false })}, ${inlineData}::bytea)`;
+    return { versionId: committed!.version_id, lastModified: committed!.last_modified, versioned: committed!.versioned };
   } catch (error) {
-    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "versions_bucket_id_fkey")) throw new NoSuchBucketError(version.bucketId);
+    if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new NoSuchBucketError(version.bucketName);
+    if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) throw new NotBucketOwnerError(version.bucketName);
     throw commitError(error);
   }
 }
