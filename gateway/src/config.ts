@@ -70,7 +70,8 @@ export function loadConfig(): GatewayConfig {
   const storageClasses = parseStorageClasses(process.env.WEFT_STORAGE_CLASSES ?? "STANDARD=4+2,REDUCED_REDUNDANCY=4+1");
   const defaultStorageClass = process.env.WEFT_DEFAULT_STORAGE_CLASS ?? "STANDARD";
   if (!storageClasses[defaultStorageClass]) throw new Error(`default storage class ${defaultStorageClass} is not defined`);
-  const stripeUnit = integer("WEFT_STRIPE_UNIT", 1024 * 1024);
+  // 256 KiB: chosen by `npm run bench -- --units 64K,256K,1M,4M` (docs/performance.md).
+  const stripeUnit = integer("WEFT_STRIPE_UNIT", 256 * 1024);
   if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
   return {
     host: process.env.WEFT_HOST ?? "127.0.0.1",

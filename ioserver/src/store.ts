@@ -34,7 +34,7 @@ const TRAILER_MAGIC = 0x57464231; // "WFB1"
 const TRAILER_SIZE = 24;
 // Gather incoming chunks into one writev of about this size: fewer syscalls and thread-pool hops.
 const WRITE_BATCH_BYTES = 1024 * 1024;
-// Blocks per disk read: 16 × 64 KiB = 1 MiB, the default stripe unit.
+// Blocks per disk read: 16 × 64 KiB = 1 MiB, whatever the stripe unit (a datafile holds its slot's units back to back).
 const READ_BLOCKS_PER_CHUNK = 16;
 // 4096 fan-out directories keep each directory small up to tens of millions of blobs while a full
 // listing walk stays at a few thousand readdir calls.
