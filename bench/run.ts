@@ -6,6 +6,7 @@
 //   npm run bench -- --quick            smaller sizes and shorter runs (a smoke run)
 //   npm run bench -- --profile DIR      also write the gateway's CPU profile (node --cpu-prof) into DIR
 //   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, memory)
+//   npm run bench -- --small-size 16K --inline 0   small objects of another size, and another inline threshold
 import aws4 from "aws4";
 import postgres from "postgres";
 import { createHash } from "node:crypto";
@@ -30,6 +31,9 @@ const LARGE = quick ? 256 * MiB : GiB;
 const HUGE = quick ? GiB : 5 * GiB;
 const SMALL_SECONDS = quick ? 2 : 5;
 const SDK_PART_SIZE = 64 * MiB;
+const SMALL_SIZE = args.includes("--small-size") ? parseSize(args[args.indexOf("--small-size") + 1]) : 4096;
+const SMALL_LABEL = SMALL_SIZE % 1024 === 0 ? `${SMALL_SIZE / 1024} KiB` : `${SMALL_SIZE} B`;
+const inlineThreshold = args.includes("--inline") ? String(parseSize(args[args.indexOf("--inline") + 1])) : undefined;
 const LIST_KEYS = quick ? 5_000 : 100_000;
 const profileDir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
 const only = args.includes("--only") ? new Set(args[args.indexOf("--only") + 1].split(",")) : undefined;
@@ -319,12 +323,12 @@ function percentile(sorted: number[], q: number): number {
 }
 
 /**
- * What one small request can cost on this machine at best, measured with the same client: a 4 KiB GET and PUT
+ * What one small request can cost on this machine at best, measured with the same client: a small GET and PUT
  * against a node:http server that does nothing else, and the PostgreSQL round trip every S3 operation needs at
  * least once (an indexed single-row select; a single-row insert with a durable commit).
  */
 async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number>> {
-  const payload = block.subarray(0, 4096);
+  const payload = block.subarray(0, SMALL_SIZE);
   const server = createServer((req, res) => {
     req.on("data", () => {});
     req.on("end", () => {
@@ -355,14 +359,14 @@ async function smallCeilings(cluster: LocalCluster): Promise<Record<string, numb
 }
 
 async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<void> {
-  console.log("\nSmall objects (4 KiB)");
+  console.log(`\nSmall objects (${SMALL_LABEL}${inlineThreshold === undefined ? "" : `, inline threshold ${inlineThreshold} bytes`})`);
   const ceilings = await smallCeilings(cluster);
-  record("small", "ceiling: HTTP GET 4 KiB, no-op server, concurrency 16", [ceilings.httpGet], "ops/s");
-  record("small", "ceiling: HTTP PUT 4 KiB, no-op server, concurrency 16", [ceilings.httpPut], "ops/s");
+  record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, [ceilings.httpGet], "ops/s");
+  record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, [ceilings.httpPut], "ops/s");
   record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", [ceilings.pgSelect], "ops/s");
   record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", [ceilings.pgInsert], "ops/s");
   await s3(cluster, "PUT", "/small", undefined, 0);
-  const body = block.subarray(0, 4096);
+  const body = block.subarray(0, SMALL_SIZE);
   for (const concurrency of [1, 16]) {
     const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
     for (const method of ["PUT", "GET", "HEAD", "DELETE"] as const) {
@@ -380,7 +384,7 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
       const clientCpu = process.cpuUsage(clientBefore);
       const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / latencies.length).toFixed(0);
       const ceiling = concurrency === 16 && (method === "PUT" || method === "GET") ? { ceiling: `HTTP ${method}`, ratio: rate / (method === "PUT" ? ceilings.httpPut : ceilings.httpGet) } : {};
-      record("small", `${method} 4 KiB, concurrency ${concurrency}`, [rate], "ops/s", {
+      record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, [rate], "ops/s", {
         ...ceiling,
         note:
           `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(cpu.gateway)},` +
@@ -458,7 +462,7 @@ async function startCluster(dataDir: string, unit: number | undefined): Promise<
   return startLocalCluster({
     dataDir,
     port: 0,
-    gatewayEnv: unit ? { WEFT_STRIPE_UNIT: String(unit) } : {},
+    gatewayEnv: { ...(unit ? { WEFT_STRIPE_UNIT: String(unit) } : {}), ...(inlineThreshold ? { WEFT_INLINE_THRESHOLD: inlineThreshold } : {}) },
     gatewayNodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
   });
 }
