@@ -11,7 +11,7 @@ import aws4 from "aws4";
 import postgres from "postgres";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:http";
+import { fork } from "node:child_process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Readable } from "node:stream";
@@ -168,19 +168,46 @@ async function md5Ceiling(): Promise<number> {
   return GiB / MiB / ((performance.now() - started) / 1000);
 }
 
-async function loopbackCeiling(): Promise<number> {
-  const server = createServer((req, res) => {
-    req.on("data", () => {});
-    req.on("end", () => res.end());
+/** Starts a stand-in server of bench/ceiling-servers.ts in its own process, as the gateway and ioservers run. */
+async function startCeilingServer(role: string, arg: string): Promise<{ url: string; stop: () => void }> {
+  const child = fork(new URL("./ceiling-servers.ts", import.meta.url).pathname, [role, arg], { execArgv: ["--import", "tsx"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once("message", (message) => resolve(message as number));
+    child.once("exit", (code) => reject(new Error(`ceiling server ${role} exited with ${code}`)));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  const started = performance.now();
-  const response = await request(`http://127.0.0.1:${port}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
-  await response.body.text();
-  const rate = GiB / MiB / ((performance.now() - started) / 1000);
-  server.close();
-  return rate;
+  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+}
+
+async function loopbackCeiling(): Promise<number> {
+  const server = await startCeilingServer("origin", "0");
+  try {
+    const started = performance.now();
+    const response = await request(`${server.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
+    await response.body.text();
+    return GiB / MiB / ((performance.now() - started) / 1000);
+  } finally {
+    server.stop();
+  }
+}
+
+/**
+ * A GET of 1 GiB through a relay that does nothing but pass the bytes on (client ← relay ← origin, three
+ * processes): the two network hops every design with a gateway between the client and the disks' servers pays.
+ */
+async function relayCeiling(): Promise<number> {
+  const origin = await startCeilingServer("origin", String(GiB));
+  const relay = await startCeilingServer("relay", origin.url);
+  try {
+    const started = performance.now();
+    const response = await request(`${relay.url}/`, { dispatcher: agent });
+    let bytes = 0;
+    for await (const chunk of response.body) bytes += chunk.length;
+    if (bytes !== GiB) throw new Error(`relay sent ${bytes} bytes`);
+    return GiB / MiB / ((performance.now() - started) / 1000);
+  } finally {
+    relay.stop();
+    origin.stop();
+  }
 }
 
 async function diskCeiling(dir: string): Promise<number> {
@@ -241,7 +268,7 @@ async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Re
   const size = `${LARGE / MiB} MiB`;
   record("large", `PUT ${size}, one stream`, put, "MiB/s", { ceiling: "MD5", ratio: median(put) / ceilings.md5 });
   record("large", `PUT ${size}, one stream, against the disk`, put, "MiB/s", { ceiling: "4+2 disk", ratio: median(put) / ceilings.parityDisk });
-  record("large", `GET ${size}, one stream`, get, "MiB/s", { ceiling: "loopback", ratio: median(get) / ceilings.loopback });
+  record("large", `GET ${size}, one stream`, get, "MiB/s", { ceiling: "loopback", ratio: median(get) / ceilings.loopback, note: ofRelay(get, ceilings) });
   printCpu("PUT", cpuPut, LARGE);
   printCpu("GET", cpuGet, LARGE);
 
@@ -289,6 +316,11 @@ function diff(a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot {
   return { gateway: a.gateway - b.gateway, ioservers: a.ioservers - b.ioservers, postgres: a.postgres - b.postgres };
 }
 
+/** A GET's share of the two-hop relay ceiling, the most any gateway design could reach. */
+function ofRelay(samples: number[], ceilings: Record<string, number>): string {
+  return `${((median(samples) / ceilings.relay) * 100).toFixed(0)}% of the two-hop relay`;
+}
+
 function median(values: number[]): number {
   return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 }
@@ -323,36 +355,33 @@ function percentile(sorted: number[], q: number): number {
 }
 
 /**
- * What one small request can cost on this machine at best, measured with the same client: a small GET and PUT
- * against a node:http server that does nothing else, and the PostgreSQL round trip every S3 operation needs at
- * least once (an indexed single-row select; a single-row insert with a durable commit).
+ * What one small request can cost on this machine at best, measured with the same client against servers in
+ * their own processes: a small GET and PUT against a node:http server that does nothing else; the PostgreSQL
+ * round trip every S3 operation needs at least once (an indexed single-row select; a single-row insert with a
+ * durable commit); and both together, a "minimal gateway" whose GET is one select and whose PUT is one insert.
  */
 async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number>> {
   const payload = block.subarray(0, SMALL_SIZE);
-  const server = createServer((req, res) => {
-    req.on("data", () => {});
-    req.on("end", () => {
-      if (req.method === "GET") res.writeHead(200, { "content-length": payload.length }).end(payload);
-      else res.writeHead(200, { "content-length": 0 }).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  const local = { ...cluster, endpoint: `http://127.0.0.1:${port}` };
-  const http = {
-    get: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))).rate,
-    put: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))).rate,
+  const measureHttp = async (url: string) => {
+    const local = { ...cluster, endpoint: url };
+    return {
+      get: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))).rate,
+      put: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))).rate,
+    };
   };
-  server.close();
+  const noop = await startCeilingServer("origin", String(SMALL_SIZE));
+  const http = await measureHttp(noop.url).finally(noop.stop);
 
   const sql = postgres(cluster.databaseUrl, { max: 16, onnotice: () => {} });
   try {
     await sql`create table if not exists bench_ceiling (id bigint generated always as identity primary key, key text not null unique, value bytea)`;
-    await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload.subarray(0, 64)} from generate_series(0, 999) n on conflict do nothing`;
+    await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload} from generate_series(0, 999) n on conflict do nothing`;
     const select = (await closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`)).rate;
     const insert = (await closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`w${worker}-${index}`}, ${payload})`)).rate;
+    const minimal = await startCeilingServer("minimal-gateway", cluster.databaseUrl);
+    const both = await measureHttp(minimal.url).finally(minimal.stop);
     await sql`drop table bench_ceiling`;
-    return { httpGet: http.get, httpPut: http.put, pgSelect: select, pgInsert: insert };
+    return { httpGet: http.get, httpPut: http.put, pgSelect: select, pgInsert: insert, minimalGet: both.get, minimalPut: both.put };
   } finally {
     await sql.end();
   }
@@ -365,6 +394,8 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
   record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, [ceilings.httpPut], "ops/s");
   record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", [ceilings.pgSelect], "ops/s");
   record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", [ceilings.pgInsert], "ops/s");
+  record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, [ceilings.minimalGet], "ops/s");
+  record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, [ceilings.minimalPut], "ops/s");
   await s3(cluster, "PUT", "/small", undefined, 0);
   const body = block.subarray(0, SMALL_SIZE);
   for (const concurrency of [1, 16]) {
@@ -383,7 +414,10 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
       const cpu = diff(await cpuSnapshot(cluster, dataDir), cpuBefore);
       const clientCpu = process.cpuUsage(clientBefore);
       const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / latencies.length).toFixed(0);
-      const ceiling = concurrency === 16 && (method === "PUT" || method === "GET") ? { ceiling: `HTTP ${method}`, ratio: rate / (method === "PUT" ? ceilings.httpPut : ceilings.httpGet) } : {};
+      const ceiling =
+        concurrency === 16 && (method === "PUT" || method === "GET")
+          ? { ceiling: `minimal gateway ${method}`, ratio: rate / (method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) }
+          : {};
       record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, [rate], "ops/s", {
         ...ceiling,
         note:
@@ -438,7 +472,7 @@ async function degraded(cluster: LocalCluster, ceilings: Record<string, number>)
   await new Promise((resolve) => setTimeout(resolve, 2500));
   const degraded: number[] = [];
   for (let run = 0; run < RUNS; run++) degraded.push(LARGE / MiB / (await timed(() => s3(cluster, "GET", `/large/object-${run}`))));
-  record("degraded", `GET ${LARGE / MiB} MiB with 2 ioservers down`, degraded, "MiB/s", { ceiling: "loopback", ratio: median(degraded) / ceilings.loopback });
+  record("degraded", `GET ${LARGE / MiB} MiB with 2 ioservers down`, degraded, "MiB/s", { ceiling: "loopback", ratio: median(degraded) / ceilings.loopback, note: ofRelay(degraded, ceilings) });
   await cluster.restartIoServer(1);
   await cluster.restartIoServer(4);
   await new Promise((resolve) => setTimeout(resolve, 2500));
@@ -478,9 +512,10 @@ try {
   };
   const md5 = record("ceiling", "MD5 of 1 GiB, one core", await sample(md5Ceiling), "MiB/s");
   const loopback = record("ceiling", "HTTP loopback, 1 GiB into a discarding server", await sample(loopbackCeiling), "MiB/s");
+  const relay = record("ceiling", "HTTP GET 1 GiB through a no-op relay (two hops)", await sample(relayCeiling), "MiB/s");
   const disk = record("ceiling", "disk write 1 GiB + fsync", await sample(() => diskCeiling(root)), "MiB/s");
   const parityDisk = record("ceiling", "disk: a 1 GiB object's 4+2 datafiles, 6 files + fsync", await sample(() => parityDiskCeiling(root)), "MiB/s");
-  const ceilings = { md5: md5.median, loopback: loopback.median, disk: disk.median, parityDisk: parityDisk.median };
+  const ceilings = { md5: md5.median, loopback: loopback.median, relay: relay.median, disk: disk.median, parityDisk: parityDisk.median };
 
   for (const [index, unit] of units.entries()) {
     const dataDir = join(root, `cluster-${index}`);
