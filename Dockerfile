@@ -10,4 +10,6 @@ COPY gateway ./gateway
 COPY ioserver ./ioserver
 COPY meta ./meta
 ENV NODE_ENV=production
+# Fewer page faults on every large buffer: see MALLOC_TUNABLES in ioserver/src/spawn.ts.
+ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=33554432
 CMD ["node", "--import", "tsx", "gateway/src/main.ts"]
