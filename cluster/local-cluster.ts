@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../meta/src/embedded.js";
-import { spawnIoServer, withMallocTunables, type IoServerProcess } from "../ioserver/src/spawn.js";
+import { NODE_FLAGS, spawnIoServer, withMallocTunables, type IoServerProcess } from "../ioserver/src/spawn.js";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../gateway/src/config.js";
 
 const GATEWAY_MAIN = fileURLToPath(new URL("../gateway/src/main.ts", import.meta.url));
@@ -84,7 +84,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...nodeArgs, "--import", "tsx", GATEWAY_MAIN], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, "--import", "tsx", GATEWAY_MAIN], {
     cwd: REPO_ROOT,
     env: withMallocTunables({ ...process.env, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
