@@ -12,4 +12,4 @@ COPY meta ./meta
 ENV NODE_ENV=production
 # Fewer page faults and full GCs per byte: see MALLOC_TUNABLES and NODE_FLAGS in ioserver/src/spawn.ts.
 ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=33554432:glibc.malloc.arena_max=2
-CMD ["node", "--initial-old-space-size=64", "--import", "tsx", "gateway/src/main.ts"]
+CMD ["node", "--initial-old-space-size=64", "--max-semi-space-size=2", "--import", "tsx", "gateway/src/main.ts"]

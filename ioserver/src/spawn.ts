@@ -49,9 +49,11 @@ export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc
 /**
  * V8 flags. Every socket read is a new Buffer, and V8 counts that memory against a small old-generation limit
  * (32 MB for a 16 MB heap): a streaming gateway ran a full mark-compact every 15–30 MB of body, 40–75 a second.
- * A 64 MB initial old space leaves room for a heap this size, and full collections become rare.
+ * A 64 MB initial old space leaves room for a heap this size, and full collections become rare. Those Buffers
+ * die young, but are only freed by a scavenge, which a 16 MB semi-space runs seldom: with 2 MB the gateway's
+ * peak RSS streaming 5 GiB fell from 186 to 146 MiB at the same CPU per byte.
  */
-export const NODE_FLAGS = ["--initial-old-space-size=64"];
+export const NODE_FLAGS = ["--initial-old-space-size=64", "--max-semi-space-size=2"];
 
 /** `env` with GLIBC_TUNABLES set to MALLOC_TUNABLES, unless the caller chose its own. */
 export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
