@@ -19,6 +19,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { request, Agent } from "undici";
 import { startLocalCluster, type LocalCluster } from "../cluster/local-cluster.js";
+import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -168,9 +169,12 @@ async function md5Ceiling(): Promise<number> {
   return GiB / MiB / ((performance.now() - started) / 1000);
 }
 
-/** Starts a stand-in server of bench/ceiling-servers.ts in its own process, as the gateway and ioservers run. */
+/** Starts a stand-in server of bench/ceiling-servers.ts in its own process, tuned as the gateway and ioservers are. */
 async function startCeilingServer(role: string, arg: string): Promise<{ url: string; stop: () => void }> {
-  const child = fork(new URL("./ceiling-servers.ts", import.meta.url).pathname, [role, arg], { execArgv: ["--import", "tsx"] });
+  const child = fork(new URL("./ceiling-servers.ts", import.meta.url).pathname, [role, arg], {
+    execArgv: [...NODE_FLAGS, "--import", "tsx"],
+    env: withMallocTunables(process.env),
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (message) => resolve(message as number));
     child.once("exit", (code) => reject(new Error(`ceiling server ${role} exited with ${code}`)));
