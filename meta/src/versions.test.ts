@@ -213,6 +213,74 @@ describe("meta: versions and the commit protocol", () => {
     assert.equal(await getBucketAndObjectVersion(db.sql, "no-such-bucket", "tiny"), undefined);
   });
 
+  describe("inline PUTs arriving together", () => {
+    let counted: Sql;
+    let batches: unknown[][];
+    before(() => {
+      counted = connect(db.url, {
+        onQuery: (query, parameters) => {
+          const items = parameters[0];
+          if (query.includes("weft_put_inline_versions")) batches.push((typeof items === "string" ? JSON.parse(items) : items) as unknown[]);
+        },
+      });
+    });
+    beforeEach(() => {
+      batches = [];
+    });
+    after(async () => {
+      await counted?.end();
+    });
+    const put = (key: string, text: string, options: { bucketName?: string; owner?: string; precondition?: CommitVersion["precondition"] } = {}) =>
+      putInlineVersion(
+        counted,
+        { bucketName: options.bucketName ?? "objects", owner: options.owner ?? "alice", key, versionId: "null", storageClass: "STANDARD" },
+        commitFor([], { size: text.length, etag: `etag-${text}`, precondition: options.precondition }),
+        Buffer.from(text),
+      );
+    const stored = async (key: string) => (await getObjectVersion(db.sql, bucketId, key))?.parts[0]?.inlineData?.toString();
+
+    it("are committed in shared statements, each with its own outcome", async () => {
+      await put("batch-existing", "old");
+      batches = [];
+      const keys = Array.from({ length: 16 }, (_, index) => `batch-${index}`);
+      const outcomes = await Promise.allSettled([
+        ...keys.map((key) => put(key, `data of ${key}`)),
+        put("batch-same", "first"),
+        put("batch-same", "second"),
+        put("batch-existing", "refused", { precondition: { ifNoneMatch: true } }),
+        put("batch-x", "x", { bucketName: "no-such-bucket" }),
+        put("batch-x", "x", { owner: "mallory" }),
+      ]);
+
+      assert.ok(batches.length < outcomes.length, `${outcomes.length} PUTs took ${batches.length} statements`);
+      assert.ok(batches.some((items) => items.length > 1), "at least one statement carried several PUTs");
+      assert.deepEqual(outcomes.slice(0, 18).map((outcome) => outcome.status), Array(18).fill("fulfilled"));
+      for (const key of keys) assert.equal(await stored(key), `data of ${key}`);
+      assert.ok(["first", "second"].includes((await stored("batch-same"))!), "one of the two PUTs of a key is current");
+      assert.equal((await db.sql`select 1 from versions where bucket_id = ${bucketId} and key = 'batch-same'`).length, 1);
+
+      const [refused, noBucket, notOwner] = outcomes.slice(18);
+      assert.ok(refused?.status === "rejected" && refused.reason instanceof WriteConditionFailedError && refused.reason.reason === "exists");
+      assert.ok(noBucket?.status === "rejected" && noBucket.reason instanceof NoSuchBucketError);
+      assert.ok(notOwner?.status === "rejected" && notOwner.reason instanceof NotBucketOwnerError);
+      assert.equal(await stored("batch-existing"), "old", "a refused PUT changed nothing");
+      assert.equal(await stored("batch-x"), undefined);
+    });
+
+    it("that one of them breaks are retried one by one: only the breaking one fails", async () => {
+      // PostgreSQL refuses a NUL character in text: the whole statement fails, as any unexpected error would.
+      const keys = ["retry-a", "retry-b", "retry-c", "retry-\u0000", "retry-d", "retry-e", "retry-f"];
+      const outcomes = await Promise.allSettled(keys.map((key) => put(key, `data of ${key}`)));
+
+      assert.ok(
+        batches.some((items) => items.length > 1 && JSON.stringify(items).includes("\\u0000")),
+        "the breaking PUT shared a statement with others",
+      );
+      assert.deepEqual(outcomes.map((outcome) => outcome.status), ["fulfilled", "fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled", "fulfilled"]);
+      for (const key of keys.filter((key) => !key.includes("\u0000"))) assert.equal(await stored(key), `data of ${key}`);
+    });
+  });
+
   for (const scenario of ["no current version yet", "an existing current version"] as const) {
     it(`racing commits to one key leave exactly one current version (${scenario})`, async () => {
       const key = `raced-${scenario.length}`;

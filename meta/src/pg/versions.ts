@@ -2,8 +2,16 @@
 // commit or abort it, each step one statement (the commit's steps run in functions of migration 0003).
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
-import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, WEFT_NOT_BUCKET_OWNER, WEFT_VERSION_NOT_PENDING, type Sql } from "../db.js";
-import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError } from "../errors.js";
+import { Batcher } from "../batcher.js";
+import {
+  isPostgresError,
+  PG_FOREIGN_KEY_VIOLATION,
+  WEFT_NOT_BUCKET_OWNER,
+  WEFT_VERSION_NOT_PENDING,
+  WEFT_WRITE_CONDITION_FAILED,
+  type Sql,
+} from "../db.js";
+import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
 import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
 import { bucketFromRow, type BucketRow } from "./buckets.js";
@@ -89,33 +97,86 @@ export async function commitVersion(
   }
 }
 
+export interface InlineVersion {
+  bucketName: string;
+  owner: string;
+  key: string;
+  versionId: string;
+  storageClass: string;
+}
+
+interface InlinePut {
+  version: InlineVersion;
+  commit: Omit<CommitVersion, "versioned">;
+  inlineData: Buffer;
+}
+
+export interface InlinePutResult {
+  versionId: string;
+  lastModified: Date;
+  versioned: boolean;
+}
+
 /**
- * A whole object small enough to live in its part row, in one statement: the bucket is found by name and its owner
- * checked, and the version is inserted complete and current (no datafile is written in between, so nothing needs
- * reserving). `commit.versioned` is ignored: the bucket's own state decides, and is returned. Same guarantees and
- * errors as commitVersion, and NoSuchBucketError / NotBucketOwnerError.
+ * Gathers the small PUTs that arrive while earlier ones commit (see Batcher). One batch at a time per gateway: at
+ * concurrency 16 that cost ~400 µs of PostgreSQL CPU per PUT against ~550 with two at a time, for the same rate (issue
+ * 5); more gateways commit in parallel. 64 items bound a statement's size and how long it holds its key locks.
  */
-export async function putInlineVersion(
+const INLINE_PUT_BATCHING = { maxInFlight: 1, maxBatch: 64 };
+const inlinePutBatchers = new WeakMap<Sql, Batcher<InlinePut, InlinePutResult>>();
+
+/**
+ * A whole object small enough to live in its part row: the bucket is found by name and its owner checked, and the
+ * version is inserted complete and current (no datafile is written in between, so nothing needs reserving).
+ * Concurrent calls on one pool are committed together, in one statement (weft_put_inline_versions), each with its own
+ * outcome. `commit.versioned` is ignored: the bucket's own state decides, and is returned. Same guarantees and errors
+ * as commitVersion, and NoSuchBucketError / NotBucketOwnerError.
+ */
+export function putInlineVersion(
   sql: Sql,
-  version: { bucketName: string; owner: string; key: string; versionId: string; storageClass: string },
+  version: InlineVersion,
   commit: Omit<CommitVersion, "versioned">,
   inlineData: Buffer,
-): Promise<{ versionId: string; lastModified: Date; versioned: boolean }> {
-  try {
-    const [committed] = await sql<{ version_id: string; last_modified: Date; versioned: boolean }[]>`
-      select * from weft_put_inline_version(${version.bucketName}, ${version.owner}, ${version.key}, ${version.versionId},
-        ${version.storageClass}, ${commitJson(sql, { ...commit, versioned: false })}, ${inlineData}::bytea)`;
-    return { versionId: committed!.version_id, lastModified: committed!.last_modified, versioned: committed!.versioned };
-  } catch (error) {
-    if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new NoSuchBucketError(version.bucketName);
-    if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) throw new NotBucketOwnerError(version.bucketName);
-    throw commitError(error);
+): Promise<InlinePutResult> {
+  let batcher = inlinePutBatchers.get(sql);
+  if (batcher === undefined) {
+    batcher = new Batcher((puts) => putInlineVersions(sql, puts), INLINE_PUT_BATCHING);
+    inlinePutBatchers.set(sql, batcher);
   }
+  return batcher.submit({ version, commit, inlineData });
+}
+
+async function putInlineVersions(sql: Sql, puts: InlinePut[]): Promise<(InlinePutResult | Error)[]> {
+  // The data of all items travels as one bytea, each item naming its slice: one parameter whatever the batch size.
+  let offset = 0;
+  const items = puts.map(({ version, commit, inlineData }) => {
+    const item = { ...version, commit: commitObject({ ...commit, versioned: false }), dataOffset: offset, dataLength: inlineData.length };
+    offset += inlineData.length;
+    return item;
+  });
+  const data = Buffer.concat(puts.map((put) => put.inlineData), offset);
+  const rows = await sql<
+    { item: number; version_id: string; last_modified: Date; versioned: boolean; error_code: string | null; error_message: string }[]
+  >`select * from weft_put_inline_versions(${sql.json(items)}, ${data}::bytea)`;
+  const outcomes = new Array<InlinePutResult | Error>(puts.length);
+  for (const row of rows) {
+    const { bucketName } = puts[row.item - 1]!.version;
+    outcomes[row.item - 1] =
+      row.error_code === WEFT_VERSION_NOT_PENDING ? new NoSuchBucketError(bucketName)
+      : row.error_code === WEFT_NOT_BUCKET_OWNER ? new NotBucketOwnerError(bucketName)
+      : row.error_code === WEFT_WRITE_CONDITION_FAILED ? new WriteConditionFailedError(row.error_message as WriteConditionFailedError["reason"])
+      : { versionId: row.version_id, lastModified: row.last_modified, versioned: row.versioned };
+  }
+  return outcomes;
 }
 
 /** CommitVersion as the jsonb argument of weft_commit_version (inline data travels as its own bytea argument). */
 function commitJson(sql: Sql, commit: CommitVersion): postgres.Parameter {
-  return sql.json({
+  return sql.json(commitObject(commit));
+}
+
+function commitObject(commit: CommitVersion): postgres.JSONValue {
+  return {
     size: commit.size,
     etag: commit.etag,
     partEtag: commit.partEtag,
@@ -133,7 +194,7 @@ function commitJson(sql: Sql, commit: CommitVersion): postgres.Parameter {
     versioned: commit.versioned,
     precondition: commit.precondition ? { ifNoneMatch: commit.precondition.ifNoneMatch ?? false, ifMatch: commit.precondition.ifMatch ?? null } : null,
     tags: commit.tags ?? [],
-  });
+  };
 }
 
 /** Pending → gone, its blobs queued for collection. Idempotent; never touches a version that got committed. */
