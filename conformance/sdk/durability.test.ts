@@ -19,7 +19,12 @@ async function datafilesOf(ioserverDir: string): Promise<string[]> {
 /** Flips one data byte of a datafile in place, as a failing disk might (data sits at the file's start;
  *  block checksums and a 24-byte trailer follow it: ioserver/src/store.ts). */
 async function flipByte(path: string, preferredOffset: number): Promise<void> {
-  const file = await open(path, "r+");
+  // The collector may delete a replaced version's datafile between the listing and here: it is garbage, skip it.
+  const file = await open(path, "r+").catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (file === undefined) return;
   try {
     const { size } = await file.stat();
     if (size <= 28) return; // an empty datafile (a short object's unused slot) has no data byte to flip
