@@ -5,14 +5,9 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../meta/src/embedded.js";
-import { NODE_FLAGS, spawnIoServer, withMallocTunables, type IoServerProcess } from "../ioserver/src/spawn.js";
+import { compiledEntry, NODE_FLAGS, spawnIoServer, withMallocTunables, type IoServerProcess } from "../ioserver/src/spawn.js";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../gateway/src/config.js";
-
-const GATEWAY_MAIN = fileURLToPath(new URL("../gateway/src/main.ts", import.meta.url));
-// tsx must resolve from the repository, whatever the caller's working directory is.
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 const liveGateways = new Set<ChildProcess>();
 // A test runner that exits without stopping its cluster (mocha --exit) must not leave a gateway running.
@@ -84,8 +79,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, "--import", "tsx", GATEWAY_MAIN], {
-    cwd: REPO_ROOT,
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, compiledEntry("gateway/src/main.ts")], {
     env: withMallocTunables({ ...process.env, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });

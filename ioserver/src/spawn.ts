@@ -1,6 +1,7 @@
 // Starts an ioserver as a child process (tests, `npm start`, the benchmark) and waits until it listens.
 import { spawn, type ChildProcess } from "node:child_process";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { IOSERVER_READY_PREFIX } from "./protocol.js";
@@ -18,9 +19,6 @@ export interface IoServerProcess {
 
 const READY_TIMEOUT_MS = 20_000;
 const STDERR_TAIL_BYTES = 8 * 1024;
-const MAIN_PATH = fileURLToPath(new URL("./main.ts", import.meta.url));
-// tsx must resolve from the repository, whatever the caller's working directory is.
-const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
 const liveChildren = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -55,6 +53,26 @@ export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc
  */
 export const NODE_FLAGS = ["--initial-old-space-size=64", "--max-semi-space-size=2"];
 
+/** The repository's root, found from this file whether it runs from source or from dist/. */
+const REPO_ROOT = (() => {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, "package-lock.json"))) return dir;
+  }
+  throw new Error("cannot find the repository root (package-lock.json) above ioserver/src/spawn");
+})();
+
+/**
+ * The compiled entry point of a Weft process (`npm run build` writes dist/): its processes run as plain JavaScript,
+ * not through tsx, whose loader thread and in-memory sources cost each process memory (issue 5: an idle gateway
+ * 107–113 MiB RSS under tsx, 90–93 compiled; streaming 5 GiB, 142–149 against 131–135). The test runner, `npm start`
+ * and the benchmark build first; a missing build fails loudly.
+ */
+export function compiledEntry(source: string): string {
+  const entry = join(REPO_ROOT, "dist", source.replace(/\.ts$/, ".js"));
+  if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` first`);
+  return entry;
+}
+
 /** `env` with GLIBC_TUNABLES set to MALLOC_TUNABLES, unless the caller chose its own. */
 export function withMallocTunables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env.GLIBC_TUNABLES === undefined ? { ...env, GLIBC_TUNABLES: MALLOC_TUNABLES } : env;
@@ -74,7 +92,7 @@ export async function spawnIoServer(options: {
   logLevel?: string;
 }): Promise<IoServerProcess> {
   const dir = resolve(options.dir);
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...extraNodeArgs(), "--import", "tsx", MAIN_PATH], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...extraNodeArgs(), compiledEntry("ioserver/src/main.ts")], {
     cwd: REPO_ROOT,
     env: withMallocTunables({
       ...process.env,
