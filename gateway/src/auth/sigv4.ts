@@ -28,11 +28,22 @@ export function hmacSha256(key: Uint8Array | string, data: string): Buffer {
   return createHmac("sha256", key).update(data, "utf8").digest();
 }
 
+/** Signing keys by secret and scope: a key serves a client for a whole day, and deriving it is four HMACs. */
+const signingKeys = new Map<string, Buffer>();
+const SIGNING_KEYS_KEPT = 1024;
+
 export function deriveSigningKey(secretAccessKey: string, scope: CredentialScope): Buffer {
-  const dateKey = hmacSha256(`AWS4${secretAccessKey}`, scope.date);
-  const regionKey = hmacSha256(dateKey, scope.region);
-  const serviceKey = hmacSha256(regionKey, scope.service);
-  return hmacSha256(serviceKey, SCOPE_TERMINATOR);
+  const cacheKey = `${secretAccessKey}\n${scope.date}\n${scope.region}\n${scope.service}`;
+  let signingKey = signingKeys.get(cacheKey);
+  if (signingKey === undefined) {
+    const dateKey = hmacSha256(`AWS4${secretAccessKey}`, scope.date);
+    const regionKey = hmacSha256(dateKey, scope.region);
+    const serviceKey = hmacSha256(regionKey, scope.service);
+    signingKey = hmacSha256(serviceKey, SCOPE_TERMINATOR);
+    if (signingKeys.size >= SIGNING_KEYS_KEPT) signingKeys.clear();
+    signingKeys.set(cacheKey, signingKey);
+  }
+  return signingKey;
 }
 
 export function signHex(signingKey: Uint8Array, stringToSign: string): string {
