@@ -2,7 +2,6 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import aws4 from "aws4";
 import {
-  CreateBucketCommand,
   GetObjectCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -11,7 +10,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { md5Hex, randomData, readAll } from "../support/bytes.js";
 import { signedFetch } from "../support/raw.js";
@@ -66,11 +65,7 @@ function signedChunkUpload(cluster: TestCluster, path: string, data: Buffer, chu
 describe("authentication and payload modes", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   it("rejects a wrong secret with SignatureDoesNotMatch and stores nothing", async () => {
     const intruder = cluster.client({ credentials: { accessKeyId: cluster.accessKey, secretAccessKey: "wrong-secret" } });

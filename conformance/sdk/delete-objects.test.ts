@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import {
-  CreateBucketCommand,
   DeleteObjectsCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
@@ -9,7 +8,7 @@ import {
   S3Client,
 } from "@aws-sdk/client-s3";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { signedFetch } from "../support/raw.js";
 
@@ -18,11 +17,7 @@ const BUCKET = "multi-delete";
 describe("DeleteObjects (SDK and raw)", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   async function putKeys(keys: string[]): Promise<void> {
     await Promise.all(keys.map((key) => s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: key }))));

@@ -5,7 +5,6 @@ import {
   type ChecksumType,
   CompleteMultipartUploadCommand,
   type CompletedPart,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -14,7 +13,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { crc32, crc64 } from "hash-wasm";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { md5Hex, randomData, readAll } from "../support/bytes.js";
 
@@ -48,11 +47,7 @@ describe("multipart upload checksums (COMPOSITE and FULL_OBJECT)", () => {
   const parts = [randomData(5 * MiB), randomData(5 * MiB + 3), randomData(5 * MiB), randomData(5 * MiB + 1), randomData(777_777)];
   const whole = Buffer.concat(parts);
 
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   async function uploadParts(key: string, algorithm: ChecksumAlgorithm, type?: ChecksumType): Promise<{ uploadId: string; completed: CompletedPart[] }> {
     const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ChecksumAlgorithm: algorithm, ChecksumType: type }));

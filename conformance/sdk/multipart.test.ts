@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -12,7 +11,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { md5Hex, patternMd5, patternStream, randomData, readAll } from "../support/bytes.js";
 import { signedFetch } from "../support/raw.js";
@@ -28,11 +27,7 @@ function multipartEtag(parts: Buffer[]): string {
 describe("multipart uploads (SDK)", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   async function create(key: string): Promise<string> {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ContentType: "application/x-test", Metadata: { origin: "multipart" } }));

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import {
-  CreateBucketCommand,
   DeleteObjectCommand,
   GetObjectAclCommand,
   GetObjectCommand,
@@ -12,7 +11,7 @@ import {
   type ChecksumAlgorithm,
 } from "@aws-sdk/client-s3";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { md5Hex, randomData, readAll } from "../support/bytes.js";
 
@@ -21,11 +20,7 @@ const BUCKET = "objects";
 describe("objects (SDK)", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   async function getBytes(key: string, range?: string): Promise<{ data: Buffer; status?: number; contentRange?: string; etag?: string }> {
     const response = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key, Range: range }));

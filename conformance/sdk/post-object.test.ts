@@ -15,7 +15,7 @@ import { createPresignedPost, type PresignedPostOptions } from "@aws-sdk/s3-pres
 import { connect } from "../../meta/src/db.js";
 import { md5Hex, randomData } from "../support/bytes.js";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedCluster, sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 
 const BUCKET = "post-forms";
@@ -24,11 +24,7 @@ const MiB = 1024 * 1024;
 describe("POST Object (browser form upload)", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   async function presign(options: Omit<PresignedPostOptions, "Bucket">) {
     return createPresignedPost(s3, { Bucket: BUCKET, ...options });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import {
   CompleteMultipartUploadCommand,
-  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketTaggingCommand,
   DeleteObjectTaggingCommand,
@@ -16,7 +15,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { expectS3Error } from "../support/expect.js";
-import { sharedCluster } from "../support/shared.js";
+import { sharedClusterWithBucket } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { signedFetch } from "../support/raw.js";
 
@@ -25,11 +24,7 @@ const BUCKET = "tagging";
 describe("object and bucket tagging", () => {
   let cluster: TestCluster;
   let s3: S3Client;
-  before(async () => {
-    cluster = await sharedCluster();
-    s3 = cluster.client();
-    await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-  });
+  before(async () => ({ cluster, s3 } = await sharedClusterWithBucket(BUCKET)));
 
   it("Put/Get/DeleteObjectTagging, with x-amz-tagging-count on GET and HEAD only while tags exist", async () => {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "tagged", Body: "data" }));
