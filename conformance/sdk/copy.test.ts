@@ -17,8 +17,6 @@ import { expectS3Error } from "../support/expect.js";
 import { sharedCluster } from "../support/shared.js";
 import type { TestCluster } from "../support/cluster.js";
 import { md5Hex, patternMd5, patternStream, randomData, readAll } from "../support/bytes.js";
-import { connect } from "../../meta/src/db.js";
-import { upsertAccessKey } from "../../meta/src/pg/keys.js";
 
 const BUCKET = "copies";
 const OTHER = "copies-other";
@@ -179,13 +177,7 @@ describe("CopyObject and UploadPartCopy (SDK)", function () {
   });
 
   it("refuses a source in a bucket the caller does not own, and a destination likewise", async () => {
-    const sql = connect(cluster.databaseUrl, { max: 1 });
-    try {
-      await upsertAccessKey(sql, "copy-stranger", "copy-stranger-secret");
-    } finally {
-      await sql.end();
-    }
-    const stranger = cluster.client({ credentials: { accessKeyId: "copy-stranger", secretAccessKey: "copy-stranger-secret" } });
+    const stranger = await cluster.strangerClient("copy-stranger");
     await stranger.send(new CreateBucketCommand({ Bucket: "copies-stranger" }));
     await expectS3Error(stranger.send(new CopyObjectCommand({ Bucket: "copies-stranger", Key: "stolen", CopySource: `${BUCKET}/source` })), "AccessDenied", 403);
     await stranger.send(new PutObjectCommand({ Bucket: "copies-stranger", Key: "own", Body: "mine" }));

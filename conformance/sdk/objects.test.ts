@@ -192,6 +192,14 @@ describe("objects (SDK)", () => {
     assert.equal(again.$metadata.httpStatusCode, 204);
   });
 
+  it("refuses a delete in a missing bucket (NoSuchBucket) and in another owner's bucket (AccessDenied)", async () => {
+    await expectS3Error(s3.send(new DeleteObjectCommand({ Bucket: "no-such-bucket-delete", Key: "k" })), "NoSuchBucket", 404);
+    const stranger = await cluster.strangerClient("delete-stranger");
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "not-yours", Body: "mine" }));
+    await expectS3Error(stranger.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: "not-yours" })), "AccessDenied", 403);
+    assert.equal((await readAll((await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "not-yours" }))).Body)).toString(), "mine");
+  });
+
   it("overwrites an object: the new bytes are served", async () => {
     const first = randomData(2 * 1024 * 1024);
     const second = randomData(10);

@@ -7,11 +7,15 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "../../cluster/local-cluster.js";
+import { connect } from "../../meta/src/db.js";
+import { upsertAccessKey } from "../../meta/src/pg/keys.js";
 
 export interface TestCluster extends LocalCluster {
   dataDir: string;
   /** An SDK client with its defaults (aws-chunked + CRC32 trailer uploads), path-style addressing. */
   client(overrides?: Partial<S3ClientConfig>): S3Client;
+  /** An SDK client for another user: a new access key `accessKeyId` (secret `<accessKeyId>-secret`). */
+  strangerClient(accessKeyId: string): Promise<S3Client>;
   /** An SDK client using virtual-hosted addressing: `<bucket>.localhost:<port>`, resolved to 127.0.0.1 here. */
   virtualHostedClient(): S3Client;
   destroy(): Promise<void>;
@@ -51,6 +55,16 @@ export async function startTestCluster(options: Partial<LocalClusterOptions> = {
   return Object.assign(cluster, {
     dataDir,
     client: (overrides = {}) => make({ endpoint: cluster.endpoint, forcePathStyle: true, ...overrides }),
+    async strangerClient(accessKeyId: string) {
+      const secretAccessKey = `${accessKeyId}-secret`;
+      const sql = connect(cluster.databaseUrl, { max: 1 });
+      try {
+        await upsertAccessKey(sql, accessKeyId, secretAccessKey);
+      } finally {
+        await sql.end();
+      }
+      return make({ endpoint: cluster.endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+    },
     virtualHostedClient: () =>
       make({
         endpoint: cluster.endpoint.replace("127.0.0.1", "localhost"),

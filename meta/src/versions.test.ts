@@ -7,6 +7,7 @@ import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
 import {
   abortVersion,
   commitVersion,
+  deleteCurrentObject,
   deleteObject,
   getBucketAndObjectVersion,
   getObjectVersion,
@@ -151,6 +152,30 @@ describe("meta: versions and the commit protocol", () => {
     assert.equal(await getObjectVersion(db.sql, bucketId, "to-delete"), undefined);
     assert.deepEqual(await queuedBlobs(), blobIds(put.datafiles));
     assert.deepEqual(await deleteObject(db.sql, bucketId, "to-delete", { versioned: false }), { deleted: false });
+  });
+
+  it("deletes by bucket name in one statement, as the bucket's versioning state says, and checks the owner", async () => {
+    const put = await putTestObject(db.sql, bucketId, "by-name");
+    const target = { bucketName: "objects", owner: "alice", key: "by-name" };
+    await assert.rejects(deleteCurrentObject(db.sql, { ...target, owner: "mallory" }), NotBucketOwnerError);
+    await assert.rejects(deleteCurrentObject(db.sql, { ...target, bucketName: "no-such-bucket" }), NoSuchBucketError);
+    assert.equal((await getObjectVersion(db.sql, bucketId, "by-name"))?.id, put.versionRowId, "a refused delete changed nothing");
+    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: true });
+    assert.equal(await getObjectVersion(db.sql, bucketId, "by-name"), undefined);
+    assert.deepEqual(await queuedBlobs(), blobIds(put.datafiles));
+    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: false });
+
+    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
+    try {
+      const kept = await putTestObject(db.sql, versionedBucketId, "by-name", { versioned: true, versionId: "kept-by-name" });
+      const marker = await deleteCurrentObject(db.sql, { ...target, bucketName: "history" });
+      assert.equal(marker.deleted, true);
+      assert.match(marker.deleteMarkerVersionId ?? "", /^[0-9a-f]{32}$/);
+      assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name", "kept-by-name"))?.id, kept.versionRowId);
+      assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name"))?.isDeleteMarker, true);
+    } finally {
+      await setBucketVersioning(db.sql, versionedBucketId, "Unversioned");
+    }
   });
 
   it("abort queues the datafiles, is idempotent, and a later commit fails with VersionNotPendingError", async () => {

@@ -1,5 +1,5 @@
 // DeleteObject and DeleteObjects: 204 (or a <Deleted> entry) whether or not the key existed, as AWS answers.
-import { deleteObject as removeObject } from "../../../meta/src/pg/versions.js";
+import { deleteCurrentObject, deleteObject as removeObject } from "../../../meta/src/pg/versions.js";
 import type { Bucket } from "../../../meta/src/types.js";
 import type { S3Context } from "../app.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
@@ -7,9 +7,9 @@ import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { loadOwnBucket, objectKey, readSmallBody, respondEmpty } from "./common.js";
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
-  const key = objectKey(ctx);
-  await removeObject(ctx.services.sql, bucket.id, key, { versioned: bucket.versioning === "Enabled" });
+  // One statement in all: it finds the bucket itself.
+  const target = { bucketName: ctx.state.operation.bucket!, owner: ctx.state.auth.accessKeyId, key: objectKey(ctx) };
+  await deleteCurrentObject(ctx.services.sql, target);
   respondEmpty(ctx, 204);
 }
 

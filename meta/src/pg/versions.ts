@@ -318,6 +318,27 @@ export async function deleteObject(
   }
 }
 
+/**
+ * deleteObject for a bucket known by name, in one statement that also finds the bucket and checks its owner (the
+ * bucket's own versioning state decides between removing and a delete marker). NoSuchBucketError,
+ * NotBucketOwnerError.
+ */
+export async function deleteCurrentObject(
+  sql: Sql,
+  target: { bucketName: string; owner: string; key: string },
+): Promise<{ deleted: boolean; deleteMarkerVersionId?: string }> {
+  const markerVersionId = randomUUID().replaceAll("-", "");
+  try {
+    const [{ deleted, versioned }] = await sql<{ deleted: boolean; versioned: boolean }[]>`
+      select * from weft_delete_current_object(${target.bucketName}, ${target.owner}, ${target.key}, ${markerVersionId})`;
+    return versioned ? { deleted, deleteMarkerVersionId: markerVersionId } : { deleted };
+  } catch (error) {
+    if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new NoSuchBucketError(target.bucketName);
+    if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) throw new NotBucketOwnerError(target.bucketName);
+    throw error;
+  }
+}
+
 type SummaryRow = { key: string; size: number; etag: string; last_modified: Date; storage_class: string };
 
 /**
