@@ -59,8 +59,9 @@ export class Batcher<Item, Result> {
     }
     batch.forEach((waiting, index) => {
       const outcome = outcomes[index];
-      if (outcome instanceof Error) waiting.reject(outcome);
-      else waiting.resolve(outcome as Result);
+      if (outcome === undefined) waiting.reject(new Error(`a batch of ${batch.length} returned no outcome for item ${index + 1}`));
+      else if (outcome instanceof Error) waiting.reject(outcome);
+      else waiting.resolve(outcome);
     });
   }
 }
