@@ -122,8 +122,16 @@ async function cpuSnapshot(cluster: LocalCluster, dataDir: string): Promise<CpuS
 }
 
 async function peakRssMiB(pid: number): Promise<number> {
+  return statusMiB(pid, "VmHWM");
+}
+
+async function rssMiB(pid: number): Promise<number> {
+  return statusMiB(pid, "VmRSS");
+}
+
+async function statusMiB(pid: number, field: string): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, "utf8");
-  return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)![1]) / 1024;
 }
 
 // ---------------------------------------------------------------- a minimal signed S3 client (the server is measured, not an SDK)
@@ -485,6 +493,7 @@ async function degraded(cluster: LocalCluster, ceilings: Record<string, number>)
 async function memory(cluster: LocalCluster): Promise<void> {
   console.log(`\nMemory (${HUGE / GiB} GiB PUT and GET)`);
   record("memory", `gateway peak RSS over the run so far`, [await peakRssMiB(cluster.gateway.pid)], "MiB");
+  record("memory", `gateway RSS now, before streaming`, [await rssMiB(cluster.gateway.pid)], "MiB");
   // Linux resets a process's peak RSS when 5 is written to its clear_refs: what follows is the streaming alone.
   await writeFile(`/proc/${cluster.gateway.pid}/clear_refs`, "5");
   await s3(cluster, "PUT", "/memory", undefined, 0);

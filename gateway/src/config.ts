@@ -26,6 +26,8 @@ export interface GatewayConfig {
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
+  /** RSS growth after which an idle moment returns memory to the kernel (memory-reducer.ts); 0 disables. */
+  memoryReducerGrowthBytes: number;
   logLevel: string;
 }
 
@@ -90,6 +92,7 @@ export function loadConfig(): GatewayConfig {
     inlineThreshold: integer("WEFT_INLINE_THRESHOLD", 4096),
     pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
     gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
+    memoryReducerGrowthBytes: integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),
     logLevel: process.env.WEFT_LOG_LEVEL ?? "info",
   };
 }

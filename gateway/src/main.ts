@@ -8,6 +8,7 @@ import { PgCredentialStore } from "./auth/pg-credentials.js";
 import { loadConfig } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
 import { Sweeper } from "./gc/sweeper.js";
+import { MemoryReducer } from "./memory-reducer.js";
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel, base: { service: "gateway" } });
@@ -20,6 +21,8 @@ await io.start();
 const app = createApp({ config, sql, io, credentials: new PgCredentialStore(sql), log });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
+const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });
+memoryReducer.start();
 
 const server = createServer(app.callback());
 server.requestTimeout = 0; // uploads of many GiB take as long as they take
@@ -37,6 +40,7 @@ async function shutdown(): Promise<void> {
   stopping = true;
   server.close();
   server.closeIdleConnections();
+  memoryReducer.stop();
   await sweeper.stop();
   await io.close();
   await sql.end({ timeout: 5 });
