@@ -372,13 +372,18 @@ function percentile(sorted: number[], q: number): number {
  * round trip every S3 operation needs at least once (an indexed single-row select; a single-row insert with a
  * durable commit); and both together, a "minimal gateway" whose GET is one select and whose PUT is one insert.
  */
-async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number>> {
+async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number[]>> {
   const payload = block.subarray(0, SMALL_SIZE);
+  const samples = async (measure: () => Promise<{ rate: number }>) => {
+    const rates: number[] = [];
+    for (let run = 0; run < RUNS; run++) rates.push((await measure()).rate);
+    return rates;
+  };
   const measureHttp = async (url: string) => {
     const local = { ...cluster, endpoint: url };
     return {
-      get: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))).rate,
-      put: (await closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))).rate,
+      get: await samples(() => closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))),
+      put: await samples(() => closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))),
     };
   };
   const noop = await startCeilingServer("origin", String(SMALL_SIZE));
@@ -388,8 +393,12 @@ async function smallCeilings(cluster: LocalCluster): Promise<Record<string, numb
   try {
     await sql`create table if not exists bench_ceiling (id bigint generated always as identity primary key, key text not null unique, value bytea)`;
     await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload} from generate_series(0, 999) n on conflict do nothing`;
-    const select = (await closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`)).rate;
-    const insert = (await closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`w${worker}-${index}`}, ${payload})`)).rate;
+    const select = await samples(() => closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`));
+    let round = 0;
+    const insert = await samples(() => {
+      round++;
+      return closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`r${round}-w${worker}-${index}`}, ${payload})`);
+    });
     const minimal = await startCeilingServer("minimal-gateway", cluster.databaseUrl);
     const both = await measureHttp(minimal.url).finally(minimal.stop);
     await sql`drop table bench_ceiling`;
@@ -402,39 +411,58 @@ async function smallCeilings(cluster: LocalCluster): Promise<Record<string, numb
 async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<void> {
   console.log(`\nSmall objects (${SMALL_LABEL}${inlineThreshold === undefined ? "" : `, inline threshold ${inlineThreshold} bytes`})`);
   const ceilings = await smallCeilings(cluster);
-  record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, [ceilings.httpGet], "ops/s");
-  record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, [ceilings.httpPut], "ops/s");
-  record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", [ceilings.pgSelect], "ops/s");
-  record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", [ceilings.pgInsert], "ops/s");
-  record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, [ceilings.minimalGet], "ops/s");
-  record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, [ceilings.minimalPut], "ops/s");
+  record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpGet, "ops/s");
+  record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpPut, "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", ceilings.pgSelect, "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", ceilings.pgInsert, "ops/s");
+  record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, ceilings.minimalGet, "ops/s");
+  record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, ceilings.minimalPut, "ops/s");
   await s3(cluster, "PUT", "/small", undefined, 0);
   const body = block.subarray(0, SMALL_SIZE);
+  const methods = ["PUT", "GET", "HEAD", "DELETE"] as const;
   for (const concurrency of [1, 16]) {
-    const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
-    for (const method of ["PUT", "GET", "HEAD", "DELETE"] as const) {
-      const cpuBefore = await cpuSnapshot(cluster, dataDir);
-      const clientBefore = process.cpuUsage();
-      const { rate, latencies } = await closedLoop(concurrency, SMALL_SECONDS, async (worker, index) => {
-        const n = method === "GET" || method === "HEAD" ? index % stored[worker] : index;
-        const key = `/small/c${concurrency}-w${worker}-${n}`;
-        if (method === "PUT") {
-          await s3(cluster, "PUT", key, body, body.length);
-          stored[worker] = index + 1;
-        } else await s3(cluster, method, key);
-      });
-      const cpu = diff(await cpuSnapshot(cluster, dataDir), cpuBefore);
-      const clientCpu = process.cpuUsage(clientBefore);
-      const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / latencies.length).toFixed(0);
+    // RUNS rounds of PUT, GET, HEAD, DELETE; each figure is the median round, its latencies those of all rounds.
+    const rates = new Map(methods.map((method) => [method, [] as number[]]));
+    const latencies = new Map(methods.map((method) => [method, [] as number[]]));
+    const cpu = new Map(methods.map((method) => [method, { gateway: 0, postgres: 0, ioservers: 0, client: 0 }]));
+    for (let run = 0; run < RUNS; run++) {
+      const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
+      for (const method of methods) {
+        const cpuBefore = await cpuSnapshot(cluster, dataDir);
+        const clientBefore = process.cpuUsage();
+        const loop = await closedLoop(concurrency, SMALL_SECONDS, async (worker, index) => {
+          const n = method === "GET" || method === "HEAD" ? index % stored[worker] : index;
+          const key = `/small/c${concurrency}-r${run}-w${worker}-${n}`;
+          if (method === "PUT") {
+            await s3(cluster, "PUT", key, body, body.length);
+            stored[worker] = index + 1;
+          } else await s3(cluster, method, key);
+        });
+        const used = diff(await cpuSnapshot(cluster, dataDir), cpuBefore);
+        const clientCpu = process.cpuUsage(clientBefore);
+        const total = cpu.get(method)!;
+        total.gateway += used.gateway;
+        total.postgres += used.postgres;
+        total.ioservers += used.ioservers;
+        total.client += (clientCpu.user + clientCpu.system) / 1e6;
+        rates.get(method)!.push(loop.rate);
+        latencies.get(method)!.push(...loop.latencies);
+      }
+    }
+    for (const method of methods) {
+      const sorted = latencies.get(method)!.sort((a, b) => a - b);
+      const total = cpu.get(method)!;
+      const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / sorted.length).toFixed(0);
+      const rate = median(rates.get(method)!);
       const ceiling =
         concurrency === 16 && (method === "PUT" || method === "GET")
-          ? { ceiling: `minimal gateway ${method}`, ratio: rate / (method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) }
+          ? { ceiling: `minimal gateway ${method}`, ratio: rate / median(method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) }
           : {};
-      record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, [rate], "ops/s", {
+      record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, rates.get(method)!, "ops/s", {
         ...ceiling,
         note:
-          `p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(cpu.gateway)},` +
-          ` PostgreSQL ${perOp(cpu.postgres)}, ioservers ${perOp(cpu.ioservers)}, client ${perOp((clientCpu.user + clientCpu.system) / 1e6)}`,
+          `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(total.gateway)},` +
+          ` PostgreSQL ${perOp(total.postgres)}, ioservers ${perOp(total.ioservers)}, client ${perOp(total.client)}`,
       });
     }
   }
