@@ -20,4 +20,4 @@ COPY --from=build /weft/dist ./dist
 ENV NODE_ENV=production
 # Fewer page faults and full GCs per byte: see MALLOC_TUNABLES and NODE_FLAGS in ioserver/src/spawn.ts.
 ENV GLIBC_TUNABLES=glibc.malloc.mmap_threshold=4194304:glibc.malloc.trim_threshold=33554432:glibc.malloc.arena_max=2
-CMD ["node", "--initial-old-space-size=64", "--max-semi-space-size=2", "dist/gateway/src/main.js"]
+CMD ["node", "--initial-old-space-size=64", "--max-semi-space-size=8", "dist/gateway/src/main.js"]

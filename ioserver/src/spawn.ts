@@ -47,11 +47,12 @@ export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc
 /**
  * V8 flags. Every socket read is a new Buffer, and V8 counts that memory against a small old-generation limit
  * (32 MB for a 16 MB heap): a streaming gateway ran a full mark-compact every 15–30 MB of body, 40–75 a second.
- * A 64 MB initial old space leaves room for a heap this size, and full collections become rare. Those Buffers
- * die young, but are only freed by a scavenge, which a 16 MB semi-space runs seldom: with 2 MB the gateway's
- * peak RSS streaming 5 GiB fell from 186 to 146 MiB at the same CPU per byte.
+ * A 64 MB initial old space leaves room for a heap this size, and full collections become rare. Semi-spaces of
+ * 8 MB: 2 MB lowered a streaming gateway's RSS before it had its memory reducer (gateway/src/memory-reducer.ts)
+ * but cost 4 KiB PUTs ~25% more gateway CPU in scavenges; V8's default 16 MB saved no more CPU than 8 and kept
+ * ~27 MiB more RSS in a full benchmark run (issue 5, docs/performance.md).
  */
-export const NODE_FLAGS = ["--initial-old-space-size=64", "--max-semi-space-size=2"];
+export const NODE_FLAGS = ["--initial-old-space-size=64", "--max-semi-space-size=8"];
 
 /** The repository's root, found from this file whether it runs from source or from dist/. */
 const REPO_ROOT = (() => {
