@@ -7,6 +7,7 @@
 //   npm run bench -- --profile DIR      also write the gateway's CPU profile (node --cpu-prof) into DIR
 //   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, memory)
 //   npm run bench -- --small-size 16K --inline 0   small objects of another size, and another inline threshold
+//   npm run bench -- --small-size 16K --replicate 0   ... and another replication threshold (0: stripe them 4+2)
 import aws4 from "aws4";
 import postgres from "postgres";
 import { createHash } from "node:crypto";
@@ -35,6 +36,7 @@ const SDK_PART_SIZE = 64 * MiB;
 const SMALL_SIZE = args.includes("--small-size") ? parseSize(args[args.indexOf("--small-size") + 1]) : 4096;
 const SMALL_LABEL = SMALL_SIZE % 1024 === 0 ? `${SMALL_SIZE / 1024} KiB` : `${SMALL_SIZE} B`;
 const inlineThreshold = args.includes("--inline") ? String(parseSize(args[args.indexOf("--inline") + 1])) : undefined;
+const replicationThreshold = args.includes("--replicate") ? String(parseSize(args[args.indexOf("--replicate") + 1])) : undefined;
 const LIST_KEYS = quick ? 5_000 : 100_000;
 const profileDir = args.includes("--profile") ? args[args.indexOf("--profile") + 1] : undefined;
 const only = args.includes("--only") ? new Set(args[args.indexOf("--only") + 1].split(",")) : undefined;
@@ -409,7 +411,11 @@ async function smallCeilings(cluster: LocalCluster): Promise<Record<string, numb
 }
 
 async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<void> {
-  console.log(`\nSmall objects (${SMALL_LABEL}${inlineThreshold === undefined ? "" : `, inline threshold ${inlineThreshold} bytes`})`);
+  const thresholds = [
+    ...(inlineThreshold === undefined ? [] : [`inline threshold ${inlineThreshold} bytes`]),
+    ...(replicationThreshold === undefined ? [] : [`replication threshold ${replicationThreshold} bytes`]),
+  ];
+  console.log(`\nSmall objects (${[SMALL_LABEL, ...thresholds].join(", ")})`);
   const ceilings = await smallCeilings(cluster);
   record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpGet, "ops/s");
   record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpPut, "ops/s");
@@ -537,7 +543,11 @@ async function startCluster(dataDir: string, unit: number | undefined): Promise<
   return startLocalCluster({
     dataDir,
     port: 0,
-    gatewayEnv: { ...(unit ? { WEFT_STRIPE_UNIT: String(unit) } : {}), ...(inlineThreshold ? { WEFT_INLINE_THRESHOLD: inlineThreshold } : {}) },
+    gatewayEnv: {
+      ...(unit ? { WEFT_STRIPE_UNIT: String(unit) } : {}),
+      ...(inlineThreshold ? { WEFT_INLINE_THRESHOLD: inlineThreshold } : {}),
+      ...(replicationThreshold ? { WEFT_REPLICATION_THRESHOLD: replicationThreshold } : {}),
+    },
     gatewayNodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
   });
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { open, readdir, rm } from "node:fs/promises";
+import { open, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
@@ -86,6 +86,21 @@ describe("durability: degraded reads with parity (4+2 over six ioservers)", func
     await expectAllReadable("healthy");
   });
 
+  it("stores a small object as three whole copies, a larger one as six shards", async () => {
+    const allDatafiles = async () => (await Promise.all(cluster.ioservers.map((ioserver) => datafilesOf(ioserver.dir)))).flat();
+    const before = new Set(await allDatafiles());
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "layout-small", Body: randomData(20_000) }));
+    const small = (await allDatafiles()).filter((path) => !before.has(path));
+    // A datafile is its bytes, one CRC32C per 64 KiB block and a 24-byte trailer (ioserver/src/store.ts).
+    const copy = 20_000 + 4 + 24;
+    assert.deepEqual(await Promise.all(small.map(async (path) => (await stat(path)).size)), [copy, copy, copy]);
+
+    for (const path of small) before.add(path);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "layout-large", Body: randomData(200_000) }));
+    const large = (await allDatafiles()).filter((path) => !before.has(path));
+    assert.equal(large.length, 6);
+  });
+
   it("reads every object correctly with two ioservers stopped", async () => {
     await cluster.ioservers[1].stop();
     await cluster.ioservers[4].kill();
@@ -93,11 +108,20 @@ describe("durability: degraded reads with parity (4+2 over six ioservers)", func
   });
 
   it("refuses a PUT while it cannot write every slot, and keeps the old object", async () => {
-    const key = "object-5000";
-    // 5000 bytes is above the inline threshold, so the object is striped and needs all six slots.
-    await expectS3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomData(6000) })), "ServiceUnavailable", 503);
+    const key = `object-${64 * 1024 * 4}`;
+    // 256 KiB is above the replication threshold, so the object is striped 4+2 and needs all six slots.
+    await expectS3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomData(300_000) })), "ServiceUnavailable", 503);
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     assert.ok((await readAll(got.Body)).equals(objects.get(key)!));
+  });
+
+  it("still stores a small object whole, as three copies, while four ioservers are up", async () => {
+    // 6000 bytes is replicated (1+2): three healthy servers suffice, and it survives two more losses.
+    const data = randomData(6000);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "object-5000", Body: data }));
+    objects.set("object-5000", data);
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "object-5000" }));
+    assert.ok((await readAll(got.Body)).equals(data));
   });
 
   it("fails loudly, never with wrong bytes, when three ioservers are down", async () => {

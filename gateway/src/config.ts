@@ -23,6 +23,8 @@ export interface GatewayConfig {
   stripeUnit: number;
   /** Objects and parts up to this many bytes are stored in PostgreSQL instead of datafiles. */
   inlineThreshold: number;
+  /** Parts up to this many bytes (and above inlineThreshold) are stored as 1+m copies instead of k+m shards. */
+  replicationThreshold: number;
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
@@ -90,6 +92,8 @@ export function loadConfig(): GatewayConfig {
     defaultStorageClass,
     stripeUnit,
     inlineThreshold: integer("WEFT_INLINE_THRESHOLD", 4096),
+    // 64 KiB: chosen by `npm run bench -- --only small --small-size S --replicate T` (docs/performance.md).
+    replicationThreshold: integer("WEFT_REPLICATION_THRESHOLD", 64 * 1024),
     pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
     gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
     memoryReducerGrowthBytes: integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),

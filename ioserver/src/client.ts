@@ -23,6 +23,11 @@ export class IoServerError extends Error {
     super(message, options);
     this.name = "IoServerError";
   }
+
+  /** The server could not be reached or dropped the connection (not our abort, not a refused request). */
+  get unreachable(): boolean {
+    return this.status === undefined && this.code !== "Aborted" && this.code !== "LengthMismatch";
+  }
 }
 
 export interface IoCallOptions {

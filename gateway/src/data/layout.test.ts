@@ -100,6 +100,16 @@ describe("layout", () => {
     }
   });
 
+  it("replicates parts up to the replication threshold: k = 1, m unchanged", () => {
+    const KiB = 1024;
+    assert.deepEqual(chooseLayout(5000, 4, 2, 256 * KiB, 64 * KiB), { size: 5000, unit: 8192, k: 1, m: 2 });
+    assert.deepEqual(chooseLayout(64 * KiB, 4, 2, 256 * KiB, 64 * KiB), { size: 64 * KiB, unit: 64 * KiB, k: 1, m: 2 });
+    assert.deepEqual(chooseLayout(64 * KiB + 1, 4, 2, 256 * KiB, 64 * KiB), { size: 64 * KiB + 1, unit: 20480, k: 4, m: 2 });
+    // Above the default unit a replicated part has several stripes, still one data slot.
+    assert.deepEqual(chooseLayout(100 * KiB, 4, 1, 64 * KiB, 128 * KiB), { size: 100 * KiB, unit: 64 * KiB, k: 1, m: 1 });
+    assert.equal(chooseLayout(5000, 4, 2, 256 * KiB).k, 4, "no threshold, no replication");
+  });
+
   it("chooses smaller units for small parts", () => {
     const MiB = 1024 * 1024;
     assert.deepEqual(chooseLayout(0, 4, 2, MiB), { size: 0, unit: 4096, k: 4, m: 2 });

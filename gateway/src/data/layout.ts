@@ -36,16 +36,22 @@ export function roundUp(value: number, multiple: number): number {
  * The layout of a new part. unit = min(defaultUnit, roundUp(ceil(size / k), 4096)), at least 4096 (or
  * defaultUnit if that is smaller): a part no bigger than k·defaultUnit becomes a single stripe whose units
  * are about size/k bytes, larger parts use defaultUnit.
+ *
+ * A part of at most `replicateUpTo` bytes is replicated instead: k = 1, so its m parity slots hold copies of
+ * its one data slot. It survives the same m lost disks, while a PUT writes 1+m datafiles instead of k+m and a
+ * GET reads one instead of k; per-datafile costs (a request, an fsync, a file) dominate small parts, and a
+ * datafile takes whole filesystem blocks, so three copies of 16 KiB occupy about what six 4 KiB shards do.
  */
-export function chooseLayout(size: number, k: number, m: number, defaultUnit: number): StripeLayout {
+export function chooseLayout(size: number, k: number, m: number, defaultUnit: number, replicateUpTo = -1): StripeLayout {
   if (!Number.isSafeInteger(size) || size < 0) throw new RangeError(`bad part size ${size}`);
   if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new RangeError(`k must be 1..${MAX_K}, got ${k}`);
   if (!Number.isInteger(m) || m < 0 || m > MAX_M) throw new RangeError(`m must be 0..${MAX_M}, got ${m}`);
   if (!Number.isSafeInteger(defaultUnit) || defaultUnit <= 0 || defaultUnit % 8 !== 0 || defaultUnit > 2 ** 31) {
     throw new RangeError(`stripe unit must be a positive multiple of 8, got ${defaultUnit}`);
   }
-  const spread = Math.max(SMALL_UNIT_GRANULE, roundUp(Math.ceil(size / k), SMALL_UNIT_GRANULE));
-  return { size, unit: Math.min(defaultUnit, spread), k, m };
+  const slots = size <= replicateUpTo ? 1 : k;
+  const spread = Math.max(SMALL_UNIT_GRANULE, roundUp(Math.ceil(size / slots), SMALL_UNIT_GRANULE));
+  return { size, unit: Math.min(defaultUnit, spread), k: slots, m };
 }
 
 /** Throws unless the layout could have come from chooseLayout (it is read back from metadata). */

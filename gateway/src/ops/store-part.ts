@@ -13,7 +13,8 @@ import type { S3Context } from "../app.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
-import { writeStriped, type SlotTarget } from "../data/striper.js";
+import { StripeWriteError, writeStriped, type SlotTarget } from "../data/striper.js";
+import { IoServerError } from "../../../ioserver/src/client.js";
 import { createChecksum, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { newId } from "./common.js";
@@ -72,9 +73,11 @@ export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StoreP
   const { config, io } = ctx.services;
   const unknownSize = plan.sizeLimit !== undefined;
   const size = plan.sizeLimit ?? declaredSize(body);
-  const { k, m } = config.storageClasses[plan.storageClass];
-
-  const layout: StripeLayout = unknownSize ? { size, unit: chooseLayout(size, k, m, config.stripeUnit).unit, k, m } : chooseLayout(size, k, m, config.stripeUnit);
+  const storageClass = config.storageClasses[plan.storageClass];
+  // A body of unknown length may turn out large: never replicated.
+  const replicateUpTo = unknownSize ? -1 : config.replicationThreshold;
+  const layout = chooseLayout(size, storageClass.k, storageClass.m, config.stripeUnit, replicateUpTo);
+  const { k, m } = layout;
   const healthy = io.healthyIds();
   // This release writes every slot or nothing: degraded writes come with healing.
   if (healthy.length < k + m) throw new S3Error("ServiceUnavailable", `Only ${healthy.length} of the ${k + m} ioservers this storage class needs are reachable.`);
@@ -93,6 +96,10 @@ export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StoreP
       datafileCrcs: written.map(({ slot, crc32c, length }) => (unknownSize ? { slot, crc32c, length } : { slot, crc32c })),
     };
   } catch (error) {
+    // Keep the next PUTs off a server that just failed, rather than wait for its health check (every 2 s).
+    if (error instanceof StripeWriteError && error.cause instanceof IoServerError && error.cause.unreachable) {
+      io.reportFailure(datafiles[error.slot]!.ioserverId);
+    }
     body.stream.destroy();
     await plan.abort(rowId).catch((abortError) => ctx.services.log.error({ err: abortError, rowId }, "could not abort pending row"));
     throw error;
