@@ -36,6 +36,9 @@ const TRAILER_SIZE = 24;
 const WRITE_BATCH_BYTES = 1024 * 1024;
 // Blocks per disk read: 16 × 64 KiB = 1 MiB, whatever the stripe unit (a datafile holds its slot's units back to back).
 const READ_BLOCKS_PER_CHUNK = 16;
+// A blob of one checksum block is read whole, in one read: any read of it must verify that block anyway, and one
+// read instead of three (trailer, data, checksums) is what a small object's GET costs on the ioserver.
+const WHOLE_FILE_READ_LIMIT = CHECKSUM_BLOCK_SIZE + 4 + TRAILER_SIZE;
 // 4096 fan-out directories keep each directory small up to tens of millions of blobs while a full
 // listing walk stays at a few thousand readdir calls.
 const FANOUT_DIRS = 4096;
@@ -127,14 +130,17 @@ function decodeTrailer(trailer: Buffer, fileSize: number): BlobLayout {
   return { length, blockSize, wholeCrc: trailer.readUInt32BE(16) };
 }
 
-/** An open blob: its file handle pins the version that was current at open, even across overwrite or delete. */
+/**
+ * An open blob: the version that was current at open, even across overwrite or delete, pinned by its file handle
+ * or, for a small blob, by its whole file already in memory (WHOLE_FILE_READ_LIMIT).
+ */
 export class OpenBlob implements BlobInfo {
   readonly length: number;
   readonly crc32c: string;
   private closed = false;
 
   constructor(
-    private readonly handle: FileHandle,
+    private readonly source: FileHandle | Buffer,
     private readonly layout: BlobLayout,
   ) {
     this.length = layout.length;
@@ -144,7 +150,7 @@ export class OpenBlob implements BlobInfo {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    if (!Buffer.isBuffer(this.source)) await this.source.close();
   }
 
   /**
@@ -173,13 +179,19 @@ export class OpenBlob implements BlobInfo {
     const lastBlock = Math.min(Math.floor(end / blockSize), firstBlock + READ_BLOCKS_PER_CHUNK - 1);
     const dataStart = firstBlock * blockSize;
     const dataEnd = Math.min((lastBlock + 1) * blockSize, length);
-    // Each chunk gets a fresh buffer because consumers keep the pushed slices.
-    const data = Buffer.allocUnsafe(dataEnd - dataStart);
-    const checksums = Buffer.allocUnsafe(4 * (lastBlock - firstBlock + 1));
-    await Promise.all([
-      readFully(this.handle, data, dataStart),
-      readFully(this.handle, checksums, length + 4 * firstBlock),
-    ]);
+    const checksumsStart = length + 4 * firstBlock;
+    const checksumsEnd = checksumsStart + 4 * (lastBlock - firstBlock + 1);
+    let data: Buffer;
+    let checksums: Buffer;
+    if (Buffer.isBuffer(this.source)) {
+      data = this.source.subarray(dataStart, dataEnd);
+      checksums = this.source.subarray(checksumsStart, checksumsEnd);
+    } else {
+      // Each chunk gets a fresh buffer because consumers keep the pushed slices.
+      data = Buffer.allocUnsafe(dataEnd - dataStart);
+      checksums = Buffer.allocUnsafe(checksumsEnd - checksumsStart);
+      await Promise.all([readFully(this.source, data, dataStart), readFully(this.source, checksums, checksumsStart)]);
+    }
     for (let block = 0; block * blockSize < data.length; block++) {
       const blockBytes = data.subarray(block * blockSize, Math.min((block + 1) * blockSize, data.length));
       if ((crc32c(blockBytes) >>> 0) !== checksums.readUInt32BE(4 * block)) {
@@ -375,14 +387,22 @@ export class BlobStore {
       if (isNotFound(error)) return undefined;
       throw error;
     }
+    let handleOpen = true;
     try {
       const { size } = await handle.stat();
       if (size < TRAILER_SIZE) throw new BlobStoreError("ChecksumMismatch", "blob file is shorter than a trailer");
+      if (size <= WHOLE_FILE_READ_LIMIT) {
+        const file = Buffer.allocUnsafe(size);
+        await readFully(handle, file, 0);
+        handleOpen = false;
+        await handle.close();
+        return new OpenBlob(file, decodeTrailer(file.subarray(size - TRAILER_SIZE), size));
+      }
       const trailer = Buffer.allocUnsafe(TRAILER_SIZE);
       await readFully(handle, trailer, size - TRAILER_SIZE);
       return new OpenBlob(handle, decodeTrailer(trailer, size));
     } catch (error) {
-      await handle.close();
+      if (handleOpen) await handle.close();
       throw error;
     }
   }
