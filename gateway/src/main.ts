@@ -12,7 +12,7 @@ import { MemoryReducer } from "./memory-reducer.js";
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel, base: { service: "gateway" } });
-const sql = connect(config.databaseUrl);
+const sql = connect(config.databaseUrl, { max: config.databasePoolSize });
 await migrate(sql);
 for (const [accessKeyId, secret] of Object.entries(config.accessKeys)) await upsertAccessKey(sql, accessKeyId, secret);
 
