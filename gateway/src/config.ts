@@ -78,11 +78,11 @@ export function loadConfig(): GatewayConfig {
   if (!storageClasses[defaultStorageClass]) throw new Error(`default storage class ${defaultStorageClass} is not defined`);
   // 256 KiB: chosen by `npm run bench -- --units 64K,256K,1M,4M` (docs/performance.md).
   const stripeUnit = integer("WEFT_STRIPE_UNIT", 256 * 1024);
+  if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
   // 4, not postgres.js's 10: with every connection busy, statements share round trips and wake-ups of PostgreSQL
   // (issue 5: 4 KiB GETs at concurrency 16, ~22% more per second; docs/performance.md).
   const databasePoolSize = integer("WEFT_PG_POOL", 4);
   if (databasePoolSize < 1) throw new Error("WEFT_PG_POOL must be at least 1");
-  if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
   return {
     host: process.env.WEFT_HOST ?? "127.0.0.1",
     port: integer("WEFT_PORT", 9000),
