@@ -89,23 +89,11 @@ export function optional<K extends string, V>(name: K, value: V | null | undefin
 }
 
 /**
- * A json array of the parts (alias p, with their datafiles) that `ownerCondition` selects, by part number: loads a
- * whole layout in the same round trip as its version.
+ * A json array of the parts (alias p) that `ownerCondition` selects, by part number, each with its datafiles
+ * (weft_part_json, migration 0007): loads a whole layout in the same round trip as its owner.
  */
 export function partsJson(q: Queryable, ownerCondition: Fragment): Fragment {
-  return q`coalesce((
-    select json_agg(json_build_object(
-      'partNumber', p.part_number, 'size', p.size, 'etag', p.etag, 'unit', p.unit, 'k', p.k, 'm', p.m,
-      'inlineData', encode(p.inline_data, 'base64'),
-      'checksumAlgorithm', p.checksum_algorithm, 'checksumValue', p.checksum_value,
-      'committedAt', p.committed_at,
-      'datafiles', coalesce((
-        select json_agg(json_build_object(
-          'slot', d.slot, 'ioserverId', d.ioserver_id, 'blobId', d.blob_id, 'length', d.length, 'crc32c', d.crc32c
-        ) order by d.slot)
-        from datafiles d where d.part_id = p.id), '[]'::json)
-    ) order by p.part_number)
-    from parts p where ${ownerCondition}), '[]'::json)`;
+  return q`coalesce((select json_agg(weft_part_json(p) order by p.part_number) from parts p where ${ownerCondition}), '[]'::json)`;
 }
 
 export interface PartJson {
@@ -115,7 +103,6 @@ export interface PartJson {
   unit: number;
   k: number;
   m: number;
-  inlineData: string | null;
   checksumAlgorithm: string | null;
   checksumValue: string | null;
   committedAt: string | null;
@@ -139,7 +126,6 @@ export function partFromJson(part: PartJson): PartRecord {
         ...optional("crc32c", datafile.crc32c),
       }),
     ),
-    ...optional("inlineData", part.inlineData === null ? null : Buffer.from(part.inlineData, "base64")),
     ...optional("checksumAlgorithm", part.checksumAlgorithm),
     ...optional("checksumValue", part.checksumValue),
   };
