@@ -148,7 +148,17 @@ export function parseAmzDate(value: string): number | undefined {
   if (!match) return undefined;
   const [year, month, day, hour, minute, second] = match.slice(1).map(Number) as [number, number, number, number, number, number];
   const ms = Date.UTC(year, month - 1, day, hour, minute, second);
-  return formatAmzDate(ms) === value ? ms : undefined;
+  // Date.UTC carries fields over (30 February is 2 March; years 0-99 are 1900-1999): a real instant reads back the
+  // same fields. Checked on every request, so without formatting a string to compare.
+  const date = new Date(ms);
+  const real =
+    date.getUTCFullYear() === year &&
+    date.getUTCMonth() === month - 1 &&
+    date.getUTCDate() === day &&
+    date.getUTCHours() === hour &&
+    date.getUTCMinutes() === minute &&
+    date.getUTCSeconds() === second;
+  return real ? ms : undefined;
 }
 
 /** `yyyymmddThhmmssZ` */

@@ -182,5 +182,9 @@ describe("sigv4 canonical forms", () => {
     assert.equal(formatAmzDate(parseAmzDate(AMZ_DATE)!), AMZ_DATE);
     assert.equal(parseAmzDate("20130230T000000Z"), undefined);
     assert.equal(parseAmzDate("2013-05-24T00:00:00Z"), undefined);
+    for (const impossible of ["20130524T240000Z", "20130524T236000Z", "20130524T235960Z", "20131301T000000Z", "00500524T000000Z"]) {
+      assert.equal(parseAmzDate(impossible), undefined, impossible);
+    }
+    assert.equal(parseAmzDate("20240229T235959Z"), Date.UTC(2024, 1, 29, 23, 59, 59));
   });
 });
