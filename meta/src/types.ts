@@ -31,7 +31,7 @@ export interface PartRecord {
   m: number;
   /** k+m entries, slot 0..k+m-1; empty when the part is inline. */
   datafiles: DatafileRef[];
-  /** Tiny objects stored in PostgreSQL instead of datafiles. */
+  /** Tiny objects stored in PostgreSQL instead of datafiles (absent, too, when read without their bytes: HEAD). */
   inlineData?: Buffer;
   checksumAlgorithm?: string;
   checksumValue?: string;

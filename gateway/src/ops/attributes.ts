@@ -48,7 +48,7 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const wanted = requestedAttributes(ctx);
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
-  const { bucket, version } = await findVersion(ctx, key, ctx.state.target.query.get("versionId"));
+  const { bucket, version } = await findVersion(ctx, key, ctx.state.target.query.get("versionId"), false);
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;

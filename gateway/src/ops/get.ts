@@ -38,9 +38,17 @@ export async function headObject(ctx: S3Context): Promise<void> {
   await serveObject(ctx, false);
 }
 
-/** The caller's bucket and the version GET, HEAD and GetObjectAttributes name (one round trip for both). */
-export async function findVersion(ctx: S3Context, key: string, versionId: string | undefined): Promise<{ bucket: Bucket; version: ObjectVersion }> {
-  const found = await getBucketAndObjectVersion(ctx.services.sql, ctx.state.operation.bucket!, key, versionId);
+/**
+ * The caller's bucket and the version GET, HEAD and GetObjectAttributes name (one round trip for both); an inline
+ * object's bytes only when `withBody`.
+ */
+export async function findVersion(
+  ctx: S3Context,
+  key: string,
+  versionId: string | undefined,
+  withBody: boolean,
+): Promise<{ bucket: Bucket; version: ObjectVersion }> {
+  const found = await getBucketAndObjectVersion(ctx.services.sql, ctx.state.operation.bucket!, key, versionId, withBody);
   const bucket = ownBucket(ctx, found?.bucket);
   const version = found?.version;
   if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
@@ -85,7 +93,7 @@ function isMultipart(version: ObjectVersion): boolean {
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const { bucket, version } = await findVersion(ctx, key, query.get("versionId"));
+  const { bucket, version } = await findVersion(ctx, key, query.get("versionId"), withBody);
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);
