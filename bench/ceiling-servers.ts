@@ -8,9 +8,14 @@
 //   minimal-gateway DB_URL       GET answers the `value` of one bench_ceiling row (one indexed select); PUT
 //                                inserts the body as a row (one durable commit): the least an object store
 //                                whose truth is PostgreSQL does per small request
+//   signed-minimal-gateway JSON  the same, after checking each request's SigV4 signature with the gateway's own
+//                                verifyRequest ({databaseUrl, accessKey, secretKey}): the least an S3 server
+//                                does, since S3 authenticates every request
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import postgres from "postgres";
 import { Pool } from "undici";
+import { StaticCredentialStore, type CredentialStore } from "../gateway/src/auth/credentials.js";
+import { verifyRequest } from "../gateway/src/auth/verify-request.js";
 
 const [role, arg] = process.argv.slice(2);
 
@@ -53,10 +58,11 @@ function relay(originUrl: string) {
   };
 }
 
-function minimalGateway(databaseUrl: string) {
+function minimalGateway(databaseUrl: string, credentials?: CredentialStore) {
   const sql = postgres(databaseUrl, { max: 16, onnotice: () => {} });
   let next = 0;
   return async (req: IncomingMessage, res: ServerResponse) => {
+    if (credentials) await verifyRequest(req, credentials);
     if (req.method === "GET") {
       const [row] = await sql<{ value: Buffer }[]>`select value from bench_ceiling where key = ${"k" + (next++ % 1000)}`;
       res.writeHead(200, { "content-length": row.value.length }).end(row.value);
@@ -72,6 +78,10 @@ const handlers: Record<string, () => (req: IncomingMessage, res: ServerResponse)
   origin: () => origin(Number(arg)),
   relay: () => relay(arg),
   "minimal-gateway": () => minimalGateway(arg),
+  "signed-minimal-gateway": () => {
+    const { databaseUrl, accessKey, secretKey } = JSON.parse(arg) as { databaseUrl: string; accessKey: string; secretKey: string };
+    return minimalGateway(databaseUrl, new StaticCredentialStore({ [accessKey]: secretKey }));
+  },
 };
 if (!handlers[role]) throw new Error(`unknown role ${role}`);
 const handle = handlers[role]();

@@ -372,7 +372,8 @@ function percentile(sorted: number[], q: number): number {
  * What one small request can cost on this machine at best, measured with the same client against servers in
  * their own processes: a small GET and PUT against a node:http server that does nothing else; the PostgreSQL
  * round trip every S3 operation needs at least once (an indexed single-row select; a single-row insert with a
- * durable commit); and both together, a "minimal gateway" whose GET is one select and whose PUT is one insert.
+ * durable commit); both together, a "minimal gateway" whose GET is one select and whose PUT is one insert; and that
+ * minimal gateway checking each request's SigV4 signature first, as any S3 server must.
  */
 async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number[]>> {
   const payload = block.subarray(0, SMALL_SIZE);
@@ -403,8 +404,22 @@ async function smallCeilings(cluster: LocalCluster): Promise<Record<string, numb
     });
     const minimal = await startCeilingServer("minimal-gateway", cluster.databaseUrl);
     const both = await measureHttp(minimal.url).finally(minimal.stop);
+    const signedMinimal = await startCeilingServer(
+      "signed-minimal-gateway",
+      JSON.stringify({ databaseUrl: cluster.databaseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey }),
+    );
+    const signed = await measureHttp(signedMinimal.url).finally(signedMinimal.stop);
     await sql`drop table bench_ceiling`;
-    return { httpGet: http.get, httpPut: http.put, pgSelect: select, pgInsert: insert, minimalGet: both.get, minimalPut: both.put };
+    return {
+      httpGet: http.get,
+      httpPut: http.put,
+      pgSelect: select,
+      pgInsert: insert,
+      minimalGet: both.get,
+      minimalPut: both.put,
+      signedMinimalGet: signed.get,
+      signedMinimalPut: signed.put,
+    };
   } finally {
     await sql.end();
   }
@@ -423,6 +438,8 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
   record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", ceilings.pgInsert, "ops/s");
   record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, ceilings.minimalGet, "ops/s");
   record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, ceilings.minimalPut, "ops/s");
+  record("small", `ceiling: the same GET + SigV4 check, c16`, ceilings.signedMinimalGet, "ops/s");
+  record("small", `ceiling: the same PUT + SigV4 check, c16`, ceilings.signedMinimalPut, "ops/s");
   await s3(cluster, "PUT", "/small", undefined, 0);
   const body = block.subarray(0, SMALL_SIZE);
   const methods = ["PUT", "GET", "HEAD", "DELETE"] as const;
@@ -460,13 +477,15 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
       const total = cpu.get(method)!;
       const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / sorted.length).toFixed(0);
       const rate = median(rates.get(method)!);
-      const ceiling =
-        concurrency === 16 && (method === "PUT" || method === "GET")
-          ? { ceiling: `minimal gateway ${method}`, ratio: rate / median(method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) }
-          : {};
+      const measured = concurrency === 16 && (method === "PUT" || method === "GET");
+      const ceiling = measured ? { ceiling: `minimal gateway ${method}`, ratio: rate / median(method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) } : {};
+      const signedShare = measured
+        ? `${((100 * rate) / median(method === "PUT" ? ceilings.signedMinimalPut : ceilings.signedMinimalGet)).toFixed(0)}% of the signed one; `
+        : "";
       record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, rates.get(method)!, "ops/s", {
         ...ceiling,
         note:
+          signedShare +
           `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(total.gateway)},` +
           ` PostgreSQL ${perOp(total.postgres)}, ioservers ${perOp(total.ioservers)}, client ${perOp(total.client)}`,
       });
