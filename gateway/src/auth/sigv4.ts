@@ -1,7 +1,7 @@
 // SigV4 for S3 as pure functions: canonical forms, signing key, strings to sign.
 // Nothing here reads a request or throws S3 errors; verify-request.ts does that.
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac, hash, timingSafeEqual } from "node:crypto";
 
 export const SIGV4_ALGORITHM = "AWS4-HMAC-SHA256";
 export const CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD";
@@ -20,8 +20,9 @@ export function scopeString(scope: CredentialScope): string {
   return `${scope.date}/${scope.region}/${scope.service}/${SCOPE_TERMINATOR}`;
 }
 
+/** One-shot (no Hash object): every signed request hashes its canonical request (issue 5). */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(data).digest("hex");
+  return hash("sha256", data, "hex");
 }
 
 export function hmacSha256(key: Uint8Array | string, data: string): Buffer {

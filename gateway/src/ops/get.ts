@@ -21,14 +21,14 @@ import { objectKey, ownBucket } from "./common.js";
 import { MAX_PART_NUMBER } from "./multipart.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
-const RESPONSE_OVERRIDES: Record<string, string> = {
-  "response-content-type": "content-type",
-  "response-content-language": "content-language",
-  "response-expires": "expires",
-  "response-cache-control": "cache-control",
-  "response-content-disposition": "content-disposition",
-  "response-content-encoding": "content-encoding",
-};
+const RESPONSE_OVERRIDES: ReadonlyArray<readonly [parameter: string, header: string]> = [
+  ["response-content-type", "content-type"],
+  ["response-content-language", "content-language"],
+  ["response-expires", "expires"],
+  ["response-cache-control", "cache-control"],
+  ["response-content-disposition", "content-disposition"],
+  ["response-content-encoding", "content-encoding"],
+];
 
 export async function getObject(ctx: S3Context): Promise<void> {
   await serveObject(ctx, true);
@@ -101,12 +101,10 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
     ? { start: part.start, end: part.start + part.part.size - 1 }
     : parseRange(headerValue(ctx.req.headers, "range"), version.size);
 
-  const headers: Record<string, string> = {
-    ...objectHeadersToResponse(version),
-    etag: quoteEtag(version.etag),
-    "last-modified": httpDate(version.lastModified),
-    "accept-ranges": "bytes",
-  };
+  const headers = objectHeadersToResponse(version);
+  headers.etag = quoteEtag(version.etag);
+  headers["last-modified"] = httpDate(version.lastModified);
+  headers["accept-ranges"] = "bytes";
   if (version.storageClass !== "STANDARD") headers[H.storageClass] = version.storageClass;
   if (bucket.versioning !== "Unversioned") headers[H.versionId] = version.versionId;
   if (version.tagCount > 0) headers[TAGGING_COUNT_HEADER] = String(version.tagCount);
@@ -123,7 +121,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
     headers[checksumHeaderName(version.checksumAlgorithm as ChecksumAlgorithm)] = version.checksumValue;
     if (version.checksumType) headers[H.checksumType] = version.checksumType;
   }
-  for (const [parameter, header] of Object.entries(RESPONSE_OVERRIDES)) {
+  for (const [parameter, header] of RESPONSE_OVERRIDES) {
     const value = query.get(parameter);
     if (value !== undefined) headers[header] = value;
   }
@@ -136,7 +134,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   // A part of an empty object is the empty object: there is no byte range to name.
   const partial = range !== undefined && length > 0;
   ctx.status = partial ? 206 : 200;
-  for (const [name, value] of Object.entries(headers)) ctx.set(name, value);
+  ctx.set(headers);
   if (partial) ctx.set("content-range", `bytes ${served.start}-${served.end}/${version.size}`);
   if (body) ctx.body = body;
   else if (withBody) ctx.body = Buffer.alloc(0);
