@@ -373,56 +373,49 @@ function percentile(sorted: number[], q: number): number {
  * their own processes: a small GET and PUT against a node:http server that does nothing else; the PostgreSQL
  * round trip every S3 operation needs at least once (an indexed single-row select; a single-row insert with a
  * durable commit); both together, a "minimal gateway" whose GET is one select and whose PUT is one insert; and that
- * minimal gateway checking each request's SigV4 signature first, as any S3 server must.
+ * minimal gateway checking each request's SigV4 signature first, as any S3 server must. One round of each per
+ * call of `measureRound`, so that the small section can interleave them with Weft's own rounds.
  */
-async function smallCeilings(cluster: LocalCluster): Promise<Record<string, number[]>> {
-  const payload = block.subarray(0, SMALL_SIZE);
-  const samples = async (measure: () => Promise<{ rate: number }>) => {
-    const rates: number[] = [];
-    for (let run = 0; run < RUNS; run++) rates.push((await measure()).rate);
-    return rates;
-  };
-  const measureHttp = async (url: string) => {
-    const local = { ...cluster, endpoint: url };
-    return {
-      get: await samples(() => closedLoop(16, SMALL_SECONDS, () => s3(local, "GET", "/ceiling/object"))),
-      put: await samples(() => closedLoop(16, SMALL_SECONDS, () => s3(local, "PUT", "/ceiling/object", payload, payload.length))),
-    };
-  };
-  const noop = await startCeilingServer("origin", String(SMALL_SIZE));
-  const http = await measureHttp(noop.url).finally(noop.stop);
+type SmallCeiling = "httpGet" | "httpPut" | "pgSelect" | "pgInsert" | "minimalGet" | "minimalPut" | "signedGet" | "signedPut";
 
+async function startSmallCeilings(cluster: LocalCluster): Promise<{ measureRound(round: number): Promise<Record<SmallCeiling, number>>; stop(): Promise<void> }> {
+  const payload = block.subarray(0, SMALL_SIZE);
   const sql = postgres(cluster.databaseUrl, { max: 16, onnotice: () => {} });
-  try {
-    await sql`create table if not exists bench_ceiling (id bigint generated always as identity primary key, key text not null unique, value bytea)`;
-    await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload} from generate_series(0, 999) n on conflict do nothing`;
-    const select = await samples(() => closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`));
-    let round = 0;
-    const insert = await samples(() => {
-      round++;
-      return closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`r${round}-w${worker}-${index}`}, ${payload})`);
-    });
-    const minimal = await startCeilingServer("minimal-gateway", cluster.databaseUrl);
-    const both = await measureHttp(minimal.url).finally(minimal.stop);
-    const signedMinimal = await startCeilingServer(
+  await sql`create table if not exists bench_ceiling (id bigint generated always as identity primary key, key text not null unique, value bytea)`;
+  await sql`insert into bench_ceiling (key, value) select 'k' || n, ${payload} from generate_series(0, 999) n on conflict do nothing`;
+  const servers = await Promise.all([
+    startCeilingServer("origin", String(SMALL_SIZE)),
+    startCeilingServer("minimal-gateway", cluster.databaseUrl),
+    startCeilingServer(
       "signed-minimal-gateway",
       JSON.stringify({ databaseUrl: cluster.databaseUrl, accessKey: cluster.accessKey, secretKey: cluster.secretKey }),
-    );
-    const signed = await measureHttp(signedMinimal.url).finally(signedMinimal.stop);
-    await sql`drop table bench_ceiling`;
-    return {
-      httpGet: http.get,
-      httpPut: http.put,
-      pgSelect: select,
-      pgInsert: insert,
-      minimalGet: both.get,
-      minimalPut: both.put,
-      signedMinimalGet: signed.get,
-      signedMinimalPut: signed.put,
-    };
-  } finally {
-    await sql.end();
-  }
+    ),
+  ]);
+  const [noop, minimal, signed] = servers.map((server) => ({ ...cluster, endpoint: server.url }));
+  const rate = async (run: () => Promise<{ rate: number }>) => (await run()).rate;
+  const get = (target: LocalCluster) => rate(() => closedLoop(16, SMALL_SECONDS, () => s3(target, "GET", "/ceiling/object")));
+  const put = (target: LocalCluster) => rate(() => closedLoop(16, SMALL_SECONDS, () => s3(target, "PUT", "/ceiling/object", payload, payload.length)));
+  return {
+    async measureRound(round) {
+      return {
+        httpGet: await get(noop),
+        httpPut: await put(noop),
+        pgSelect: await rate(() => closedLoop(16, SMALL_SECONDS, (_, index) => sql`select * from bench_ceiling where key = ${"k" + (index % 1000)}`)),
+        pgInsert: await rate(() =>
+          closedLoop(16, SMALL_SECONDS, (worker, index) => sql`insert into bench_ceiling (key, value) values (${`r${round}-w${worker}-${index}`}, ${payload})`),
+        ),
+        minimalGet: await get(minimal),
+        minimalPut: await put(minimal),
+        signedGet: await get(signed),
+        signedPut: await put(signed),
+      };
+    },
+    async stop() {
+      for (const server of servers) server.stop();
+      await sql`drop table bench_ceiling`;
+      await sql.end();
+    },
+  };
 }
 
 async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<void> {
@@ -431,24 +424,21 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
     ...(replicationThreshold === undefined ? [] : [`replication threshold ${replicationThreshold} bytes`]),
   ];
   console.log(`\nSmall objects (${[SMALL_LABEL, ...thresholds].join(", ")})`);
-  const ceilings = await smallCeilings(cluster);
-  record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpGet, "ops/s");
-  record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, ceilings.httpPut, "ops/s");
-  record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", ceilings.pgSelect, "ops/s");
-  record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", ceilings.pgInsert, "ops/s");
-  record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, ceilings.minimalGet, "ops/s");
-  record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, ceilings.minimalPut, "ops/s");
-  record("small", `ceiling: the same GET + SigV4 check, c16`, ceilings.signedMinimalGet, "ops/s");
-  record("small", `ceiling: the same PUT + SigV4 check, c16`, ceilings.signedMinimalPut, "ops/s");
+  const ceilings = await startSmallCeilings(cluster);
+  const ceilingRounds: Record<SmallCeiling, number>[] = [];
   await s3(cluster, "PUT", "/small", undefined, 0);
   const body = block.subarray(0, SMALL_SIZE);
   const methods = ["PUT", "GET", "HEAD", "DELETE"] as const;
+  const printed: (() => void)[] = [];
   for (const concurrency of [1, 16]) {
-    // RUNS rounds of PUT, GET, HEAD, DELETE; each figure is the median round, its latencies those of all rounds.
+    // RUNS rounds of PUT, GET, HEAD, DELETE; each figure is the median round, its latencies those of all rounds. At
+    // concurrency 16 each round starts with a round of every ceiling: the host's noise moves both alike, and each
+    // ratio is the median of the rounds' own ratios.
     const rates = new Map(methods.map((method) => [method, [] as number[]]));
     const latencies = new Map(methods.map((method) => [method, [] as number[]]));
     const cpu = new Map(methods.map((method) => [method, { gateway: 0, postgres: 0, ioservers: 0, client: 0 }]));
     for (let run = 0; run < RUNS; run++) {
+      if (concurrency === 16) ceilingRounds.push(await ceilings.measureRound(run));
       const stored = new Array<number>(concurrency).fill(0); // keys each worker PUT, which GET and HEAD then read
       for (const method of methods) {
         const cpuBefore = await cpuSnapshot(cluster, dataDir);
@@ -476,21 +466,33 @@ async function smallObjects(cluster: LocalCluster, dataDir: string): Promise<voi
       const sorted = latencies.get(method)!.sort((a, b) => a - b);
       const total = cpu.get(method)!;
       const perOp = (cpuSeconds: number) => ((cpuSeconds * 1e6) / sorted.length).toFixed(0);
-      const rate = median(rates.get(method)!);
+      const samples = rates.get(method)!;
+      const paired = (ceiling: SmallCeiling) => median(samples.map((rate, run) => rate / ceilingRounds[run][ceiling]));
       const measured = concurrency === 16 && (method === "PUT" || method === "GET");
-      const ceiling = measured ? { ceiling: `minimal gateway ${method}`, ratio: rate / median(method === "PUT" ? ceilings.minimalPut : ceilings.minimalGet) } : {};
-      const signedShare = measured
-        ? `${((100 * rate) / median(method === "PUT" ? ceilings.signedMinimalPut : ceilings.signedMinimalGet)).toFixed(0)}% of the signed one; `
-        : "";
-      record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, rates.get(method)!, "ops/s", {
-        ...ceiling,
-        note:
-          signedShare +
-          `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(total.gateway)},` +
-          ` PostgreSQL ${perOp(total.postgres)}, ioservers ${perOp(total.ioservers)}, client ${perOp(total.client)}`,
-      });
+      const ceiling = measured ? { ceiling: `minimal gateway ${method}`, ratio: paired(method === "PUT" ? "minimalPut" : "minimalGet") } : {};
+      const signedShare = measured ? `${(100 * paired(method === "PUT" ? "signedPut" : "signedGet")).toFixed(0)}% of the signed one; ` : "";
+      printed.push(() =>
+        record("small", `${method} ${SMALL_LABEL}, concurrency ${concurrency}`, samples, "ops/s", {
+          ...ceiling,
+          note:
+            signedShare +
+            `p50 ${percentile(sorted, 0.5).toFixed(1)} ms, p99 ${percentile(sorted, 0.99).toFixed(1)} ms; CPU µs/op gateway ${perOp(total.gateway)},` +
+            ` PostgreSQL ${perOp(total.postgres)}, ioservers ${perOp(total.ioservers)}, client ${perOp(total.client)}`,
+        }),
+      );
     }
   }
+  await ceilings.stop();
+  const ceilingSamples = (name: SmallCeiling) => ceilingRounds.map((round) => round[name]);
+  record("small", `ceiling: HTTP GET ${SMALL_LABEL}, no-op server, concurrency 16`, ceilingSamples("httpGet"), "ops/s");
+  record("small", `ceiling: HTTP PUT ${SMALL_LABEL}, no-op server, concurrency 16`, ceilingSamples("httpPut"), "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row select, concurrency 16", ceilingSamples("pgSelect"), "ops/s");
+  record("small", "ceiling: PostgreSQL 1-row insert+commit, conc. 16", ceilingSamples("pgInsert"), "ops/s");
+  record("small", `ceiling: minimal gateway GET ${SMALL_LABEL} (HTTP + 1 select), c16`, ceilingSamples("minimalGet"), "ops/s");
+  record("small", `ceiling: minimal gateway PUT ${SMALL_LABEL} (HTTP + 1 commit), c16`, ceilingSamples("minimalPut"), "ops/s");
+  record("small", `ceiling: the same GET + SigV4 check, c16`, ceilingSamples("signedGet"), "ops/s");
+  record("small", `ceiling: the same PUT + SigV4 check, c16`, ceilingSamples("signedPut"), "ops/s");
+  for (const print of printed) print();
 }
 
 async function listing(cluster: LocalCluster): Promise<void> {
