@@ -121,7 +121,7 @@ export interface InlinePutResult {
  * concurrency 16 that cost ~400 µs of PostgreSQL CPU per PUT against ~550 with two at a time, for the same rate (issue
  * 5); more gateways commit in parallel. 64 items bound a statement's size and how long it holds its key locks.
  */
-const INLINE_PUT_BATCHING = { maxInFlight: 1, maxBatch: 64 };
+const INLINE_PUT_BATCHING = { maxInFlight: 1, maxBatch: 64, gatherMs: 2 };
 const inlinePutBatchers = new WeakMap<Sql, Batcher<InlinePut, InlinePutResult>>();
 
 /**
