@@ -6,7 +6,7 @@
 //   relay ORIGIN_URL             GET streams the origin's answer through: the least any gateway between a
 //                                client and the disks' servers must do
 //   minimal-gateway DB_URL       GET answers the `value` of one bench_ceiling row (one indexed select); PUT
-//                                inserts the body as a row (one durable commit): the least an object store
+//                                inserts the body as a bench_ceiling_insert row (one durable commit): the least an object store
 //                                whose truth is PostgreSQL does per small request
 //   signed-minimal-gateway JSON  the same, after checking each request's SigV4 signature with the gateway's own
 //                                verifyRequest ({databaseUrl, accessKey, secretKey}): the least an S3 server
@@ -68,7 +68,7 @@ function minimalGateway(databaseUrl: string, credentials?: CredentialStore) {
       res.writeHead(200, { "content-length": row.value.length }).end(row.value);
     } else {
       const body = await bodyOf(req);
-      await sql`insert into bench_ceiling (key, value) values (${`p${process.pid}-${next++}`}, ${body})`;
+      await sql`insert into bench_ceiling_insert (key, value) values (${`p${process.pid}-${next++}`}, ${body})`;
       res.writeHead(200, { "content-length": 0 }).end();
     }
   };
