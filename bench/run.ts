@@ -414,9 +414,9 @@ function percentile(sorted: number[], q: number): number {
  * round trip every S3 operation needs at least once (an indexed single-row select; a single-row insert with a
  * durable commit); both together, a "minimal gateway" whose GET is one select and whose PUT is one insert; and that
  * minimal gateway checking each request's SigV4 signature first, as any S3 server must. The small section interleaves
- * them with Weft's own rounds: the reading ones before Weft's round, the writing ones after it. Right after ~100 MB
- * of the writing ones' rows, Weft's PUT round ran at ~700 PUT/s with 2.5× the PostgreSQL CPU per PUT, against
- * 1,500–1,800 without them (issue 5, sixth session; not yet explained: docs/performance.md).
+ * them with Weft's own rounds: the reading ones before Weft's round, the writing ones after it, so that the
+ * autovacuum work of their ~100 MB of rows lands on neither. (Right before Weft's PUT round, that work once delayed
+ * the analyze of Weft's own tables and exposed a PUT path that scanned them whole: migration 0008.)
  */
 type SmallCeiling = "httpGet" | "httpPut" | "pgSelect" | "pgInsert" | "minimalGet" | "minimalPut" | "signedGet" | "signedPut";
 
