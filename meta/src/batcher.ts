@@ -66,7 +66,7 @@ export class Batcher<Item, Result> {
       this.inFlight++;
       void this.commitBatch(batch).finally(() => {
         this.inFlight--;
-        this.expected = Math.min(batch.length, this.options.maxBatch);
+        this.expected = batch.length;
         this.dispatch();
       });
     }
