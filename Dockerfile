@@ -3,6 +3,8 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /weft
 COPY package.json package-lock.json ./
+# patch-package (postinstall) applies patches/ to node_modules: a postgres.js queue fix, see patches/README.md.
+COPY patches ./patches
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && \
     npm ci --strict-allow-scripts
 COPY tsconfig.json tsconfig.build.json ./
