@@ -247,10 +247,18 @@ function versionColumns(sql: Sql, withInlineData = true): Fragment {
       inline_part.checksum_value as inline_checksum_value`;
 }
 
-/** `versions v`, with its one part when that part is stored inline (alias inline_part). */
+/**
+ * `versions v`, with its one part when that part is stored inline (alias inline_part). The part is looked up by the
+ * version's id in a lateral subquery that OFFSET 0 keeps from being merged into a join: as a join, a plan cached
+ * while parts was empty read the whole table for every lookup once it had filled again (meta/src/versions.test.ts).
+ */
 function versionsWithInlinePart(sql: Sql): Fragment {
   return sql`versions v
-      left join parts inline_part on inline_part.version_row_id = v.id and inline_part.part_number = 1 and inline_part.inline_data is not null`;
+      left join lateral (
+        select p.id, p.inline_data, p.size, p.etag, p.unit, p.k, p.m, p.checksum_algorithm, p.checksum_value from parts p
+        where p.version_row_id = v.id and p.part_number = 1 and p.inline_data is not null
+        offset 0
+      ) inline_part on true`;
 }
 
 /** The current version of a key, or the committed version with that version id. */
@@ -330,6 +338,7 @@ export async function getBucketAndObjectVersion(
       select ${versionColumns(sql, withInlineData)}
       from ${versionsWithInlinePart(sql)}
       where v.bucket_id = b.id and v.key = ${key} and ${whichVersion(sql, versionId)}
+      offset 0
     ) v on true
     where b.name = ${bucketName}`;
   if (!row) return undefined;
