@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 
 // postgres.js's connection queues, as patched by patches/postgres+3.4.9.patch (see patches/README.md). The module
 // is internal to postgres.js (its package exports do not name it), so it is loaded by path.
 const require = createRequire(import.meta.url);
-const Queue = require(require.resolve("postgres").replace(/index\.js$/, "queue.js")) as <T>() => {
+const queueFile = require.resolve("postgres").replace(/index\.js$/, "queue.js"); // the CommonJS copy
+const Queue = require(queueFile) as <T>() => {
   readonly length: number;
   push(item: T): T;
   shift(): T;
@@ -12,6 +14,11 @@ const Queue = require(require.resolve("postgres").replace(/index\.js$/, "queue.j
 };
 
 describe("meta: postgres.js connection queues (patched)", () => {
+  it("are the same code in the ES module copy the gateway loads as in the CommonJS copy tested here", () => {
+    const body = (file: string) => readFileSync(file, "utf8").replace(/^(export default Queue|module\.exports = Queue)$/m, "");
+    assert.equal(body(queueFile.replace("/cjs/src/", "/src/")), body(queueFile));
+  });
+
   it("keep first-in first-out order, and remove what they hold and nothing else", () => {
     const queue = Queue<string>();
     for (const item of ["a", "b", "c", "d"]) queue.push(item);
