@@ -241,6 +241,24 @@ describe("meta: versions and the commit protocol", () => {
     assert.equal(await getBucketAndObjectVersion(db.sql, "no-such-bucket", "tiny", undefined, true), undefined);
   });
 
+  it("returns every inline object byte for byte, whatever its length (base64 padding and line breaks)", async () => {
+    // Sizes around base64's 3-byte groups and its 57-byte lines (76 characters), up to the inline threshold.
+    const sizes = [0, 1, 2, 3, 56, 57, 58, 114, 4095, 4096];
+    for (const size of sizes) {
+      const bytes = Buffer.alloc(size, (size * 7) & 0xff);
+      for (let index = 0; index < size; index++) bytes[index] = (index * 31 + size) & 0xff; // every byte value
+      await putInlineVersion(
+        db.sql,
+        { bucketName: "objects", owner: "alice", key: `bytes-${size}`, versionId: "null", storageClass: "STANDARD" },
+        commitFor([], { size, etag: `etag-${size}` }),
+        bytes,
+      );
+      const found = await getBucketAndObjectVersion(db.sql, "objects", `bytes-${size}`, undefined, true);
+      assert.ok(found?.version?.parts[0]?.inlineData?.equals(bytes), `${size} bytes come back as stored`);
+      assert.ok((await getObjectVersion(db.sql, bucketId, `bytes-${size}`))?.parts[0]?.inlineData?.equals(bytes));
+    }
+  });
+
   describe("inline PUTs arriving together", () => {
     let counted: Sql;
     let batches: unknown[][];
