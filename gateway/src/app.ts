@@ -57,6 +57,10 @@ export function createApp(services: Services): Koa<S3State> {
       failure = error;
       renderError(ctx as S3Context, error);
     }
+    const unexpected = failure !== undefined && !isS3Error(failure);
+    // At warn level (the bench's) only unexpected failures are logged: building every request's line for nothing
+    // cost ~2 µs per small GET.
+    if (!unexpected && !services.log.isLevelEnabled("info")) return;
     const op = ctx.state.operation;
     const line = {
       requestId: ctx.state.requestId,
@@ -69,7 +73,7 @@ export function createApp(services: Services): Koa<S3State> {
       bytesIn: Number(ctx.get("content-length") || 0),
       ms: Number(process.hrtime.bigint() - started) / 1e6,
     };
-    if (failure && !isS3Error(failure)) services.log.error({ ...line, err: failure }, "request failed");
+    if (unexpected) services.log.error({ ...line, err: failure }, "request failed");
     else services.log.info(line, "request");
   });
 
