@@ -1,7 +1,7 @@
 // The gateway's Koa application. Middleware order: request id and access log → S3 errors → resolve the
 // operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
 import Koa from "koa";
-import { randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Logger } from "pino";
 import type { GatewayConfig } from "./config.js";
 import type { Sql } from "../../meta/src/db.js";
@@ -35,9 +35,15 @@ export interface S3State {
 export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };
 export type OperationHandler = (ctx: S3Context) => Promise<void>;
 
-/** 16 hex digits, like AWS's; from randomUUID's cached entropy pool (see newId). */
+/**
+ * 16 hex digits, like AWS's: 24 random bits drawn when the process starts, then a 40-bit counter; two gateways share a
+ * prefix once in 16 million. No entropy drawn per request: randomUUID and its string edits cost ~1.5 µs per GET.
+ */
+const requestIdPrefix = randomBytes(3).toString("hex").toUpperCase();
+let requestCounter = 0;
 function newRequestId(): string {
-  return randomUUID().replaceAll("-", "").slice(-16).toUpperCase();
+  requestCounter = (requestCounter + 1) % 2 ** 40;
+  return requestIdPrefix + requestCounter.toString(16).toUpperCase().padStart(10, "0");
 }
 
 export function createApp(services: Services): Koa<S3State> {
