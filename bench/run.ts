@@ -180,12 +180,34 @@ async function* zeros(size: number): AsyncGenerator<Buffer> {
 
 // ---------------------------------------------------------------- ceilings
 
-async function md5Ceiling(): Promise<number> {
-  const hash = createHash("md5");
+/** One sample of a ceiling: the rate, and what the whole machine's CPU spent per GiB of object meanwhile. */
+interface CeilingSample {
+  rate: number;
+  cpuPerGiB: number;
+  busyShare: number;
+}
+
+/**
+ * Times `run`, which moves `bytes` of object, and reads the whole machine's CPU over the same interval (servers are
+ * started before and stopped after it): an object path that needs more CPU per GiB than two cores give per second
+ * cannot reach the rate, whatever its design.
+ */
+async function measureCeiling(bytes: number, run: () => Promise<unknown>): Promise<CeilingSample> {
+  const before = await machineCpu();
   const started = performance.now();
-  for (let done = 0; done < GiB; done += MiB) hash.update(block);
-  hash.digest();
-  return GiB / MiB / ((performance.now() - started) / 1000);
+  await run();
+  const seconds = (performance.now() - started) / 1000;
+  const after = await machineCpu();
+  const busy = after.busy - before.busy;
+  return { rate: bytes / MiB / seconds, cpuPerGiB: busy / (bytes / GiB), busyShare: busy / (busy + after.idle - before.idle) };
+}
+
+async function md5Ceiling(): Promise<CeilingSample> {
+  return measureCeiling(GiB, async () => {
+    const hash = createHash("md5");
+    for (let done = 0; done < GiB; done += MiB) hash.update(block);
+    hash.digest();
+  });
 }
 
 /** Starts a stand-in server of bench/ceiling-servers.ts in its own process, tuned as the gateway and ioservers are. */
@@ -201,13 +223,13 @@ async function startCeilingServer(role: string, arg: string): Promise<{ url: str
   return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
-async function loopbackCeiling(): Promise<number> {
+async function loopbackCeiling(): Promise<CeilingSample> {
   const server = await startCeilingServer("origin", "0");
   try {
-    const started = performance.now();
-    const response = await request(`${server.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
-    await response.body.text();
-    return GiB / MiB / ((performance.now() - started) / 1000);
+    return await measureCeiling(GiB, async () => {
+      const response = await request(`${server.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
+      await response.body.text();
+    });
   } finally {
     server.stop();
   }
@@ -217,51 +239,74 @@ async function loopbackCeiling(): Promise<number> {
  * A GET of 1 GiB through a relay that does nothing but pass the bytes on (client ← relay ← origin, three
  * processes): the two network hops every design with a gateway between the client and the disks' servers pays.
  */
-async function relayCeiling(): Promise<number> {
+async function relayCeiling(): Promise<CeilingSample> {
   const origin = await startCeilingServer("origin", String(GiB));
   const relay = await startCeilingServer("relay", origin.url);
   try {
-    const started = performance.now();
-    const response = await request(`${relay.url}/`, { dispatcher: agent });
-    let bytes = 0;
-    for await (const chunk of response.body) bytes += chunk.length;
-    if (bytes !== GiB) throw new Error(`relay sent ${bytes} bytes`);
-    return GiB / MiB / ((performance.now() - started) / 1000);
+    return await measureCeiling(GiB, async () => {
+      const response = await request(`${relay.url}/`, { dispatcher: agent });
+      let bytes = 0;
+      for await (const chunk of response.body) bytes += chunk.length;
+      if (bytes !== GiB) throw new Error(`relay sent ${bytes} bytes`);
+    });
   } finally {
     relay.stop();
     origin.stop();
   }
 }
 
-async function diskCeiling(dir: string): Promise<number> {
+async function diskCeiling(dir: string): Promise<CeilingSample> {
   const path = join(dir, "disk-ceiling");
   const file = await open(path, "w");
-  const started = performance.now();
-  for (let done = 0; done < GiB; done += 4 * MiB) await file.write(Buffer.concat([block, block, block, block]));
-  await file.sync();
+  const sample = await measureCeiling(GiB, async () => {
+    for (let done = 0; done < GiB; done += 4 * MiB) await file.write(Buffer.concat([block, block, block, block]));
+    await file.sync();
+  });
   await file.close();
-  const rate = GiB / MiB / ((performance.now() - started) / 1000);
   await rm(path);
-  return rate;
+  return sample;
 }
 
 /**
  * What the disk allows a 4+2 PUT: the 1.5 GiB of datafiles of a 1 GiB object written as six files at once, each
  * fsynced, as six ioservers on this disk do. Reported as object MiB/s (1 GiB over the time taken).
  */
-async function parityDiskCeiling(dir: string): Promise<number> {
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: 6 }, async (_, index) => {
-      const path = join(dir, `parity-ceiling-${index}`);
-      const file = await open(path, "w");
-      for (let done = 0; done < GiB / 4; done += 4 * MiB) await file.write(Buffer.concat([block, block, block, block]));
-      await file.sync();
-      await file.close();
-      await rm(path);
-    }),
+async function parityDiskCeiling(dir: string): Promise<CeilingSample> {
+  const files = await Promise.all(Array.from({ length: 6 }, (_, index) => open(join(dir, `parity-ceiling-${index}`), "w")));
+  const sample = await measureCeiling(GiB, () =>
+    Promise.all(
+      files.map(async (file) => {
+        for (let done = 0; done < GiB / 4; done += 4 * MiB) await file.write(Buffer.concat([block, block, block, block]));
+        await file.sync();
+      }),
+    ),
   );
-  return GiB / MiB / ((performance.now() - started) / 1000);
+  await Promise.all(files.map((file) => file.close()));
+  await Promise.all(files.map((_, index) => rm(join(dir, `parity-ceiling-${index}`))));
+  return sample;
+}
+
+/**
+ * A PUT of 1 GiB through a 4+2 striping relay into six disk sinks (client → relay → six processes that write and
+ * fsync, bench/ceiling-servers.ts): the network hops, the half again of bytes that parity adds and the durable
+ * writes that a striping design with one server per disk pays, without S3, metadata or checksums. With `md5` the
+ * relay also hashes every byte, as the ETag needs. Reported as object MiB/s.
+ */
+async function stripingPutCeiling(dir: string, md5: boolean): Promise<CeilingSample> {
+  const sinkDir = join(dir, "striping-ceiling");
+  await mkdir(sinkDir, { recursive: true });
+  const sinks = await Promise.all(Array.from({ length: 6 }, () => startCeilingServer("disk-sink", sinkDir)));
+  const relay = await startCeilingServer("striping-relay", JSON.stringify({ sinks: sinks.map((sink) => sink.url), md5 }));
+  try {
+    return await measureCeiling(GiB, async () => {
+      const response = await request(`${relay.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
+      await response.body.text();
+      if (response.statusCode !== 200) throw new Error(`striping relay answered ${response.statusCode}`);
+    });
+  } finally {
+    relay.stop();
+    for (const sink of sinks) sink.stop();
+  }
 }
 
 // ---------------------------------------------------------------- sections
@@ -290,7 +335,11 @@ async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Re
   }
   const size = `${LARGE / MiB} MiB`;
   record("large", `PUT ${size}, one stream`, put, "MiB/s", { ceiling: "MD5", ratio: median(put) / ceilings.md5 });
-  record("large", `PUT ${size}, one stream, against the disk`, put, "MiB/s", { ceiling: "4+2 disk", ratio: median(put) / ceilings.parityDisk });
+  record("large", `PUT ${size}, one stream, against the disk`, put, "MiB/s", {
+    ceiling: "4+2 disk",
+    ratio: median(put) / ceilings.parityDisk,
+    note: `${((median(put) / ceilings.stripedPutMd5) * 100).toFixed(0)}% of the striping relay with MD5`,
+  });
   record("large", `GET ${size}, one stream`, get, "MiB/s", { ceiling: "loopback", ratio: median(get) / ceilings.loopback, note: ofRelay(get, ceilings) });
   printCpu("PUT", cpuPut, LARGE);
   printCpu("GET", cpuGet, LARGE);
@@ -666,17 +715,42 @@ const root = await mkdtemp(join(tmpdir(), "weft-bench-"));
 try {
   console.log("Ceilings (this machine, this run)");
   // Medians of RUNS: one sample of a ceiling is as noisy as one sample of anything else here.
-  const sample = async (measure: () => Promise<number>) => {
-    const samples: number[] = [];
+  const ceiling = async (name: string, measure: () => Promise<CeilingSample>, extra: (rate: number) => Partial<Figure> = () => ({})) => {
+    const samples: CeilingSample[] = [];
     for (let run = 0; run < RUNS; run++) samples.push(await measure());
-    return samples;
+    const rates = samples.map((sample) => sample.rate);
+    const cpu = median(samples.map((sample) => sample.cpuPerGiB));
+    const busy = median(samples.map((sample) => sample.busyShare));
+    const note = `machine CPU ${cpu.toFixed(2)} s/GiB, cores ${(busy * 100).toFixed(0)}% busy`;
+    const figure = record("ceiling", name, rates, "MiB/s", { note, ...extra(median(rates)) });
+    figures.push({ section: "ceiling", name: `${name}: machine CPU`, median: cpu, min: cpu, max: cpu, unit: "s/GiB" });
+    return figure;
   };
-  const md5 = record("ceiling", "MD5 of 1 GiB, one core", await sample(md5Ceiling), "MiB/s");
-  const loopback = record("ceiling", "HTTP loopback, 1 GiB into a discarding server", await sample(loopbackCeiling), "MiB/s");
-  const relay = record("ceiling", "HTTP GET 1 GiB through a no-op relay (two hops)", await sample(relayCeiling), "MiB/s");
-  const disk = record("ceiling", "disk write 1 GiB + fsync", await sample(() => diskCeiling(root)), "MiB/s");
-  const parityDisk = record("ceiling", "disk: a 1 GiB object's 4+2 datafiles, 6 files + fsync", await sample(() => parityDiskCeiling(root)), "MiB/s");
-  const ceilings = { md5: md5.median, loopback: loopback.median, relay: relay.median, disk: disk.median, parityDisk: parityDisk.median };
+  const md5 = await ceiling("MD5 of 1 GiB, one core", md5Ceiling);
+  const loopback = await ceiling("HTTP loopback, 1 GiB into a discarding server", loopbackCeiling);
+  const relay = await ceiling("HTTP GET 1 GiB through a no-op relay (two hops)", relayCeiling);
+  const disk = await ceiling("disk write 1 GiB + fsync", () => diskCeiling(root));
+  const parityDisk = await ceiling("disk: a 1 GiB object's 4+2 datafiles, 6 files + fsync", () => parityDiskCeiling(root));
+  // Shares of MD5: the large PUT target is 70% of it.
+  const ofMd5 = (rate: number): Partial<Figure> => ({ ceiling: "MD5", ratio: rate / md5.median });
+  const stripedPut = await ceiling("PUT 1 GiB via a 4+2 striping relay, 6 disk sinks", () => stripingPutCeiling(root, false), ofMd5);
+  const stripedPutMd5 = await ceiling("the same, the relay hashing MD5", () => stripingPutCeiling(root, true), ofMd5);
+  const putTarget = 0.7 * md5.median;
+  const cpuOf = (figure: Figure) => figures.find((other) => other.name === `${figure.name}: machine CPU`)!.median;
+  console.log(
+    `  CPU budget of the large PUT target on ${availableParallelism()} cores: 70% of MD5 (${putTarget.toFixed(0)} MiB/s) leaves ` +
+      `${((availableParallelism() * 1024) / putTarget).toFixed(2)} s of machine CPU per GiB; the striping relay used ` +
+      `${cpuOf(stripedPut).toFixed(2)} without MD5, ${cpuOf(stripedPutMd5).toFixed(2)} with it`,
+  );
+  const ceilings = {
+    md5: md5.median,
+    loopback: loopback.median,
+    relay: relay.median,
+    disk: disk.median,
+    parityDisk: parityDisk.median,
+    stripedPut: stripedPut.median,
+    stripedPutMd5: stripedPutMd5.median,
+  };
 
   for (const [index, unit] of units.entries()) {
     const dataDir = join(root, `cluster-${index}`);
