@@ -262,7 +262,8 @@ function lookupFragmentsOf(sql: Sql): LookupFragments {
 
 /**
  * The columns versionFromRow reads, for a statement over versionsWithInlinePart. The layout json is built by a
- * function only for objects that are not inline (migration 0007), and inline data travels as bytea, not inside it.
+ * function only for objects that are not inline (migration 0007); inline data travels in a column of its own
+ * (`inlineDataBase64`: the base64 expression, or null where the caller sends no body), not inside it.
  */
 function versionColumns(sql: Sql, inlineDataBase64: Fragment): Fragment {
   return sql`v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
