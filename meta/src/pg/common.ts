@@ -9,6 +9,15 @@ export type Queryable = Sql | Tx;
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 
 /**
+ * Bytes as a statement parameter: base64 text that PostgreSQL decodes. postgres.js would send a Buffer as bytea's hex
+ * text, twice its size: for a batch of eight 4 KiB objects base64 cost the gateway 144–162 µs against 230–339, and
+ * PostgreSQL the same (issue 5).
+ */
+export function bytesParameter(q: Queryable, data: Buffer | null | undefined): Fragment {
+  return data == null ? q`null::bytea` : q`decode(${data.toString("base64")}, 'base64')`;
+}
+
+/**
  * Deletes the versions selected by `doomed` (a `select id from versions … for update` fragment) with their parts and
  * datafiles, and queues every datafile's blob for collection, in one statement. The FOR UPDATE in the selection
  * matters: it re-checks the selection's conditions on rows a concurrent transaction changed (a pending version that

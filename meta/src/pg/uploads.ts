@@ -6,6 +6,7 @@ import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../error
 import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart } from "../types.js";
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
+  bytesParameter,
   crcRows,
   insertPartDatafiles,
   discardParts,
@@ -150,7 +151,7 @@ export async function commitPart(
       with part as (
         update parts set
           state = 'complete', etag = ${commit.etag}, committed_at = now(),
-          inline_data = coalesce(${commit.inlineData ?? null}::bytea, inline_data),
+          inline_data = coalesce(${bytesParameter(tx, commit.inlineData)}, inline_data),
           checksum_algorithm = ${commit.checksumAlgorithm ?? null}, checksum_value = ${commit.checksumValue ?? null}
         where id = ${partRowId}
         returning id

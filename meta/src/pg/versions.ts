@@ -17,6 +17,7 @@ import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, Obje
 import { bucketFromRow, type BucketRow } from "./buckets.js";
 import type { WritePrecondition } from "./conditions.js";
 import {
+  bytesParameter,
   commitError,
   insertPartDatafiles,
   discardVersions,
@@ -44,7 +45,7 @@ export async function insertPendingVersion(
         returning id
       ), part as (
         insert into parts (version_row_id, part_number, state, size, unit, k, m, inline_data)
-        select id, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${part.inlineData ?? null}::bytea
+        select id, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${bytesParameter(sql, part.inlineData)}
         from version
         returning id
       ), ${insertPartDatafiles(sql, part.datafiles)}
@@ -156,7 +157,7 @@ async function putInlineVersions(sql: Sql, puts: InlinePut[]): Promise<(InlinePu
   const data = Buffer.concat(puts.map((put) => put.inlineData), offset);
   const rows = await sql<
     { item: number; version_id: string; last_modified: Date; versioned: boolean; error_code: string | null; error_message: string }[]
-  >`select * from weft_put_inline_versions(${sql.json(items)}, ${data}::bytea)`;
+  >`select * from weft_put_inline_versions(${sql.json(items)}, ${bytesParameter(sql, data)})`;
   const outcomes = new Array<InlinePutResult | Error>(puts.length);
   for (const row of rows) {
     const { bucketName } = puts[row.item - 1]!.version;
