@@ -165,7 +165,8 @@ describe("CopyObject and UploadPartCopy (SDK)", function () {
   it("answers missing sources and bad copy-source headers with AWS's errors", async () => {
     await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: `${BUCKET}/no-such-key` })), "NoSuchKey", 404);
     await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: "no-such-bucket-here/k" })), "NoSuchBucket", 404);
-    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: `${BUCKET}/source?versionId=nope` })), "NoSuchVersion", 404);
+    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: `${BUCKET}/source?versionId=${"0".repeat(32)}` })), "NoSuchVersion", 404);
+    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: `${BUCKET}/source?versionId=nope` })), "InvalidArgument", 400);
     await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: BUCKET })), "InvalidArgument", 400);
     await expectS3Error(
       s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "x", CopySource: `${BUCKET}/source`, MetadataDirective: "MERGE" as never })),

@@ -160,7 +160,7 @@ describe("ListParts, ListMultipartUploads and GET ?partNumber (SDK)", function (
       const text = await response.text();
       assert.equal(response.status, 200, text);
       assert.match(text, /<EncodingType>url<\/EncodingType>/);
-      assert.match(text, /<Key>%C3%BC%2Fx<\/Key>/);
+      assert.match(text, /<Key>%C3%BC\/x<\/Key>/, "as AWS, '/' is not encoded");
       assert.match(text, /<Prefix>%C3%BC<\/Prefix>/);
       const bad = await signedFetch(cluster, "GET", `/${UPLOADS_BUCKET}?uploads&max-uploads=-1`);
       assert.equal(bad.status, 400);

@@ -2,38 +2,16 @@
 // operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
 import Koa from "koa";
 import { randomBytes } from "node:crypto";
-import type { Logger } from "pino";
-import type { GatewayConfig } from "./config.js";
-import type { Sql } from "../../meta/src/db.js";
-import type { IoPool } from "./data/io-pool.js";
-import { verifyRequest, type AuthenticatedRequest } from "./auth/verify-request.js";
-import type { CredentialStore } from "./auth/credentials.js";
-import { parseRequestTarget, type RequestTarget } from "./http/request-target.js";
-import { resolveOperation, type S3Operation } from "./router/resolve.js";
+import type { S3Context, S3State, Services } from "./context.js";
+import { verifyRequest } from "./auth/verify-request.js";
+import { parseRequestTarget } from "./http/request-target.js";
+import { resolveOperation } from "./router/resolve.js";
 import { S3Error, isS3Error } from "./s3/errors.js";
 import { renderXml } from "./s3/xml.js";
 import { H } from "./s3/headers.js";
 import { HANDLERS } from "./ops/index.js";
 import { toS3Error } from "./http/error-mapping.js";
 import { addCorsResponseHeaders, preflightCors } from "./ops/cors.js";
-
-export interface Services {
-  config: GatewayConfig;
-  sql: Sql;
-  io: IoPool;
-  credentials: CredentialStore;
-  log: Logger;
-}
-
-export interface S3State {
-  requestId: string;
-  target: RequestTarget;
-  operation: S3Operation;
-  auth: AuthenticatedRequest;
-}
-
-export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };
-export type OperationHandler = (ctx: S3Context) => Promise<void>;
 
 /**
  * 16 hex digits, like AWS's: 24 random bits drawn when the process starts, then a 40-bit counter; two gateways share a

@@ -58,7 +58,7 @@ describe("meta: buckets, access keys, ioservers, migrations", () => {
     assert.equal(await deleteBucket(db.sql, withObject), "not-empty");
 
     const withMarker = await bucketNamed("with-delete-marker");
-    await deleteObject(db.sql, withMarker, "never-existed", { versioned: true });
+    await deleteObject(db.sql, { id: withMarker, versioning: "Enabled" }, "never-existed");
     assert.equal(await deleteBucket(db.sql, withMarker), "not-empty");
 
     const withUpload = await bucketNamed("with-upload");
@@ -80,7 +80,7 @@ describe("meta: buckets, access keys, ioservers, migrations", () => {
     assert.deepEqual(queued.map((row) => row.blob_id), datafiles.map((datafile) => datafile.blobId).sort());
     await assert.rejects(
       commitVersion(db.sql, pendingRowId, {
-        size: 200, etag: "e", headers: { userMetadata: {} }, partEtag: "e", datafileCrcs: [], versioned: false,
+        size: 200, etag: "e", headers: { userMetadata: {} }, partEtag: "e", datafileCrcs: [],
       }),
       VersionNotPendingError,
     );

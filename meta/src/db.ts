@@ -49,6 +49,8 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
 /** Two-int advisory lock key for migrations ("Weft", 1): a different lock space from the single-bigint object-key locks. */
 const MIGRATION_LOCK: [number, number] = [0x57656674, 1];
 const MIGRATIONS_DIR = new URL("../migrations/", import.meta.url);
+/** The current PL/pgSQL functions, applied after the migrations whenever the file's text changed. */
+const FUNCTIONS_FILE = new URL("../functions.sql", import.meta.url);
 const MIGRATION_FILE = /^\d{4}_[a-z0-9_]+\.sql$/;
 
 interface Migration {
@@ -58,8 +60,8 @@ interface Migration {
 }
 
 /**
- * Applies the pending migrations in one transaction under an advisory lock, so gateways starting together apply
- * each migration once and the others wait and find nothing left to do. Either all pending migrations apply or none.
+ * Applies the pending migrations, then meta/functions.sql if it changed, in one transaction under an advisory lock, so
+ * gateways starting together apply each once and the others wait and find nothing left to do. All of it or none.
  */
 export async function migrate(sql: Sql): Promise<void> {
   const migrations = await readMigrations();
@@ -94,7 +96,23 @@ export async function migrate(sql: Sql): Promise<void> {
       await tx.unsafe(migration.text).simple();
       await tx`insert into schema_migrations (name, checksum) values (${migration.name}, ${migration.checksum})`;
     }
+    await applyFunctions(tx);
   });
+}
+
+/**
+ * meta/functions.sql, when its text differs from the one applied last: the file drops every weft_ function and
+ * creates them anew, so that it alone says what the functions are today, whatever the migrations once created.
+ */
+async function applyFunctions(tx: Tx): Promise<void> {
+  const text = await fs.readFile(FUNCTIONS_FILE, "utf8");
+  const checksum = createHash("sha256").update(text).digest("hex");
+  await tx`create table if not exists schema_functions (checksum text not null, applied_at timestamptz not null default now())`;
+  const [applied] = await tx<{ checksum: string }[]>`select checksum from schema_functions`;
+  if (applied?.checksum === checksum) return;
+  await tx.unsafe(text).simple();
+  await tx`delete from schema_functions`;
+  await tx`insert into schema_functions (checksum) values (${checksum})`;
 }
 
 async function readMigrations(): Promise<Migration[]> {
@@ -110,7 +128,7 @@ async function readMigrations(): Promise<Migration[]> {
 /** PostgreSQL error codes the meta layer turns into typed errors. */
 export const PG_FOREIGN_KEY_VIOLATION = "23503";
 export const PG_UNIQUE_VIOLATION = "23505";
-/** Raised by meta/migrations/0003_commit_functions.sql: the pending version (or bucket) is gone; not the owner; a write condition failed. */
+/** Raised by the functions of meta/functions.sql: the pending version (or bucket) is gone; not the owner; a write condition failed. */
 export const WEFT_VERSION_NOT_PENDING = "WF404";
 export const WEFT_NOT_BUCKET_OWNER = "WF403";
 export const WEFT_WRITE_CONDITION_FAILED = "WF412";

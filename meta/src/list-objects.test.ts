@@ -38,9 +38,9 @@ describe("meta: listObjects on PostgreSQL", () => {
     for (const key of ODD_KEYS) await putTestObject(db.sql, bucketId, key, { size: key.length });
     // Neither a deleted object nor a pending one is listed.
     await putTestObject(db.sql, bucketId, "deleted/object");
-    await deleteObject(db.sql, bucketId, "deleted/object", { versioned: false });
-    await putTestObject(db.sql, bucketId, "a/marked", { versioned: true, versionId: "v1" });
-    await deleteObject(db.sql, bucketId, "a/marked", { versioned: true, versionId: "marker" });
+    await deleteObject(db.sql, { id: bucketId, versioning: "Unversioned" }, "deleted/object");
+    await putTestObject(db.sql, bucketId, "a/marked");
+    await deleteObject(db.sql, { id: bucketId, versioning: "Enabled" }, "a/marked");
   });
   after(async () => {
     await db?.stop();

@@ -49,33 +49,34 @@ export function fakeDatafiles(k: number, m: number, length: number): DatafileRef
   }));
 }
 
-/** Reserve + commit one object the way a gateway PUT does (no bytes move: the datafiles are only references). */
+/**
+ * Reserve + commit one object the way a gateway PUT does (no bytes move: the datafiles are only references). The
+ * bucket's versioning state decides whether it is stored under `versionId` (minted when absent) or as "null".
+ */
 export async function putTestObject(
   sql: Sql,
   bucketId: number,
   key: string,
-  options: { size?: number; versioned?: boolean; versionId?: string; headers?: ObjectHeaders; k?: number; m?: number } = {},
+  options: { size?: number; versionId?: string; headers?: ObjectHeaders; k?: number; m?: number } = {},
 ): Promise<{ versionRowId: number; versionId: string; datafiles: DatafileRef[] }> {
   const size = options.size ?? 10;
   const k = options.k ?? 2;
   const m = options.m ?? 1;
   const datafiles = fakeDatafiles(k, m, Math.ceil(size / k));
-  const versionId = options.versionId ?? (options.versioned ? randomUUID() : "null");
   const versionRowId = await insertPendingVersion(sql, {
     bucketId,
     key,
-    versionId,
+    versionId: options.versionId ?? randomUUID().replaceAll("-", ""),
     storageClass: "STANDARD",
     part: { partNumber: 1, size, unit: 1 << 20, k, m, datafiles },
   });
   const etag = "0".repeat(31) + (size % 10);
-  await commitVersion(sql, versionRowId, {
+  const { versionId } = await commitVersion(sql, versionRowId, {
     size,
     etag,
     headers: options.headers ?? { userMetadata: {} },
     partEtag: etag,
     datafileCrcs: datafiles.map((datafile) => ({ slot: datafile.slot, crc32c: "00000000" })),
-    versioned: options.versioned ?? false,
   });
   return { versionRowId, versionId, datafiles };
 }

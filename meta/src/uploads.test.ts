@@ -6,6 +6,7 @@ import {
   abortUpload,
   commitPart,
   completeUpload,
+  findCompletedUpload,
   createUpload,
   getUpload,
   insertPendingPart,
@@ -111,13 +112,12 @@ describe("meta: multipart uploads", () => {
     const { lastModified } = await completeUpload(db.sql, {
       uploadId: "u-complete",
       versionId: "null",
-      parts: [{ partNumber: 1, etag: "etag-1" }, { partNumber: 2, etag: "etag-2" }, { partNumber: 3 }],
+      parts: [{ partNumber: 1, etag: "etag-1" }, { partNumber: 2, etag: "etag-2" }, { partNumber: 3, etag: "etag-3" }],
       size: 10 * 1024 * 1024 + 1024,
       etag: "3858f62230ac3c915f300c664312c11f-3",
       checksumAlgorithm: "CRC32C",
       checksumValue: "composite==",
       checksumType: "COMPOSITE",
-      versioned: false,
     });
     assert.ok(lastModified instanceof Date);
 
@@ -150,28 +150,37 @@ describe("meta: multipart uploads", () => {
       NoSuchUploadError,
     );
     await assert.rejects(
-      completeUpload(db.sql, { uploadId: "u-complete", versionId: "null", parts: [{ partNumber: 1 }], size: 1, etag: "x", versioned: false }),
+      completeUpload(db.sql, { uploadId: "u-complete", versionId: "null", parts: [{ partNumber: 1, etag: "etag-1" }], size: 1, etag: "x" }),
       NoSuchUploadError,
     );
+    const repeated = await findCompletedUpload(db.sql, bucketId, "assembled.bin", "u-complete");
+    assert.deepEqual(
+      [repeated?.versionId, repeated?.etag, repeated?.checksumValue, repeated?.lastModified],
+      ["null", "3858f62230ac3c915f300c664312c11f-3", "composite==", lastModified],
+      "a repeated completion finds what the first made",
+    );
+    assert.equal(await findCompletedUpload(db.sql, bucketId, "other-key", "u-complete"), undefined, "only for its own key");
     const listed = await listObjects(db.sql, bucketId, { prefix: "assembled", maxKeys: 10 });
     assert.deepEqual(listed.contents.map((entry) => [entry.key, entry.size]), [["assembled.bin", 10 * 1024 * 1024 + 1024]]);
+    await putTestObject(db.sql, bucketId, "assembled.bin");
+    assert.equal(await findCompletedUpload(db.sql, bucketId, "assembled.bin", "u-complete"), undefined, "nor once its object is gone");
   });
 
   it("refuses a completion naming a missing part or a changed ETag, and changes nothing", async () => {
     await startUpload("u-invalid", "invalid.bin");
     await uploadPart("u-invalid", 1, "etag-1");
     await uploadPart("u-invalid", 2, "etag-2");
-    const base = { uploadId: "u-invalid", versionId: "null", size: 1, etag: "x", versioned: false };
+    const base = { uploadId: "u-invalid", versionId: "null", size: 1, etag: "x" };
     await assert.rejects(
-      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1 }, { partNumber: 3 }] }),
+      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1, etag: "etag-1" }, { partNumber: 3, etag: "etag-3" }] }),
       (error: unknown) => error instanceof InvalidPartError && error.partNumber === 3,
     );
     await assert.rejects(
-      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1 }, { partNumber: 2, etag: "stale" }] }),
+      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1, etag: "etag-1" }, { partNumber: 2, etag: "stale" }] }),
       (error: unknown) => error instanceof InvalidPartError && error.partNumber === 2,
     );
     await assert.rejects(
-      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1 }, { partNumber: 1 }] }),
+      completeUpload(db.sql, { ...base, parts: [{ partNumber: 1, etag: "etag-1" }, { partNumber: 1, etag: "etag-1" }] }),
       InvalidPartError,
     );
     assert.ok(await getUpload(db.sql, bucketId, "invalid.bin", "u-invalid"));
@@ -241,7 +250,7 @@ describe("meta: multipart uploads", () => {
     });
     const [completion, partCommit] = await Promise.allSettled([
       completeUpload(db.sql, {
-        uploadId: "u-complete-race", versionId: "null", parts: [{ partNumber: 1 }], size: 1, etag: "x-1", versioned: false,
+        uploadId: "u-complete-race", versionId: "null", parts: [{ partNumber: 1, etag: "etag-1" }], size: 1, etag: "x-1",
       }),
       commitPart(db.sql, lateId, { etag: "etag-2", datafileCrcs: [] }),
     ]);

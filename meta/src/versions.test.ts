@@ -31,6 +31,7 @@ describe("meta: versions and the commit protocol", () => {
     assert.ok(bucket.created && versioned.created);
     bucketId = bucket.bucket.id;
     versionedBucketId = versioned.bucket.id;
+    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
   });
   after(async () => {
     await db?.stop();
@@ -69,7 +70,6 @@ describe("meta: versions and the commit protocol", () => {
       checksumType: "FULL_OBJECT",
       partEtag: "9e107d9d372bb6826bd81d3542a419d6",
       datafileCrcs: datafiles.map((datafile) => ({ slot: datafile.slot, crc32c: `crc-${datafile.slot}` })),
-      versioned: false,
       ...overrides,
     };
   }
@@ -127,19 +127,20 @@ describe("meta: versions and the commit protocol", () => {
   });
 
   it("keeps the replaced version in a versioned bucket, addressable by its version id", async () => {
-    const first = await putTestObject(db.sql, versionedBucketId, "kept", { versioned: true, size: 1 });
-    const second = await putTestObject(db.sql, versionedBucketId, "kept", { versioned: true, size: 2 });
+    const first = await putTestObject(db.sql, versionedBucketId, "kept", { size: 1 });
+    const second = await putTestObject(db.sql, versionedBucketId, "kept", { size: 2 });
     assert.deepEqual(await queuedBlobs(), []);
     assert.equal((await getObjectVersion(db.sql, versionedBucketId, "kept"))?.versionId, second.versionId);
     const old = await getObjectVersion(db.sql, versionedBucketId, "kept", first.versionId);
     assert.equal(old?.size, 1);
     assert.deepEqual(blobIds(old!.parts[0]!.datafiles), blobIds(first.datafiles));
 
-    const marker = await deleteObject(db.sql, versionedBucketId, "kept", { versioned: true, versionId: "marker-1" });
-    assert.deepEqual(marker, { deleted: true, deleteMarkerVersionId: "marker-1" });
+    const marker = await deleteObject(db.sql, { id: versionedBucketId, versioning: "Enabled" }, "kept");
+    assert.equal(marker.deleted, true);
+    assert.match(marker.markerVersionId ?? "", /^[0-9a-f]{32}$/);
     const current = await getObjectVersion(db.sql, versionedBucketId, "kept");
     assert.equal(current?.isDeleteMarker, true, "the caller sees the marker and decides");
-    assert.equal(current?.versionId, "marker-1");
+    assert.equal(current?.versionId, marker.markerVersionId);
     assert.deepEqual(current?.parts, []);
     assert.deepEqual((await listObjects(db.sql, versionedBucketId, { prefix: "kept", maxKeys: 10 })).contents, []);
     assert.equal((await getObjectVersion(db.sql, versionedBucketId, "kept", second.versionId))?.size, 2);
@@ -148,10 +149,11 @@ describe("meta: versions and the commit protocol", () => {
 
   it("deletes in an unversioned bucket: the current version goes, its datafiles are queued", async () => {
     const put = await putTestObject(db.sql, bucketId, "to-delete");
-    assert.deepEqual(await deleteObject(db.sql, bucketId, "to-delete", { versioned: false }), { deleted: true });
+    const unversioned = { id: bucketId, versioning: "Unversioned" } as const;
+    assert.deepEqual(await deleteObject(db.sql, unversioned, "to-delete"), { deleted: true, versioning: "Unversioned" });
     assert.equal(await getObjectVersion(db.sql, bucketId, "to-delete"), undefined);
     assert.deepEqual(await queuedBlobs(), blobIds(put.datafiles));
-    assert.deepEqual(await deleteObject(db.sql, bucketId, "to-delete", { versioned: false }), { deleted: false });
+    assert.deepEqual(await deleteObject(db.sql, unversioned, "to-delete"), { deleted: false, versioning: "Unversioned" });
   });
 
   it("deletes by bucket name in one statement, as the bucket's versioning state says, and checks the owner", async () => {
@@ -160,22 +162,18 @@ describe("meta: versions and the commit protocol", () => {
     await assert.rejects(deleteCurrentObject(db.sql, { ...target, owner: "mallory" }), NotBucketOwnerError);
     await assert.rejects(deleteCurrentObject(db.sql, { ...target, bucketName: "no-such-bucket" }), NoSuchBucketError);
     assert.equal((await getObjectVersion(db.sql, bucketId, "by-name"))?.id, put.versionRowId, "a refused delete changed nothing");
-    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: true });
+    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: true, versioning: "Unversioned" });
     assert.equal(await getObjectVersion(db.sql, bucketId, "by-name"), undefined);
     assert.deepEqual(await queuedBlobs(), blobIds(put.datafiles));
-    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: false });
+    assert.deepEqual(await deleteCurrentObject(db.sql, target), { deleted: false, versioning: "Unversioned" });
 
-    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
-    try {
-      const kept = await putTestObject(db.sql, versionedBucketId, "by-name", { versioned: true, versionId: "kept-by-name" });
-      const marker = await deleteCurrentObject(db.sql, { ...target, bucketName: "history" });
-      assert.equal(marker.deleted, true);
-      assert.match(marker.deleteMarkerVersionId ?? "", /^[0-9a-f]{32}$/);
-      assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name", "kept-by-name"))?.id, kept.versionRowId);
-      assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name"))?.isDeleteMarker, true);
-    } finally {
-      await setBucketVersioning(db.sql, versionedBucketId, "Unversioned");
-    }
+    const kept = await putTestObject(db.sql, versionedBucketId, "by-name", { versionId: "kept-by-name" });
+    const marker = await deleteCurrentObject(db.sql, { ...target, bucketName: "history" });
+    assert.equal(marker.deleted, true);
+    assert.equal(marker.versioning, "Enabled");
+    assert.match(marker.markerVersionId ?? "", /^[0-9a-f]{32}$/);
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name", "kept-by-name"))?.id, kept.versionRowId);
+    assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-name"))?.isDeleteMarker, true);
   });
 
   it("abort queues the datafiles, is idempotent, and a later commit fails with VersionNotPendingError", async () => {
@@ -230,14 +228,12 @@ describe("meta: versions and the commit protocol", () => {
     assert.deepEqual(await getBucketAndObjectVersion(db.sql, "objects", "no-such-key", undefined, true), { bucket: found!.bucket });
 
     // The bucket's own versioning state decides whether the replaced version is kept.
-    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
     const inHistory = (versionId: string) =>
       putInlineVersion(db.sql, { bucketName: "history", owner: "alice", key: "tiny", versionId, storageClass: "STANDARD" }, commitFor([]), Buffer.from(versionId));
-    assert.equal((await inHistory("first")).versioned, true);
+    assert.equal((await inHistory("first")).versioning, "Enabled");
     await inHistory("second");
     assert.deepEqual((await getObjectVersion(db.sql, versionedBucketId, "tiny", "first"))?.parts[0]?.inlineData, Buffer.from("first"));
     assert.equal((await getObjectVersion(db.sql, versionedBucketId, "tiny"))?.versionId, "second");
-    await setBucketVersioning(db.sql, versionedBucketId, "Unversioned");
     assert.equal(await getBucketAndObjectVersion(db.sql, "no-such-bucket", "tiny", undefined, true), undefined);
   });
 
@@ -329,7 +325,6 @@ describe("meta: versions and the commit protocol", () => {
 
   it("stores the items of one inline batch as if they came one after another, keys shared or not", async () => {
     // The statement itself, with a batch that the Batcher's timing could not promise.
-    await setBucketVersioning(db.sql, versionedBucketId, "Enabled");
     const texts: string[] = [];
     const item = (bucketName: string, key: string, versionId: string, text: string, precondition?: { ifNoneMatch?: boolean; ifMatch?: string }) => {
       const dataOffset = texts.join("").length;
@@ -347,7 +342,7 @@ describe("meta: versions and the commit protocol", () => {
       item("history", "seq-v", "v2", "v2"),
       item("objects", "seq-b", "null", "b2", { ifNoneMatch: true }),
     ];
-    const rows = await db.sql<{ item: number; version_id: string | null; versioned: boolean | null; error_code: string | null; error_message: string | null }[]>`
+    const rows = await db.sql<{ item: number; version_id: string | null; versioning: string | null; error_code: string | null; error_message: string | null }[]>`
       select * from weft_put_inline_versions(${db.sql.json(items)}, ${Buffer.from(texts.join(""))}::bytea)`;
     const outcome = (position: number) => {
       const row = rows.find((candidate) => candidate.item === position)!;
@@ -374,7 +369,6 @@ describe("meta: versions and the commit protocol", () => {
       select version_id, is_current from versions where bucket_id = ${versionedBucketId} and key = 'seq-v' order by seq`;
     assert.deepEqual(history.map((row) => [row.version_id, row.is_current]), [["v1", false], ["v2", true]]);
     assert.equal((await getObjectVersion(db.sql, versionedBucketId, "seq-v", "v1"))?.parts[0]?.inlineData?.toString(), "v1");
-    await setBucketVersioning(db.sql, versionedBucketId, "Unversioned");
   });
 
   for (const scenario of ["no current version yet", "an existing current version"] as const) {
@@ -407,7 +401,7 @@ describe("meta: versions and the commit protocol", () => {
     const committedOrder: number[] = [];
     await Promise.all(
       contenders.map(async ({ versionRowId, datafiles }) => {
-        await commitVersion(db.sql, versionRowId, commitFor(datafiles, { versioned: true }));
+        await commitVersion(db.sql, versionRowId, commitFor(datafiles));
         committedOrder.push(versionRowId);
       }),
     );
@@ -453,7 +447,7 @@ describe("meta: versions and the commit protocol", () => {
 
   it("leases garbage to one collector at a time and forgets what was deleted", async () => {
     const put = await putTestObject(db.sql, bucketId, "garbage-source");
-    await deleteObject(db.sql, bucketId, "garbage-source", { versioned: false });
+    await deleteObject(db.sql, { id: bucketId, versioning: "Unversioned" }, "garbage-source");
     assert.equal((await queuedBlobs()).length, 3);
 
     const [first, second] = await Promise.all([takeGarbage(db.sql, 2), takeGarbage(db.sql, 2)]);
@@ -486,7 +480,7 @@ describe("meta: versions and the commit protocol", () => {
   });
 
   it("returns a committed version by version id, and nothing for unknown ids", async () => {
-    await putTestObject(db.sql, versionedBucketId, "by-id", { versioned: true, versionId: "abc" });
+    await putTestObject(db.sql, versionedBucketId, "by-id", { versionId: "abc" });
     assert.equal((await getObjectVersion(db.sql, versionedBucketId, "by-id", "abc"))?.versionId, "abc");
     assert.equal(await getObjectVersion(db.sql, versionedBucketId, "by-id", "zzz"), undefined);
     assert.equal(await getObjectVersion(db.sql, versionedBucketId, "missing"), undefined);

@@ -23,7 +23,7 @@ function prng(seed: number): () => number {
   };
 }
 
-/** Reference mapping straight from DESIGN §2. */
+/** Reference mapping straight from docs/architecture.md, Data layout (the offset formula). */
 function reference(layout: StripeLayout, b: number) {
   const stripe = Math.floor(b / (layout.k * layout.unit));
   const slot = Math.floor(b / layout.unit) % layout.k;

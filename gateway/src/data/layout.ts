@@ -1,4 +1,4 @@
-// Offset math of one striped part (DESIGN §2, PVFS2 "simple stripe" with Reed–Solomon parity).
+// Offset math of one striped part (docs/architecture.md, Data layout: PVFS2 "simple stripe" with Reed–Solomon parity).
 //
 // A part of `size` bytes is cut into units of `unit` bytes; unit u goes to data slot u mod k, and a stripe is
 // k consecutive units. Parity slot k+p holds parity unit p of every stripe. Datafiles hold exactly their own

@@ -1,4 +1,4 @@
-// The collector (DESIGN §3 step 5): deletes queued datafiles and reaps pending rows that never committed.
+// The collector (docs/architecture.md, Commit protocol, step 5): deletes queued datafiles and reaps pending rows that never committed.
 // Any number of gateways may run it: takeGarbage hands each item to one of them.
 import type { Logger } from "pino";
 import type { Sql } from "../../../meta/src/db.js";

@@ -2,7 +2,7 @@
 // apart by type, never by message text.
 import type { Logger } from "pino";
 import { IoServerError } from "../../../ioserver/src/client.js";
-import { NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, WriteConditionFailedError } from "../../../meta/src/errors.js";
+import { InvalidPartError, NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, WriteConditionFailedError } from "../../../meta/src/errors.js";
 import { DataUnavailableError } from "../data/stripe-reader.js";
 import { LongBodyError, ShortBodyError, StripeWriteError } from "../data/striper.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
@@ -12,6 +12,9 @@ export function toS3Error(error: unknown, log: Logger): S3Error {
   if (error instanceof ShortBodyError) return new S3Error("IncompleteBody", undefined, { cause: error });
   if (error instanceof LongBodyError) return new S3Error("InvalidRequest", "The request body is longer than its declared length.", { cause: error });
   if (error instanceof NoSuchUploadError) return new S3Error("NoSuchUpload", undefined, { cause: error });
+  if (error instanceof InvalidPartError) {
+    return new S3Error("InvalidPart", undefined, { cause: error, details: { UploadId: error.uploadId, PartNumber: String(error.partNumber) } });
+  }
   if (error instanceof NoSuchBucketError) {
     const details = typeof error.bucket === "string" ? { BucketName: error.bucket } : undefined;
     return new S3Error("NoSuchBucket", undefined, { cause: error, details });

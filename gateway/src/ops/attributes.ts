@@ -1,10 +1,10 @@
 // GetObjectAttributes: an object's ETag, checksum, parts, storage class and size in one XML document, without its
 // bytes; which of them is chosen by x-amz-object-attributes.
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
 import { renderXml, type XmlObject } from "../s3/xml.js";
-import { objectKey } from "./common.js";
+import { objectKey, requestedVersionId } from "./common.js";
 import { findVersion } from "./get.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
@@ -48,7 +48,7 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const wanted = requestedAttributes(ctx);
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
-  const { bucket, version } = await findVersion(ctx, key, ctx.state.target.query.get("versionId"), false);
+  const { bucket, version } = await findVersion(ctx, key, requestedVersionId(ctx), false);
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;

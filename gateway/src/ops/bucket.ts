@@ -1,8 +1,13 @@
-// Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation.
-import { createBucket as insertBucket, deleteBucket as removeBucket, listBuckets as selectBuckets } from "../../../meta/src/pg/buckets.js";
-import type { S3Context } from "../app.js";
+// Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation, Get/PutBucketVersioning.
+import {
+  createBucket as insertBucket,
+  deleteBucket as removeBucket,
+  listBuckets as selectBuckets,
+  setBucketVersioning,
+} from "../../../meta/src/pg/buckets.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
-import { H } from "../s3/headers.js";
+import { H, headerValue } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml } from "../s3/xml.js";
 import { loadOwnBucket, readSmallBody, respondEmpty } from "./common.js";
 
@@ -70,4 +75,28 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
     Buckets: { Bucket: buckets.map((bucket) => ({ Name: bucket.name, CreationDate: iso8601(bucket.createdAt), BucketRegion: bucket.region })) },
     Prefix: ctx.state.target.query.has("prefix") ? prefix : undefined,
   });
+}
+
+/** A bucket that never kept versions answers an empty configuration; one that did says Enabled or Suspended. */
+export async function getBucketVersioning(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  ctx.type = "application/xml";
+  ctx.body = renderXml("VersioningConfiguration", { Status: bucket.versioning === "Unversioned" ? undefined : bucket.versioning });
+}
+
+/**
+ * Enabled or Suspended; a bucket never returns to Unversioned. MFA delete is not offered: asking for it is
+ * NotImplemented, never a silent yes (MfaDelete Disabled is what every bucket has, so it is accepted).
+ */
+export async function putBucketVersioning(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  const configuration = parseXml(await readSmallBody(ctx, { limit: 64 * 1024 }), "VersioningConfiguration");
+  const { Status: status, MfaDelete: mfaDelete } = configuration;
+  if (headerValue(ctx.req.headers, "x-amz-mfa") !== undefined || (mfaDelete !== undefined && mfaDelete !== "Disabled")) {
+    throw new S3Error("NotImplemented", "MFA delete is not implemented by this server.");
+  }
+  // AWS answers any other Status, or none, as a document that does not validate against its schema.
+  if (status !== "Enabled" && status !== "Suspended") throw new S3Error("MalformedXML");
+  await setBucketVersioning(ctx.services.sql, bucket.id, status);
+  respondEmpty(ctx, 200);
 }

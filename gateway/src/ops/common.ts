@@ -1,9 +1,10 @@
 // Small things every operation family needs: loading the bucket it acts on, and fresh ids.
 import { randomUUID } from "node:crypto";
-import type { Bucket } from "../../../meta/src/types.js";
+import type { Bucket, VersioningState } from "../../../meta/src/types.js";
 import { getBucket } from "../../../meta/src/pg/buckets.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
+import { H } from "../s3/headers.js";
 
 /** The bucket named by the request, owned by the caller; NoSuchBucket or AccessDenied otherwise. */
 export async function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
@@ -23,6 +24,37 @@ export function ownBucket(ctx: S3Context, bucket: Bucket | undefined): Bucket {
  */
 export function newId(): string {
   return randomUUID().replaceAll("-", "");
+}
+
+/** The version ids Weft mints (32 lowercase hex digits), and "null": the version of objects written unversioned. */
+const VERSION_ID = /^(?:null|[0-9a-f]{32})$/;
+
+export function isVersionId(value: string): boolean {
+  return VERSION_ID.test(value);
+}
+
+/**
+ * A version id from the request (undefined when absent). One that Weft cannot have minted is a 400, as AWS answers a
+ * malformed id, rather than a lookup that finds nothing.
+ */
+export function parseVersionId(value: string | undefined, argumentName = "versionId"): string | undefined {
+  if (value === undefined) return undefined;
+  if (value === "") throw new S3Error("InvalidArgument", "Version id cannot be the empty string", { details: { ArgumentName: argumentName, ArgumentValue: value } });
+  if (!isVersionId(value)) throw new S3Error("InvalidArgument", "Invalid version id specified", { details: { ArgumentName: argumentName, ArgumentValue: value } });
+  return value;
+}
+
+/** The request's `?versionId=`, checked (parseVersionId). */
+export function requestedVersionId(ctx: S3Context): string | undefined {
+  return parseVersionId(ctx.state.target.query.get("versionId"));
+}
+
+/**
+ * `x-amz-version-id` on the answer to a write: only a bucket that keeps versions gives one (a Suspended bucket stores
+ * the null version and, as AWS, does not say so).
+ */
+export function setWrittenVersionId(ctx: S3Context, written: { versionId: string; versioning: VersioningState }): void {
+  if (written.versioning === "Enabled") ctx.set(H.versionId, written.versionId);
 }
 
 export function objectKey(ctx: S3Context): string {

@@ -7,12 +7,14 @@ const code = (expected: string) => (error: unknown) => error instanceof S3Error 
 describe("copy source parsing", () => {
   it("decodes bucket and key once, with or without a leading slash, and takes ?versionId", () => {
     assert.deepEqual(parseCopySource("b/a%20b/c%2Bd+e"), { bucket: "b", key: "a b/c+d+e" });
-    assert.deepEqual(parseCopySource("/b/k%3Fx%3D1?versionId=v1"), { bucket: "b", key: "k?x=1", versionId: "v1" });
+    const versionId = "0123456789abcdef0123456789abcdef";
+    assert.deepEqual(parseCopySource(`/b/k%3Fx%3D1?versionId=${versionId}`), { bucket: "b", key: "k?x=1", versionId });
+    assert.deepEqual(parseCopySource("b/k?versionId=null"), { bucket: "b", key: "k", versionId: "null" });
     assert.deepEqual(parseCopySource("b/%C3%BC%25"), { bucket: "b", key: "ü%" });
   });
 
   it("refuses sources without a key, broken encodings and other query parameters", () => {
-    for (const bad of ["b", "/b", "b/", "/b/", "b/%E0%A4%A", "b/k?versionId=", "b/k?other=1"]) {
+    for (const bad of ["b", "/b", "b/", "/b/", "b/%E0%A4%A", "b/k?versionId=", "b/k?versionId=v1", "b/k?other=1"]) {
       assert.throws(() => parseCopySource(bad), code("InvalidArgument"), bad);
     }
   });

@@ -13,12 +13,12 @@ import { getObjectTags } from "../../../meta/src/pg/tags.js";
 import { abortPart, commitPart, insertPendingPart } from "../../../meta/src/pg/uploads.js";
 import { getObjectVersion } from "../../../meta/src/pg/versions.js";
 import type { Bucket, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { CHECKSUM_ALGORITHMS, checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag, type ByteRange } from "../s3/headers.js";
 import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey } from "./common.js";
+import { loadOwnBucket, objectKey, parseVersionId, setWrittenVersionId } from "./common.js";
 import { openVersionRead } from "./get.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
 import { tagsFromHeader } from "./tagging.js";
@@ -60,7 +60,7 @@ export function parseCopySource(header: string): CopySource {
     const query = new URLSearchParams(header.slice(question + 1));
     const value = query.get("versionId");
     if (value === null || value === "" || [...query.keys()].some((name) => name !== "versionId")) throw invalid("Invalid copy source version id");
-    versionId = value;
+    versionId = parseVersionId(value, COPY.source);
   }
   let path: string;
   try {
@@ -85,8 +85,7 @@ async function loadSource(ctx: S3Context): Promise<LoadedSource> {
   const bucket = await getBucket(ctx.services.sql, source.bucket);
   if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: source.bucket } });
   if (bucket.owner !== ctx.state.auth.accessKeyId) throw new S3Error("AccessDenied");
-  // Buckets that never kept versions know their objects' version as "null".
-  const versionId = source.versionId === "null" && bucket.versioning === "Unversioned" ? undefined : source.versionId;
+  const versionId = source.versionId;
   const version = await getObjectVersion(ctx.services.sql, bucket.id, source.key, versionId);
   if (!version) {
     if (versionId !== undefined) throw new S3Error("NoSuchVersion", undefined, { details: { Key: source.key, VersionId: versionId } });
@@ -198,7 +197,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const tags = replacedTags ?? (await getObjectTags(ctx.services.sql, source.bucket.id, version.key, version.versionId))?.tags ?? [];
   const read = version.size > 0 ? await openVersionRead(ctx, version, { start: 0, end: version.size - 1 }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), version.size, algorithm);
-  const { stored, versionId, versioned, lastModified } = await storeObjectVersion(ctx, body, {
+  const copy = await storeObjectVersion(ctx, body, {
     bucket,
     key,
     storageClass,
@@ -210,13 +209,13 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   });
 
   if (source.bucket.versioning !== "Unversioned") ctx.set(COPY.sourceVersionId, version.versionId);
-  if (versioned) ctx.set(H.versionId, versionId);
+  setWrittenVersionId(ctx, copy);
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyObjectResult", {
-    ETag: quoteEtag(stored.md5Hex),
-    LastModified: iso8601(lastModified),
-    ...(stored.checksum ? { ChecksumType: "FULL_OBJECT" } : {}),
-    ...checksumElements(stored.checksum),
+    ETag: quoteEtag(copy.stored.md5Hex),
+    LastModified: iso8601(copy.lastModified),
+    ...(copy.stored.checksum ? { ChecksumType: "FULL_OBJECT" } : {}),
+    ...checksumElements(copy.stored.checksum),
   });
 }
 

@@ -1,7 +1,7 @@
 // Bucket CORS: Put/Get/DeleteBucketCors, the unauthenticated preflight (OPTIONS /bucket[/key]) and the
 // Access-Control-* headers on ordinary responses to requests that carry an Origin.
 import { getBucketCors, getBucketCorsByName, putBucketCors, type CorsRule } from "../../../meta/src/pg/cors.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { loadOwnBucket, readSmallBody, respondEmpty } from "./common.js";

@@ -1,15 +1,29 @@
-// DeleteObject and DeleteObjects: 204 (or a <Deleted> entry) whether or not the key existed, as AWS answers.
-import { deleteCurrentObject, deleteObject as removeObject } from "../../../meta/src/pg/versions.js";
+// DeleteObject and DeleteObjects: 204 (or a <Deleted> entry) whether or not the key or version existed, as AWS
+// answers. Without a version id the bucket's versioning state decides between removing the object and stacking a
+// delete marker on it; with one, exactly that version goes.
+import { deleteCurrentObject, deleteObjectVersion } from "../../../meta/src/pg/versions.js";
 import type { Bucket } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey, readSmallBody, respondEmpty } from "./common.js";
+import { H } from "../s3/headers.js";
+import { isVersionId, loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
   // One statement in all: it finds the bucket itself.
   const target = { bucketName: ctx.state.operation.bucket!, owner: ctx.state.auth.accessKeyId, key: objectKey(ctx) };
-  await deleteCurrentObject(ctx.services.sql, target);
+  const versionId = requestedVersionId(ctx);
+  if (versionId !== undefined) {
+    const removed = await deleteObjectVersion(ctx.services.sql, { ...target, versionId });
+    ctx.set(H.versionId, versionId);
+    if (removed.wasDeleteMarker) ctx.set(H.deleteMarker, "true");
+  } else {
+    const { markerVersionId } = await deleteCurrentObject(ctx.services.sql, target);
+    if (markerVersionId !== undefined) {
+      ctx.set(H.deleteMarker, "true");
+      ctx.set(H.versionId, markerVersionId);
+    }
+  }
   respondEmpty(ctx, 204);
 }
 
@@ -39,16 +53,24 @@ function requestedDeletes(document: XmlObject): { quiet: boolean; entries: Delet
   return { quiet: quiet?.trim().toLowerCase() === "true", entries };
 }
 
-type DeleteOutcome = { deleted: true } | { deleted: false; code: string; message: string };
+/** A <Deleted> entry's delete marker: the one a delete made, or the one a delete by version id removed. */
+type DeleteOutcome = { deleted: true; deleteMarkerVersionId?: string } | { deleted: false; code: string; message: string };
 
 async function deleteOne(ctx: S3Context, bucket: Bucket, entry: DeleteEntry): Promise<DeleteOutcome> {
   try {
     if (Buffer.byteLength(entry.key) > 1024) throw new S3Error("KeyTooLongError");
-    // No bucket here ever keeps versions (PutBucketVersioning is not served), so the only version id that can
-    // name something is "null": the current object. Any other names nothing, as AWS says of an unknown id.
-    if (entry.versionId !== undefined && entry.versionId !== "null") throw new S3Error("NoSuchVersion");
-    await removeObject(ctx.services.sql, bucket.id, entry.key, { versioned: bucket.versioning === "Enabled" });
-    return { deleted: true };
+    // A version id Weft cannot have minted is this key's NoSuchVersion, as AWS reports it in a DeleteObjects result
+    // (a lone DeleteObject answers it with 400 InvalidArgument instead).
+    const versionId = entry.versionId === undefined || isVersionId(entry.versionId) ? entry.versionId : undefined;
+    if (entry.versionId !== undefined && versionId === undefined) throw new S3Error("NoSuchVersion");
+    // By name, as DeleteObject: the bucket's versioning state is read when each key changes, not once per request.
+    const target = { bucketName: bucket.name, owner: ctx.state.auth.accessKeyId, key: entry.key };
+    if (versionId !== undefined) {
+      const removed = await deleteObjectVersion(ctx.services.sql, { ...target, versionId });
+      return removed.wasDeleteMarker ? { deleted: true, deleteMarkerVersionId: versionId } : { deleted: true };
+    }
+    const { markerVersionId } = await deleteCurrentObject(ctx.services.sql, target);
+    return markerVersionId !== undefined ? { deleted: true, deleteMarkerVersionId: markerVersionId } : { deleted: true };
   } catch (error) {
     if (!isS3Error(error)) {
       ctx.services.log.error({ err: error, requestId: ctx.state.requestId, key: entry.key }, "DeleteObjects: one key failed");
@@ -78,7 +100,10 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
   entries.forEach((entry, index) => {
     const outcome = outcomes[index];
     if (outcome.deleted) {
-      if (!quiet) deleted.push({ Key: entry.key, VersionId: entry.versionId });
+      if (!quiet) {
+        const marker = outcome.deleteMarkerVersionId;
+        deleted.push({ Key: entry.key, VersionId: entry.versionId, DeleteMarker: marker !== undefined ? true : undefined, DeleteMarkerVersionId: marker });
+      }
     } else {
       errors.push({ Key: entry.key, VersionId: entry.versionId, Code: outcome.code, Message: outcome.message });
     }

@@ -2,7 +2,7 @@
 import { Readable } from "node:stream";
 import { getBucketAndObjectVersion } from "../../../meta/src/pg/versions.js";
 import type { Bucket, ObjectVersion, PartRecord } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
@@ -17,7 +17,7 @@ import {
   type ByteRange,
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
-import { objectKey, ownBucket } from "./common.js";
+import { objectKey, ownBucket, requestedVersionId } from "./common.js";
 import { MAX_PART_NUMBER } from "./multipart.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
@@ -53,8 +53,10 @@ export async function findVersion(
   const version = found?.version;
   if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
   if (version.isDeleteMarker) {
-    if (versionId !== undefined) throw new S3Error("MethodNotAllowed", undefined, { headers: { [H.deleteMarker]: "true" } });
-    throw new S3Error("NoSuchKey", undefined, { headers: { [H.deleteMarker]: "true" } });
+    const headers = { [H.deleteMarker]: "true", [H.versionId]: version.versionId, "last-modified": httpDate(version.lastModified) };
+    // AWS: a delete marker named by its id is not an object one may GET (405); the latest version being one is 404.
+    if (versionId !== undefined) throw new S3Error("MethodNotAllowed", undefined, { headers: { ...headers, allow: "DELETE" } });
+    throw new S3Error("NoSuchKey", undefined, { headers });
   }
   return { bucket, version };
 }
@@ -93,7 +95,7 @@ function isMultipart(version: ObjectVersion): boolean {
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const { bucket, version } = await findVersion(ctx, key, query.get("versionId"), withBody);
+  const { bucket, version } = await findVersion(ctx, key, requestedVersionId(ctx), withBody);
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);

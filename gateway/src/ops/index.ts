@@ -1,11 +1,11 @@
 // The dispatch table: one handler per S3 operation, named after its AWS action.
-import type { OperationHandler } from "../app.js";
+import type { OperationHandler } from "../context.js";
 import type { S3OperationName } from "../router/resolve.js";
-import { createBucket, deleteBucket, getBucketLocation, headBucket, listBuckets } from "./bucket.js";
+import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from "./bucket.js";
 import { copyObject, uploadPartCopy } from "./copy.js";
 import { deleteObject, deleteObjects } from "./delete.js";
 import { getObject, headObject } from "./get.js";
-import { listObjects, listObjectsV2 } from "./list.js";
+import { listObjects, listObjectsV2, listObjectVersions } from "./list.js";
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -52,4 +52,7 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   DeleteBucketCors: deleteBucketCorsConfiguration,
   PostObject: postObject,
   GetObjectAttributes: getObjectAttributes,
+  GetBucketVersioning: getBucketVersioning,
+  PutBucketVersioning: putBucketVersioning,
+  ListObjectVersions: listObjectVersions,
 };

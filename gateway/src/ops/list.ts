@@ -1,12 +1,13 @@
-// ListObjects (v1) and ListObjectsV2. The paging algorithm lives in meta/src/listing.ts; this file only maps
-// S3's parameters onto it and renders the result.
+// ListObjects (v1), ListObjectsV2 and ListObjectVersions. The paging algorithms live in meta/src/listing.ts and
+// meta/src/version-listing.ts; this file only maps S3's parameters onto them and renders the result.
 import { listObjects as selectObjects } from "../../../meta/src/pg/versions.js";
+import { listObjectVersions as selectVersions } from "../../../meta/src/pg/version-listing.js";
 import type { Bucket, ListPage, ObjectSummary } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { quoteEtag } from "../s3/headers.js";
-import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket } from "./common.js";
+import { iso8601, renderXml, renderXmlInOrder, type XmlObject } from "../s3/xml.js";
+import { loadOwnBucket, parseVersionId } from "./common.js";
 
 const MAX_KEYS_LIMIT = 1000;
 
@@ -17,12 +18,15 @@ function maxKeysOf(query: Map<string, string>): number {
   return Math.min(Number(text), MAX_KEYS_LIMIT);
 }
 
-/** With `encoding-type=url`, names go out percent-encoded (and the response says so); without it, as they are. */
+/**
+ * With `encoding-type=url`, names go out percent-encoded (and the response says so); without it, as they are. As
+ * AWS, `/` stays as it is: clients split the decoded names on it, and AWS's own answers never encode it.
+ */
 export function encoderOf(query: Map<string, string>): ((value: string) => string) | undefined {
   const encoding = query.get("encoding-type");
   if (encoding === undefined) return undefined;
   if (encoding.toLowerCase() !== "url") throw new S3Error("InvalidArgument", "Invalid Encoding Method specified in Request", { details: { ArgumentName: "encoding-type", ArgumentValue: encoding } });
-  return (value) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return (value) => encodeURIComponent(value).replace(/[!'()*]|%2F/g, (c) => (c === "%2F" ? "/" : `%${c.charCodeAt(0).toString(16).toUpperCase()}`));
 }
 
 interface Listing {
@@ -112,4 +116,60 @@ export async function listObjectsV2(ctx: S3Context): Promise<void> {
     StartAfter: startAfter !== undefined ? encode(startAfter) : undefined,
     ...entries(listing, query.get("fetch-owner") === "true"),
   });
+}
+
+/**
+ * Every version and delete marker, by key in byte order and newest first within a key; paged by key-marker and
+ * version-id-marker.
+ */
+export async function listObjectVersions(ctx: S3Context): Promise<void> {
+  const bucket = await loadOwnBucket(ctx);
+  const { query } = ctx.state.target;
+  const prefix = query.get("prefix") ?? "";
+  const delimiter = query.get("delimiter") || undefined;
+  const keyMarker = query.get("key-marker") || undefined;
+  const versionIdMarker = parseVersionId(query.get("version-id-marker") || undefined, "version-id-marker");
+  if (versionIdMarker !== undefined && keyMarker === undefined) {
+    throw new S3Error("InvalidArgument", "A version-id marker cannot be specified without a key marker.", {
+      details: { ArgumentName: "version-id-marker", ArgumentValue: versionIdMarker },
+    });
+  }
+  const maxKeys = maxKeysOf(query);
+  const encoder = encoderOf(query);
+  const encode = encoder ?? ((value: string) => value);
+  const page = await selectVersions(ctx.services.sql, bucket.id, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
+  const owner = { ID: bucket.owner, DisplayName: bucket.owner };
+  // Versions and delete markers alternate in listing order, as AWS sends them.
+  const entries = page.entries.map((entry): [string, XmlObject] =>
+    entry.isDeleteMarker
+      ? ["DeleteMarker", { Key: encode(entry.key), VersionId: entry.versionId, IsLatest: entry.isLatest, LastModified: iso8601(entry.lastModified), Owner: owner }]
+      : [
+          "Version",
+          {
+            Key: encode(entry.key),
+            VersionId: entry.versionId,
+            IsLatest: entry.isLatest,
+            LastModified: iso8601(entry.lastModified),
+            ETag: quoteEtag(entry.etag),
+            Size: entry.size,
+            Owner: owner,
+            StorageClass: entry.storageClass,
+          },
+        ],
+  );
+  ctx.type = "application/xml";
+  ctx.body = renderXmlInOrder("ListVersionsResult", [
+    ["Name", bucket.name],
+    ["Prefix", encode(prefix)],
+    ["KeyMarker", encode(keyMarker ?? "")],
+    ["VersionIdMarker", versionIdMarker ?? ""],
+    ["NextKeyMarker", page.isTruncated && page.nextKeyMarker !== undefined ? encode(page.nextKeyMarker) : undefined],
+    ["NextVersionIdMarker", page.isTruncated ? page.nextVersionIdMarker : undefined],
+    ["MaxKeys", maxKeys],
+    ["Delimiter", delimiter !== undefined ? encode(delimiter) : undefined],
+    ["IsTruncated", page.isTruncated],
+    ["EncodingType", encoder ? "url" : undefined],
+    ...entries,
+    ["CommonPrefixes", page.commonPrefixes.map((commonPrefix) => ({ Prefix: encode(commonPrefix) }))],
+  ]);
 }

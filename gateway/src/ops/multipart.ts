@@ -7,22 +7,25 @@ import {
   commitPart,
   completeUpload,
   createUpload,
+  findCompletedUpload,
   getUpload,
   insertPendingPart,
   listPartsPage,
   listUploadParts,
   seekUploads,
+  type CompletedUpload,
   type UploadCursor,
 } from "../../../meta/src/pg/uploads.js";
+import { InvalidPartError, NoSuchUploadError } from "../../../meta/src/errors.js";
 import { commonPrefixOf, compareKeys, prefixSuccessor } from "../../../meta/src/listing.js";
 import type { Bucket, MultipartUpload } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { CHECKSUM_ALGORITHMS, checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
-import { loadOwnBucket, newId, objectKey, readSmallBody, respondEmpty } from "./common.js";
+import { loadOwnBucket, newId, objectKey, readSmallBody, respondEmpty, setWrittenVersionId } from "./common.js";
 import { storageClassOf, storePart } from "./store-part.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
@@ -137,9 +140,17 @@ function requestedParts(document: XmlObject): RequestedPart[] {
 export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
-  const upload = await loadUpload(ctx, bucket, key);
+  const uploadId = ctx.state.target.query.get("uploadId") ?? "";
+  const upload = await getUpload(ctx.services.sql, bucket.id, key, uploadId);
+  const document = await readSmallBody(ctx, { checksumHeadersDescribeBody: false });
+  if (!upload) {
+    // SDKs retry a Complete that timed out: AWS answers it as the first one was, while that object is there.
+    const completed = await findCompletedUpload(ctx.services.sql, bucket.id, key, uploadId);
+    if (!completed) throw new S3Error("NoSuchUpload", undefined, { details: { UploadId: uploadId } });
+    return respondCompleted(ctx, bucket, key, completed);
+  }
   const precondition = writePreconditionFromRequest(ctx.req.headers);
-  const requested = requestedParts(parseXml(await readSmallBody(ctx, { checksumHeadersDescribeBody: false }), "CompleteMultipartUpload"));
+  const requested = requestedParts(parseXml(document, "CompleteMultipartUpload"));
 
   for (let i = 1; i < requested.length; i++) {
     if (requested[i].partNumber <= requested[i - 1].partNumber) throw new S3Error("InvalidPartOrder");
@@ -150,9 +161,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   let size = 0;
   requested.forEach(({ partNumber, etag }, index) => {
     const part = uploaded.get(partNumber);
-    if (!part || part.etag !== etag) {
-      throw new S3Error("InvalidPart", undefined, { details: { UploadId: upload.uploadId, PartNumber: String(partNumber), ETag: etag } });
-    }
+    if (!part || part.etag !== etag) throw invalidPart(upload.uploadId, partNumber, etag);
     if (index < requested.length - 1 && part.size < MIN_PART_SIZE) {
       throw new S3Error("EntityTooSmall", undefined, {
         details: { ProposedSize: String(part.size), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(partNumber), ETag: etag },
@@ -164,28 +173,47 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   });
   const checksum = completedChecksum(upload, chosen, ctx.req.headers);
   const etag = `${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${requested.length}`;
-  const versionId = newId();
-  const versioned = bucket.versioning === "Enabled";
-  await completeUpload(ctx.services.sql, {
-    uploadId: upload.uploadId,
-    versionId,
-    parts: requested.map(({ partNumber }) => ({ partNumber })),
-    size,
-    etag,
-    checksumAlgorithm: checksum?.algorithm,
-    checksumValue: checksum?.value,
-    checksumType: checksum?.type,
-    versioned,
-    precondition,
-  });
-  if (versioned) ctx.set(H.versionId, versionId);
+  let completed: CompletedUpload;
+  try {
+    completed = await completeUpload(ctx.services.sql, {
+      uploadId: upload.uploadId,
+      versionId: newId(),
+      // The ETags are checked again under the upload's lock: a part re-uploaded since it was listed above fails.
+      parts: requested.map(({ partNumber, etag: partEtag }) => ({ partNumber, etag: partEtag })),
+      size,
+      etag,
+      checksumAlgorithm: checksum?.algorithm,
+      checksumValue: checksum?.value,
+      checksumType: checksum?.type,
+      precondition,
+    });
+  } catch (error) {
+    if (error instanceof InvalidPartError) {
+      const request = requested.find((part) => part.partNumber === error.partNumber);
+      throw invalidPart(upload.uploadId, error.partNumber, request?.etag ?? "");
+    }
+    // A concurrent Complete of the same upload won: the same list of parts makes the same object.
+    const completedMeanwhile = error instanceof NoSuchUploadError ? await findCompletedUpload(ctx.services.sql, bucket.id, key, uploadId) : undefined;
+    if (completedMeanwhile?.etag !== etag) throw error;
+    completed = completedMeanwhile;
+  }
+  respondCompleted(ctx, bucket, key, completed);
+}
+
+function invalidPart(uploadId: string, partNumber: number, etag: string): S3Error {
+  return new S3Error("InvalidPart", undefined, { details: { UploadId: uploadId, PartNumber: String(partNumber), ETag: etag } });
+}
+
+function respondCompleted(ctx: S3Context, bucket: Bucket, key: string, completed: CompletedUpload): void {
+  setWrittenVersionId(ctx, completed);
+  const checksum = completed.checksumAlgorithm && completed.checksumValue ? completed : undefined;
   ctx.type = "application/xml";
   ctx.body = renderXml("CompleteMultipartUploadResult", {
     Location: `${ctx.protocol}://${ctx.host}/${bucket.name}/${encodeURIComponent(key).replace(/%2F/g, "/")}`,
     Bucket: bucket.name,
     Key: key,
-    ETag: quoteEtag(etag),
-    ...(checksum ? { [`Checksum${checksum.algorithm}`]: checksum.value, ChecksumType: checksum.type } : {}),
+    ETag: quoteEtag(completed.etag),
+    ...(checksum ? { [`Checksum${checksum.checksumAlgorithm}`]: checksum.checksumValue, ChecksumType: checksum.checksumType } : {}),
   });
 }
 

@@ -7,13 +7,14 @@ import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import { getBucket } from "../../../meta/src/pg/buckets.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { renderXml } from "../s3/xml.js";
 import { MAX_PART_SIZE, storageClassOf, storeObjectVersion } from "./store-part.js";
+import { setWrittenVersionId } from "./common.js";
 
 /** AWS's cap on the form fields that precede the file. */
 export const MAX_PRE_DATA_BYTES = 20 * 1024;
@@ -319,7 +320,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const status = successStatus(fields.get("success_action_status"));
 
   const body = postedFileBody(form.file.stream, range);
-  const { stored, versionId, versioned } = await storeObjectVersion(ctx, body, {
+  const written = await storeObjectVersion(ctx, body, {
     bucket,
     key,
     storageClass,
@@ -328,10 +329,10 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
     beforeCommit: () => form.finished, // a form cut short after the file is not an upload
   });
 
-  const etag = quoteEtag(stored.md5Hex);
+  const etag = quoteEtag(written.stored.md5Hex);
   const location = `${ctx.protocol}://${ctx.host}/${bucketName}/${encodeURIComponent(key).replaceAll("%2F", "/")}`;
   ctx.set("etag", etag);
-  if (versioned) ctx.set(H.versionId, versionId);
+  setWrittenVersionId(ctx, written);
   if (redirect !== undefined && /^https?:\/\//i.test(redirect)) {
     const url = new URL(redirect);
     url.searchParams.set("bucket", bucketName);

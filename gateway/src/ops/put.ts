@@ -1,9 +1,9 @@
 // PutObject: stream the body into a new version, then commit it as the current one.
 import { checkWritePrecondition } from "../../../meta/src/pg/conditions.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
-import { loadOwnBucket, objectKey, respondEmpty } from "./common.js";
+import { loadOwnBucket, objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
 import { isInlineBody, storageClassOf, storeInlineObject, storeObjectVersion, type StoredObjectVersion } from "./store-part.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
@@ -28,12 +28,12 @@ export async function putObject(ctx: S3Context): Promise<void> {
     written = await storeObjectVersion(ctx, body, { ...object, bucket });
   }
 
-  const { stored, versionId, versioned } = written;
+  const { stored } = written;
   ctx.set("etag", quoteEtag(stored.md5Hex));
   if (stored.checksum) {
     ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
-  if (versioned) ctx.set(H.versionId, versionId);
+  setWrittenVersionId(ctx, written);
   respondEmpty(ctx, 200);
 }

@@ -1,4 +1,4 @@
-// The write path shared by PutObject, UploadPart, CopyObject and UploadPartCopy (DESIGN §3): reserve a pending
+// The write path shared by PutObject, UploadPart, CopyObject and UploadPartCopy (docs/architecture.md, Commit protocol): reserve a pending
 // row with the layout and datafile ids, stream the verified body to k+m ioservers, then hand back what the
 // caller's commit needs. A tiny whole object skips all that: it is kept inline, reserved and committed in one
 // statement (storeObjectVersion). A failure after the reservation aborts the row, so
@@ -7,9 +7,16 @@
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { WritePrecondition } from "../../../meta/src/pg/conditions.js";
-import { abortVersion, commitVersion, insertPendingVersion, putInlineVersion, type CommitVersion } from "../../../meta/src/pg/versions.js";
+import {
+  abortVersion,
+  commitVersion,
+  insertPendingVersion,
+  putInlineVersion,
+  type CommitVersion,
+  type CommittedVersion,
+} from "../../../meta/src/pg/versions.js";
 import type { Bucket, DatafileRef, ObjectHeaders } from "../../../meta/src/types.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
@@ -176,11 +183,8 @@ export interface NewObjectVersion {
   beforeCommit?: (stored: StoredPart) => Promise<void> | void;
 }
 
-export interface StoredObjectVersion {
+export interface StoredObjectVersion extends CommittedVersion {
   stored: StoredPart;
-  versionId: string;
-  versioned: boolean;
-  lastModified: Date;
 }
 
 /** Whether a whole object's body is kept inline in PostgreSQL rather than striped: known and tiny. */
@@ -199,14 +203,13 @@ export async function storeInlineObject(
 ): Promise<StoredObjectVersion> {
   const stored = await readInline(body, declaredSize(body));
   await version.beforeCommit?.(stored);
-  const versionId = newId();
-  const target = { bucketName: version.bucketName, owner: ctx.state.auth.accessKeyId, key: version.key, versionId, storageClass: version.storageClass };
-  const { lastModified, versioned } = await putInlineVersion(ctx.services.sql, target, commitOf(stored, version), stored.inlineData);
-  return { stored, versionId, versioned, lastModified };
+  const target = { bucketName: version.bucketName, owner: ctx.state.auth.accessKeyId, key: version.key, versionId: newId(), storageClass: version.storageClass };
+  const committed = await putInlineVersion(ctx.services.sql, target, commitOf(stored, version), stored.inlineData);
+  return { stored, ...committed };
 }
 
 /** What a commit records of a stored body, for either commit path. */
-function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags">): Omit<CommitVersion, "versioned"> {
+function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags">): CommitVersion {
   return {
     size: stored.size,
     etag: stored.md5Hex,
@@ -231,8 +234,8 @@ export async function storeObjectVersion(ctx: S3Context, body: VerifiedBody, ver
   const { bucket, key, storageClass } = version;
   if (isInlineBody(ctx, body, version.sizeLimit)) return storeInlineObject(ctx, body, { ...version, bucketName: bucket.name });
 
+  // Minted here; the commit stores the version under it, or as "null" in a bucket that keeps no versions then.
   const versionId = newId();
-  const versioned = bucket.versioning === "Enabled";
   const stored = await storePart(ctx, body, {
     storageClass,
     placementSeed: versionId,
@@ -242,8 +245,8 @@ export async function storeObjectVersion(ctx: S3Context, body: VerifiedBody, ver
   });
   try {
     await version.beforeCommit?.(stored);
-    const { lastModified } = await commitVersion(sql, stored.rowId, { ...commitOf(stored, version), versioned });
-    return { stored, versionId, versioned, lastModified };
+    const committed = await commitVersion(sql, stored.rowId, commitOf(stored, version));
+    return { stored, ...committed };
   } catch (error) {
     await abortVersion(sql, stored.rowId).catch(() => undefined);
     throw error;

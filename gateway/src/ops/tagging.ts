@@ -2,11 +2,11 @@
 // (a URL-encoded query string) that PutObject and CreateMultipartUpload accept.
 import type { IncomingHttpHeaders } from "node:http";
 import { getBucketTags, getObjectTags, putBucketTags, putObjectTags, type Tag } from "../../../meta/src/pg/tags.js";
-import type { S3Context } from "../app.js";
+import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey, readSmallBody, respondEmpty } from "./common.js";
+import { loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export const TAGGING_HEADER = "x-amz-tagging";
 export const TAGGING_COUNT_HEADER = "x-amz-tagging-count";
@@ -65,19 +65,15 @@ function renderTagging(tags: Tag[]): string {
   return renderXml("Tagging", { TagSet: tags.length ? { Tag: tags.map(({ Key, Value }) => ({ Key, Value })) } : {} });
 }
 
-function versionIdOf(ctx: S3Context): string | undefined {
-  return ctx.state.target.query.get("versionId");
-}
-
 function noSuchObject(ctx: S3Context, key: string): S3Error {
-  const versionId = versionIdOf(ctx);
+  const versionId = requestedVersionId(ctx);
   return versionId === undefined ? new S3Error("NoSuchKey") : new S3Error("NoSuchVersion", undefined, { details: { Key: key, VersionId: versionId } });
 }
 
 export async function getObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
-  const found = await getObjectTags(ctx.services.sql, bucket.id, key, versionIdOf(ctx));
+  const found = await getObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx));
   if (!found) throw noSuchObject(ctx, key);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, found.versionId);
   ctx.type = "application/xml";
@@ -88,7 +84,7 @@ export async function putObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const tags = tagsFromXml(await readSmallBody(ctx), MAX_OBJECT_TAGS);
-  const done = await putObjectTags(ctx.services.sql, bucket.id, key, versionIdOf(ctx), tags);
+  const done = await putObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx), tags);
   if (!done) throw noSuchObject(ctx, key);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, done.versionId);
   respondEmpty(ctx, 200);
@@ -97,7 +93,7 @@ export async function putObjectTagging(ctx: S3Context): Promise<void> {
 export async function deleteObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
-  const done = await putObjectTags(ctx.services.sql, bucket.id, key, versionIdOf(ctx), []);
+  const done = await putObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx), []);
   if (!done) throw noSuchObject(ctx, key);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, done.versionId);
   respondEmpty(ctx, 204);

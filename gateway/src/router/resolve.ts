@@ -34,7 +34,10 @@ export type S3OperationName =
   | "PutBucketCors"
   | "DeleteBucketCors"
   | "PostObject"
-  | "GetObjectAttributes";
+  | "GetObjectAttributes"
+  | "GetBucketVersioning"
+  | "PutBucketVersioning"
+  | "ListObjectVersions";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -75,6 +78,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       case "PUT":
         if (has("tagging")) return { name: "PutBucketTagging", bucket };
         if (has("cors")) return { name: "PutBucketCors", bucket };
+        if (has("versioning")) return { name: "PutBucketVersioning", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -90,6 +94,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("tagging")) return { name: "GetBucketTagging", bucket };
         if (has("cors")) return { name: "GetBucketCors", bucket };
         if (has("uploads")) return { name: "ListMultipartUploads", bucket };
+        if (has("versioning")) return { name: "GetBucketVersioning", bucket };
+        if (has("versions")) return { name: "ListObjectVersions", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":

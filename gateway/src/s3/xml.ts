@@ -16,7 +16,7 @@ const parser = new XMLParser(parserOptions);
 /** For documents whose text is data that may begin or end with whitespace (object keys in DeleteObjects). */
 const untrimmedParser = new XMLParser({ ...parserOptions, trimValues: false });
 
-type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined;
+export type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined;
 export interface XmlObject {
   [element: string]: XmlValue;
 }
@@ -35,6 +35,28 @@ function prune(value: XmlValue): XmlValue {
 export function renderXml(root: string, body: XmlObject, namespace: string | null = S3_NAMESPACE): string {
   const element = namespace ? { "@xmlns": namespace, ...body } : body;
   return `<?xml version="1.0" encoding="UTF-8"?>\n${builder.build({ [root]: prune(element) })}`;
+}
+
+/**
+ * Like renderXml, for a root whose children must come in the given order even where elements of different names
+ * alternate (ListVersionsResult interleaves Version and DeleteMarker entries in listing order): renderXml's object
+ * form can only group each name's elements together.
+ */
+export function renderXmlInOrder(root: string, children: ReadonlyArray<readonly [string, XmlValue]>, namespace: string = S3_NAMESPACE): string {
+  const ordered = children.filter(([, value]) => value !== undefined).flatMap(([name, value]) => orderedElements(name, value));
+  return `<?xml version="1.0" encoding="UTF-8"?>\n${orderedBuilder.build([{ [root]: ordered, ":@": { "@xmlns": namespace } }])}`;
+}
+
+const orderedBuilder = new XMLBuilder({ preserveOrder: true, ignoreAttributes: false, attributeNamePrefix: "@", suppressEmptyNode: false });
+
+/** One element (several for an array) in fast-xml-parser's ordered form: `{ name: [children] }`. */
+function orderedElements(name: string, value: XmlValue): object[] {
+  if (value === undefined) return [];
+  if (Array.isArray(value)) return value.flatMap((item) => orderedElements(name, item));
+  if (typeof value === "object") {
+    return [{ [name]: Object.entries(value).flatMap(([childName, child]) => orderedElements(childName, child)) }];
+  }
+  return [{ [name]: [{ "#text": String(value) }] }];
 }
 
 /** Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML. */

@@ -3,7 +3,7 @@
 import type postgres from "postgres";
 import { isPostgresError, WEFT_WRITE_CONDITION_FAILED, type Sql, type Tx } from "../db.js";
 import { WriteConditionFailedError } from "../errors.js";
-import type { DatafileRef, ObjectHeaders, PartRecord } from "../types.js";
+import type { DatafileRef, ObjectHeaders, PartRecord, VersioningState } from "../types.js";
 
 export type Queryable = Sql | Tx;
 export type Fragment = postgres.PendingQuery<postgres.Row[]>;
@@ -49,20 +49,20 @@ export async function lockObjectKey(tx: Tx, bucketId: number, key: string): Prom
 }
 
 /**
- * Makes room for a new current version of a key (caller holds lockObjectKey), in one statement: a complete version
- * with the same version id is replaced (a new "null" version replaces the old one), and so is the current version
- * when the bucket does not keep versions; the replaced rows are discarded with their blobs queued. A current
- * version that is kept stops being current.
+ * Makes room for a new current version of a key stored under `versionId` (caller holds lockObjectKey), in one
+ * statement (weft_retire_current_version): a complete version with the same id is replaced (a new "null" version
+ * replaces the old one), and so is the current version when the bucket is Unversioned; the replaced rows are discarded
+ * with their blobs queued. A current version that is kept stops being current.
  */
 export async function retireCurrentVersion(
   tx: Tx,
-  target: { bucketId: number; key: string; versionId: string; versioned: boolean },
+  target: { bucketId: number; key: string; versionId: string; versioning: VersioningState },
 ): Promise<void> {
-  const { bucketId, key, versionId, versioned } = target;
-  await tx`select weft_retire_current_version(${bucketId}, ${key}, ${versionId}, ${versioned})`;
+  const { bucketId, key, versionId, versioning } = target;
+  await tx`select weft_retire_current_version(${bucketId}, ${key}, ${versionId}, ${versioning !== "Unversioned"})`;
 }
 
-/** The typed error for what the commit functions of migration 0003 raise; anything else unchanged. */
+/** The typed error for what the commit functions of meta/functions.sql raise; anything else unchanged. */
 export function commitError(error: unknown): unknown {
   if (isPostgresError(error, WEFT_WRITE_CONDITION_FAILED)) {
     return new WriteConditionFailedError(error.message as WriteConditionFailedError["reason"]);

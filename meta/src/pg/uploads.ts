@@ -3,7 +3,8 @@
 // Lock order, everywhere: upload row, then object key, then part rows (commitPart, completeUpload, abortUpload).
 import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../errors.js";
-import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart } from "../types.js";
+import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart, VersioningState } from "../types.js";
+import type { CommittedVersion } from "./versions.js";
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
   bytesParameter,
@@ -174,59 +175,67 @@ export async function listUploadParts(sql: Sql, uploadId: string): Promise<Uploa
   return (row?.parts ?? []).map((part) => ({ ...partFromJson(part), lastModified: new Date(part.committedAt!) }));
 }
 
+/** What a completed upload became: its version (see CommittedVersion) and what the response repeats of it. */
+export interface CompletedUpload extends CommittedVersion {
+  etag: string;
+  checksumAlgorithm?: string;
+  checksumValue?: string;
+  checksumType?: ChecksumType;
+}
+
 /**
  * Turns the chosen committed parts into a new complete, current version carrying the upload's headers and storage
- * class; unchosen and still-pending parts are discarded (blobs queued) and the upload disappears. The replaced
- * version is handled as in commitVersion. A part given with an etag must still have that etag (a concurrent
- * re-upload of the part after the caller checked it throws InvalidPartError, as does a missing part).
+ * class; unchosen and still-pending parts are discarded (blobs queued) and the upload disappears. The version id and
+ * what is replaced follow the bucket's versioning state, as in commitVersion (`versionId` is the minted one). Each
+ * part must still be committed with the ETag given (a concurrent re-upload of a part after the caller checked it, or
+ * a missing part, throws InvalidPartError and changes nothing). NoSuchUploadError when the upload is gone.
  */
 export async function completeUpload(
   sql: Sql,
   completion: {
     uploadId: string;
     versionId: string;
-    parts: { partNumber: number; etag?: string }[];
+    parts: { partNumber: number; etag: string }[];
     size: number;
     etag: string;
     checksumAlgorithm?: string;
     checksumValue?: string;
     checksumType?: ChecksumType;
-    versioned: boolean;
     /** Checked under the key lock, atomically with the completion; a failure leaves the upload as it was. */
     precondition?: WritePrecondition;
   },
-): Promise<{ lastModified: Date }> {
+): Promise<CompletedUpload> {
   const { uploadId } = completion;
   return sql.begin(async (tx) => {
     const [upload] = await tx<UploadRow[]>`select * from uploads where upload_id = ${uploadId} for update`;
     if (!upload) throw new NoSuchUploadError(uploadId);
     await lockObjectKey(tx, upload.bucket_id, upload.key);
     await checkWritePrecondition(tx, upload.bucket_id, upload.key, completion.precondition);
-    await retireCurrentVersion(tx, {
-      bucketId: upload.bucket_id,
-      key: upload.key,
-      versionId: completion.versionId,
-      versioned: completion.versioned,
-    });
+    const [bucket] = await tx<{ versioning: VersioningState; stored_version_id: string }[]>`
+      select versioning, weft_stored_version_id(versioning, ${completion.versionId}) as stored_version_id
+      from buckets where id = ${upload.bucket_id}`;
+    const versionId = bucket!.stored_version_id;
+    await retireCurrentVersion(tx, { bucketId: upload.bucket_id, key: upload.key, versionId, versioning: bucket!.versioning });
     const [version] = await tx<{ id: number; last_modified: Date }[]>`
       insert into versions (
         bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
         content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
-        checksum_value, checksum_type, last_modified, tags
+        checksum_value, checksum_type, last_modified, tags, completed_upload_id
       ) values (
-        ${upload.bucket_id}, ${upload.key}, ${completion.versionId}, 'complete', true, ${completion.size},
+        ${upload.bucket_id}, ${upload.key}, ${versionId}, 'complete', true, ${completion.size},
         ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
         ${upload.content_disposition}, ${upload.content_language}, ${upload.cache_control}, ${upload.expires},
         ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
-        ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])}
+        ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])},
+        ${uploadId}
       )
       returning id, last_modified`;
-    const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag ?? null })));
+    const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag })));
     const moved = await tx<{ part_number: number }[]>`
       update parts set version_row_id = ${version!.id}, upload_id = null
       from jsonb_to_recordset(${chosen}) as c(part_number integer, etag text)
       where parts.upload_id = ${uploadId} and parts.state = 'complete' and parts.part_number = c.part_number
-        and (c.etag is null or parts.etag = c.etag)
+        and parts.etag = c.etag
       returning parts.part_number`;
     if (moved.length !== completion.parts.length) {
       const movedNumbers = new Set(moved.map((part) => part.part_number));
@@ -235,8 +244,47 @@ export async function completeUpload(
     }
     await discardParts(tx, tx`select id from parts where upload_id = ${uploadId} for update`);
     await tx`delete from uploads where upload_id = ${uploadId}`;
-    return { lastModified: version!.last_modified };
+    return {
+      versionId,
+      lastModified: version!.last_modified,
+      versioning: bucket!.versioning,
+      etag: completion.etag,
+      ...optional("checksumAlgorithm", completion.checksumAlgorithm),
+      ...optional("checksumValue", completion.checksumValue),
+      ...optional("checksumType", completion.checksumType),
+    };
   });
+}
+
+/**
+ * The version an upload of this key was completed into, while that version exists (a repeated
+ * CompleteMultipartUpload is answered from it); undefined otherwise.
+ */
+export async function findCompletedUpload(sql: Sql, bucketId: number, key: string, uploadId: string): Promise<CompletedUpload | undefined> {
+  const [row] = await sql<
+    {
+      version_id: string;
+      last_modified: Date;
+      versioning: VersioningState;
+      etag: string;
+      checksum_algorithm: string | null;
+      checksum_value: string | null;
+      checksum_type: ChecksumType | null;
+    }[]
+  >`
+    select v.version_id, v.last_modified, b.versioning, v.etag, v.checksum_algorithm, v.checksum_value, v.checksum_type
+    from versions v join buckets b on b.id = v.bucket_id
+    where v.completed_upload_id = ${uploadId} and v.bucket_id = ${bucketId} and v.key = ${key} and v.state = 'complete'`;
+  if (!row) return undefined;
+  return {
+    versionId: row.version_id,
+    lastModified: row.last_modified,
+    versioning: row.versioning,
+    etag: row.etag,
+    ...optional("checksumAlgorithm", row.checksum_algorithm),
+    ...optional("checksumValue", row.checksum_value),
+    ...optional("checksumType", row.checksum_type),
+  };
 }
 
 /** Discards the upload and all its parts, committed or pending (blobs queued). False if there is no such upload. */

@@ -1,5 +1,5 @@
-// Object versions and the commit protocol (DESIGN §3): reserve a pending version, stream the data elsewhere, then
-// commit or abort it, each step one statement (the commit's steps run in functions of migration 0003).
+// Object versions and the commit protocol (docs/architecture.md): reserve a pending version, stream the data
+// elsewhere, then commit or abort it, each step one statement (the commit's steps run in meta/functions.sql).
 import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { Batcher } from "../batcher.js";
@@ -13,7 +13,7 @@ import {
 } from "../db.js";
 import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
-import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord } from "../types.js";
+import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord, VersioningState } from "../types.js";
 import { bucketFromRow, type BucketRow } from "./buckets.js";
 import type { WritePrecondition } from "./conditions.js";
 import {
@@ -69,28 +69,32 @@ export interface CommitVersion {
   partEtag: string;
   /** With `length` when the body's size was unknown at reservation (the part's size then becomes `size`). */
   datafileCrcs: { slot: number; crc32c: string; length?: number }[];
-  versioned: boolean;
   /** Checked under the key lock, atomically with the commit; WriteConditionFailedError when it fails. */
   precondition?: WritePrecondition;
   /** The object's tags (x-amz-tagging); none when absent. */
   tags?: { Key: string; Value: string }[];
 }
 
+/** Where a commit put a new version: its stored id ("null" unless the bucket keeps versions) and when. */
+export interface CommittedVersion {
+  versionId: string;
+  lastModified: Date;
+  /** The bucket's versioning state the commit went by. */
+  versioning: VersioningState;
+}
+
 /**
- * Makes a pending version complete and current, in one statement (weft_commit_version). What it replaces (see
- * retireCurrentVersion) is deleted in the same transaction and its blobs queued for collection, so old data is never
- * removed before the new metadata commits. Throws VersionNotPendingError when the version was aborted or reaped
+ * Makes a pending version complete and current, in one statement (weft_commit_version). The bucket's versioning state
+ * at commit decides its version id: the one reserved in a bucket that keeps versions, else "null". What it replaces
+ * (see retireCurrentVersion) is deleted in the same transaction and its blobs queued for collection, so old data is
+ * never removed before the new metadata commits. Throws VersionNotPendingError when the version was aborted or reaped
  * meanwhile, WriteConditionFailedError when the precondition fails under the key lock.
  */
-export async function commitVersion(
-  sql: Sql,
-  versionRowId: number,
-  commit: CommitVersion,
-): Promise<{ versionId: string; lastModified: Date }> {
+export async function commitVersion(sql: Sql, versionRowId: number, commit: CommitVersion): Promise<CommittedVersion> {
   try {
-    const [committed] = await sql<{ version_id: string; last_modified: Date }[]>`
+    const [committed] = await sql<{ version_id: string; last_modified: Date; versioning: VersioningState }[]>`
       select * from weft_commit_version(${versionRowId}, ${commitJson(sql, commit)})`;
-    return { versionId: committed!.version_id, lastModified: committed!.last_modified };
+    return { versionId: committed!.version_id, lastModified: committed!.last_modified, versioning: committed!.versioning };
   } catch (error) {
     if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new VersionNotPendingError(versionRowId);
     throw commitError(error);
@@ -101,20 +105,15 @@ export interface InlineVersion {
   bucketName: string;
   owner: string;
   key: string;
+  /** Minted: the version's id if the bucket keeps versions (see commitVersion). */
   versionId: string;
   storageClass: string;
 }
 
 interface InlinePut {
   version: InlineVersion;
-  commit: Omit<CommitVersion, "versioned">;
+  commit: CommitVersion;
   inlineData: Buffer;
-}
-
-export interface InlinePutResult {
-  versionId: string;
-  lastModified: Date;
-  versioned: boolean;
 }
 
 /**
@@ -123,21 +122,15 @@ export interface InlinePutResult {
  * 5); more gateways commit in parallel. 64 items bound a statement's size and how long it holds its key locks.
  */
 const INLINE_PUT_BATCHING = { maxInFlight: 1, maxBatch: 64, gatherMs: 2 };
-const inlinePutBatchers = new WeakMap<Sql, Batcher<InlinePut, InlinePutResult>>();
+const inlinePutBatchers = new WeakMap<Sql, Batcher<InlinePut, CommittedVersion>>();
 
 /**
  * A whole object small enough to live in its part row: the bucket is found by name and its owner checked, and the
  * version is inserted complete and current (no datafile is written in between, so nothing needs reserving).
  * Concurrent calls on one pool are committed together, in one statement (weft_put_inline_versions), each with its own
- * outcome. `commit.versioned` is ignored: the bucket's own state decides, and is returned. Same guarantees and errors
- * as commitVersion, and NoSuchBucketError / NotBucketOwnerError.
+ * outcome. Same guarantees and errors as commitVersion, and NoSuchBucketError / NotBucketOwnerError.
  */
-export function putInlineVersion(
-  sql: Sql,
-  version: InlineVersion,
-  commit: Omit<CommitVersion, "versioned">,
-  inlineData: Buffer,
-): Promise<InlinePutResult> {
+export function putInlineVersion(sql: Sql, version: InlineVersion, commit: CommitVersion, inlineData: Buffer): Promise<CommittedVersion> {
   let batcher = inlinePutBatchers.get(sql);
   if (batcher === undefined) {
     batcher = new Batcher((puts) => putInlineVersions(sql, puts), INLINE_PUT_BATCHING);
@@ -146,26 +139,26 @@ export function putInlineVersion(
   return batcher.submit({ version, commit, inlineData });
 }
 
-async function putInlineVersions(sql: Sql, puts: InlinePut[]): Promise<(InlinePutResult | Error)[]> {
+async function putInlineVersions(sql: Sql, puts: InlinePut[]): Promise<(CommittedVersion | Error)[]> {
   // The data of all items travels as one bytea, each item naming its slice: one parameter whatever the batch size.
   let offset = 0;
   const items = puts.map(({ version, commit, inlineData }) => {
-    const item = { ...version, commit: commitObject({ ...commit, versioned: false }), dataOffset: offset, dataLength: inlineData.length };
+    const item = { ...version, commit: commitObject(commit), dataOffset: offset, dataLength: inlineData.length };
     offset += inlineData.length;
     return item;
   });
   const data = Buffer.concat(puts.map((put) => put.inlineData), offset);
   const rows = await sql<
-    { item: number; version_id: string; last_modified: Date; versioned: boolean; error_code: string | null; error_message: string }[]
+    { item: number; version_id: string; last_modified: Date; versioning: VersioningState; error_code: string | null; error_message: string }[]
   >`select * from weft_put_inline_versions(${sql.json(items)}, ${bytesParameter(sql, data)})`;
-  const outcomes = new Array<InlinePutResult | Error>(puts.length);
+  const outcomes = new Array<CommittedVersion | Error>(puts.length);
   for (const row of rows) {
     const { bucketName } = puts[row.item - 1]!.version;
     outcomes[row.item - 1] =
       row.error_code === WEFT_VERSION_NOT_PENDING ? new NoSuchBucketError(bucketName)
       : row.error_code === WEFT_NOT_BUCKET_OWNER ? new NotBucketOwnerError(bucketName)
       : row.error_code === WEFT_WRITE_CONDITION_FAILED ? new WriteConditionFailedError(row.error_message as WriteConditionFailedError["reason"])
-      : { versionId: row.version_id, lastModified: row.last_modified, versioned: row.versioned };
+      : { versionId: row.version_id, lastModified: row.last_modified, versioning: row.versioning };
   }
   return outcomes;
 }
@@ -191,7 +184,6 @@ function commitObject(commit: CommitVersion): postgres.JSONValue {
     checksumValue: commit.checksumValue ?? null,
     checksumType: commit.checksumType ?? null,
     datafileCrcs: commit.datafileCrcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c, length: crc.length ?? null })),
-    versioned: commit.versioned,
     precondition: commit.precondition ? { ifNoneMatch: commit.precondition.ifNoneMatch ?? false, ifMatch: commit.precondition.ifMatch ?? null } : null,
     tags: commit.tags ?? [],
   };
@@ -397,45 +389,69 @@ interface BucketColumns {
   bucket_created_at: Date;
 }
 
+/** What DeleteObject without a version id did: `markerVersionId` names the delete marker it made, if it made one. */
+export interface DeletedObject {
+  deleted: boolean;
+  versioning: VersioningState;
+  markerVersionId?: string;
+}
+
 /**
- * Unversioned: removes the current version (blobs queued). Versioned: a new delete marker becomes current and
- * every version is kept (versionId names the marker; one is generated when absent).
+ * DeleteObject without a version id, as the bucket's versioning state says (weft_delete_object): Unversioned removes
+ * the current version (blobs queued); Enabled makes a delete marker under a minted id the current version, keeping
+ * every version; Suspended does the same with a null delete marker, which replaces the null version.
  */
 export async function deleteObject(
   sql: Sql,
-  bucketId: number,
+  bucket: { id: number; versioning: VersioningState },
   key: string,
-  options: { versioned: boolean; versionId?: string },
-): Promise<{ deleted: boolean; deleteMarkerVersionId?: string }> {
-  const markerVersionId = options.versioned ? (options.versionId ?? randomUUID().replaceAll("-", "")) : null;
+): Promise<DeletedObject> {
   try {
-    const [{ deleted }] = await sql<{ deleted: boolean }[]>`
-      select weft_delete_object(${bucketId}, ${key}, ${options.versioned}, ${markerVersionId}) as deleted`;
-    return markerVersionId === null ? { deleted } : { deleted, deleteMarkerVersionId: markerVersionId };
+    const [row] = await sql<{ deleted: boolean; marker_version_id: string | null }[]>`
+      select * from weft_delete_object(${bucket.id}, ${key}, ${bucket.versioning}, ${randomUUID().replaceAll("-", "")})`;
+    return { deleted: row!.deleted, versioning: bucket.versioning, ...optional("markerVersionId", row!.marker_version_id) };
   } catch (error) {
-    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) throw new NoSuchBucketError(bucketId);
+    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) throw new NoSuchBucketError(bucket.id);
     throw error;
   }
 }
 
+/** The typed errors of weft_owned_bucket (the bucket named by a request, and its owner checked). */
+function ownedBucketError(error: unknown, bucketName: string): unknown {
+  if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) return new NoSuchBucketError(bucketName);
+  if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) return new NotBucketOwnerError(bucketName);
+  return error;
+}
+
 /**
- * deleteObject for a bucket known by name, in one statement that also finds the bucket and checks its owner (the
- * bucket's own versioning state decides between removing and a delete marker). NoSuchBucketError,
- * NotBucketOwnerError.
+ * deleteObject for a bucket known by name, in one statement that also finds the bucket and checks its owner.
+ * NoSuchBucketError, NotBucketOwnerError.
  */
-export async function deleteCurrentObject(
-  sql: Sql,
-  target: { bucketName: string; owner: string; key: string },
-): Promise<{ deleted: boolean; deleteMarkerVersionId?: string }> {
-  const markerVersionId = randomUUID().replaceAll("-", "");
+export async function deleteCurrentObject(sql: Sql, target: { bucketName: string; owner: string; key: string }): Promise<DeletedObject> {
   try {
-    const [{ deleted, versioned }] = await sql<{ deleted: boolean; versioned: boolean }[]>`
-      select * from weft_delete_current_object(${target.bucketName}, ${target.owner}, ${target.key}, ${markerVersionId})`;
-    return versioned ? { deleted, deleteMarkerVersionId: markerVersionId } : { deleted };
+    const [row] = await sql<{ deleted: boolean; versioning: VersioningState; marker_version_id: string | null }[]>`
+      select * from weft_delete_current_object(${target.bucketName}, ${target.owner}, ${target.key}, ${randomUUID().replaceAll("-", "")})`;
+    return { deleted: row!.deleted, versioning: row!.versioning, ...optional("markerVersionId", row!.marker_version_id) };
   } catch (error) {
-    if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) throw new NoSuchBucketError(target.bucketName);
-    if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) throw new NotBucketOwnerError(target.bucketName);
-    throw error;
+    throw ownedBucketError(error, target.bucketName);
+  }
+}
+
+/**
+ * DeleteObject with a version id (weft_delete_object_version): that version, or delete marker, is removed for good
+ * (blobs queued) and, if it was current, the newest version left becomes current. An id that names no version of the
+ * key changes nothing (`deleted` false). NoSuchBucketError, NotBucketOwnerError.
+ */
+export async function deleteObjectVersion(
+  sql: Sql,
+  target: { bucketName: string; owner: string; key: string; versionId: string },
+): Promise<{ deleted: boolean; wasDeleteMarker: boolean; versioning: VersioningState }> {
+  try {
+    const [row] = await sql<{ deleted: boolean; was_delete_marker: boolean; versioning: VersioningState }[]>`
+      select * from weft_delete_object_version(${target.bucketName}, ${target.owner}, ${target.key}, ${target.versionId})`;
+    return { deleted: row!.deleted, wasDeleteMarker: row!.was_delete_marker, versioning: row!.versioning };
+  } catch (error) {
+    throw ownedBucketError(error, target.bucketName);
   }
 }
 

@@ -1,0 +1,29 @@
+// What a request handler is given: the gateway's services and the request's resolved state. Its own module so that
+// the operations (ops/) and the application that dispatches to them (app.ts) both depend on it, not on each other.
+import type Koa from "koa";
+import type { Logger } from "pino";
+import type { Sql } from "../../meta/src/db.js";
+import type { CredentialStore } from "./auth/credentials.js";
+import type { AuthenticatedRequest } from "./auth/verify-request.js";
+import type { GatewayConfig } from "./config.js";
+import type { IoPool } from "./data/io-pool.js";
+import type { RequestTarget } from "./http/request-target.js";
+import type { S3Operation } from "./router/resolve.js";
+
+export interface Services {
+  config: GatewayConfig;
+  sql: Sql;
+  io: IoPool;
+  credentials: CredentialStore;
+  log: Logger;
+}
+
+export interface S3State {
+  requestId: string;
+  target: RequestTarget;
+  operation: S3Operation;
+  auth: AuthenticatedRequest;
+}
+
+export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };
+export type OperationHandler = (ctx: S3Context) => Promise<void>;
