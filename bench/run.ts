@@ -670,6 +670,87 @@ async function listing(cluster: LocalCluster): Promise<void> {
   record("listing", "list the whole bucket (pages of 1000)", [whole], "s");
 }
 
+const VERSION_KEYS = 1000;
+const VERSIONS_PER_KEY = 1000;
+
+/**
+ * ListObjectVersions under a prefix holding 1,000,000 versions: 1,000 folders of one key with 1,000 versions each
+ * (every tenth a delete marker), written by one statement straight into PostgreSQL (a million PUTs would take the
+ * whole run).
+ */
+async function versionListing(cluster: LocalCluster): Promise<void> {
+  const total = VERSION_KEYS * VERSIONS_PER_KEY;
+  console.log(`\nListObjectVersions (${total.toLocaleString("en")} versions under one prefix: ${VERSION_KEYS.toLocaleString("en")} folders of a key with ${VERSIONS_PER_KEY.toLocaleString("en")} versions)`);
+  await s3(cluster, "PUT", "/versions", undefined, 0);
+  const sql = postgres(cluster.databaseUrl, { max: 1, onnotice: () => {} });
+  const fillStarted = performance.now();
+  try {
+    const [bucket] = await sql<{ id: string }[]>`update buckets set versioning = 'Enabled' where name = 'versions' returning id`;
+    // seq follows the order rows are inserted in: each key's versions oldest first, so the last is the newest.
+    await sql`
+      insert into versions (bucket_id, key, version_id, state, is_current, is_delete_marker, size, etag, storage_class, last_modified)
+      select ${bucket.id}, 'versions/' || lpad(k::text, 4, '0') || '/object', md5(k || '/' || v), 'complete',
+        v = ${VERSIONS_PER_KEY - 1}, v % 10 = 9, case when v % 10 = 9 then 0 else 1 end,
+        case when v % 10 = 9 then null else md5(v::text) end, 'STANDARD', now()
+      from generate_series(0, ${VERSION_KEYS - 1}) k, generate_series(0, ${VERSIONS_PER_KEY - 1}) v
+      order by k, v`;
+    await sql`analyze versions`;
+  } finally {
+    await sql.end();
+  }
+  console.log(`  (filled in ${((performance.now() - fillStarted) / 1000).toFixed(0)} s)`);
+
+  const markers = (key: string, versionId: string) => `&key-marker=${encodeURIComponent(key)}&version-id-marker=${versionId}`;
+  /** One page over HTTP, timed: what a client needs to ask for the next one, and how many entries came. */
+  const page = async (query: string) => {
+    const { url, headers } = signed(cluster, "GET", `/versions?versions&${query}`);
+    const started = performance.now();
+    const response = await request(url, { headers, dispatcher: agent });
+    const text = await response.body.text();
+    const ms = performance.now() - started;
+    if (response.statusCode !== 200) throw new Error(`ListObjectVersions ${query}: ${response.statusCode} ${text}`);
+    const field = (name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(text)?.[1];
+    const nextKeyMarker = field("NextKeyMarker");
+    return {
+      ms,
+      versions: text.split("<VersionId>").length - 1,
+      commonPrefixes: text.split("<CommonPrefixes>").length - 1,
+      next: nextKeyMarker === undefined ? undefined : markers(nextKeyMarker, field("NextVersionIdMarker")!),
+    };
+  };
+  const percentiles = (latencies: number[]) => {
+    const sorted = [...latencies].sort((a, b) => a - b);
+    return { p50: sorted[Math.floor(sorted.length / 2)], note: `p99 ${sorted[Math.floor(sorted.length * 0.99)].toFixed(1)} ms` };
+  };
+
+  // Every page of the prefix, from the middle of the first key on, so that each page ends inside a key.
+  const latencies: number[] = [];
+  let listed = 0;
+  const whole = await timed(async () => {
+    let next: string | undefined = markers("versions/0000/object", createHash("md5").update(`0/${VERSIONS_PER_KEY / 2}`).digest("hex"));
+    while (next !== undefined) {
+      const result = await page(`prefix=versions%2F&max-keys=1000${next}`);
+      latencies.push(result.ms);
+      listed += result.versions;
+      next = result.next;
+    }
+  });
+  if (listed !== total - VERSIONS_PER_KEY / 2) throw new Error(`ListObjectVersions listed ${listed} versions`);
+  const pages = percentiles(latencies);
+  record("listing", "ListObjectVersions page of 1000, 1M versions", [pages.p50], "ms p50", { note: pages.note });
+  record("listing", "list all 1M versions (pages of 1000)", [whole], "s");
+
+  // A page of 1,000 common prefixes: a seek per folder, each jumping over the folder's 1,000 versions.
+  const folders: number[] = [];
+  for (let i = 0; i < (quick ? 5 : 20); i++) {
+    const result = await page("prefix=versions%2F&delimiter=%2F&max-keys=1000");
+    if (result.commonPrefixes !== VERSION_KEYS) throw new Error(`ListObjectVersions returned ${result.commonPrefixes} common prefixes`);
+    folders.push(result.ms);
+  }
+  const rolled = percentiles(folders);
+  record("listing", "ListObjectVersions page of 1000 common prefixes", [rolled.p50], "ms p50", { note: rolled.note });
+}
+
 async function degraded(cluster: LocalCluster, ceilings: Record<string, number>): Promise<void> {
   console.log("\nDegraded read (two of six ioservers stopped)");
   await cluster.ioservers[1].stop();
@@ -760,7 +841,10 @@ try {
       if (wanted("large") || wanted("degraded")) await largeObjects(cluster, dataDir, ceilings, unit ? ` (stripe unit ${unit / 1024} KiB)` : "");
       if (index === units.length - 1) {
         if (wanted("small")) await smallObjects(cluster, dataDir);
-        if (wanted("listing")) await listing(cluster);
+        if (wanted("listing")) {
+          await listing(cluster);
+          await versionListing(cluster);
+        }
         if (wanted("degraded")) await degraded(cluster, ceilings);
         if (wanted("memory")) await memory(cluster);
       }
