@@ -16,7 +16,7 @@
 //   striping-relay JSON          PUT passes the body on to six disk sinks as 4+2 streams of 256 KiB units ({sinks,
 //                                md5}), the MD5 of every byte computed on the way when md5 is set. Parity units are the
 //                                stripe's first two data units sent again, not computed (Reed–Solomon 4+2 runs at
-//                                ~8.7 GB/s, DESIGN §7): the least a 4+2 striping gateway does per PUT
+//                                ~8.7 GB/s on one core of the development machine): the least a 4+2 striping gateway does per PUT
 import { createHash } from "node:crypto";
 import { once } from "node:events";
 import { open, rm } from "node:fs/promises";
