@@ -542,6 +542,75 @@ begin
 end
 $$;
 
+-- The same jump over common prefixes for ListObjectVersions (meta/src/version-listing.ts): committed versions and
+-- delete markers of a bucket from key p_from (all its versions) up to p_below (exclusive; null for no bound) in
+-- listing order (key, then newest first), at most p_limit, except that after a version whose key rolls up into a
+-- common prefix, the other versions under that common prefix are left out. A page of 1,000 common prefixes, each
+-- holding many versions, is then one round trip instead of 1,000.
+create function weft_seek_versions_rollup(
+  p_bucket_id bigint, p_from text, p_below text, p_prefix text, p_delimiter text, p_limit integer
+)
+returns table (
+  key text, seq bigint, version_id text, is_current boolean, is_delete_marker boolean, size bigint, etag text,
+  last_modified timestamptz, storage_class text
+)
+language plpgsql stable
+set enable_seqscan = off
+as $$
+#variable_conflict use_column
+declare
+  seek_from text := p_from;
+  rows_wanted integer := p_limit;
+  batch refcursor;
+  found_row record;
+  delimiter_at integer;
+  jumped boolean;
+begin
+  while rows_wanted > 0 loop
+    if p_below is null then
+      open batch for
+        select v.key, v.seq, v.version_id, v.is_current, v.is_delete_marker, v.size, v.etag, v.last_modified,
+          v.storage_class
+        from versions v
+        where v.bucket_id = p_bucket_id and v.key >= seek_from and v.state = 'complete'
+        order by v.key, v.seq desc limit rows_wanted;
+    else
+      open batch for
+        select v.key, v.seq, v.version_id, v.is_current, v.is_delete_marker, v.size, v.etag, v.last_modified,
+          v.storage_class
+        from versions v
+        where v.bucket_id = p_bucket_id and v.key >= seek_from and v.key < p_below and v.state = 'complete'
+        order by v.key, v.seq desc limit rows_wanted;
+    end if;
+    jumped := false;
+    loop
+      fetch batch into found_row;
+      exit when not found;
+      key := found_row.key;
+      seq := found_row.seq;
+      version_id := found_row.version_id;
+      is_current := found_row.is_current;
+      is_delete_marker := found_row.is_delete_marker;
+      size := found_row.size;
+      etag := found_row.etag;
+      last_modified := found_row.last_modified;
+      storage_class := found_row.storage_class;
+      return next;
+      rows_wanted := rows_wanted - 1;
+      exit when rows_wanted = 0;
+      delimiter_at := strpos(substr(found_row.key, char_length(p_prefix) + 1), p_delimiter);
+      if delimiter_at > 0 and starts_with(found_row.key, p_prefix) then
+        seek_from := weft_prefix_successor(left(found_row.key, char_length(p_prefix) + delimiter_at + char_length(p_delimiter) - 1));
+        jumped := true;
+        exit;
+      end if;
+    end loop;
+    close batch;
+    exit when not jumped or seek_from is null;
+  end loop;
+end
+$$;
+
 -- A part's layout as json. Built by a function so that the work is done only when it is called, which the GET/HEAD
 -- lookup does only for objects that are not inline: as nested subqueries in the lookup, PostgreSQL set their plan
 -- nodes up on every execution, ~40 µs of a small GET's ~150.

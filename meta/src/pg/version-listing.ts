@@ -26,12 +26,17 @@ interface VersionListingRow {
  * index order: the index's mixed directions (key up, seq down) rule out one row comparison. Each scan stops at the
  * limit, so a seek reads at most `limit` rows plus one per scan, however many versions come before or after.
  */
-export function seekVersions(sql: Sql, bucketId: number): VersionSeek {
+export function seekVersions(sql: Sql, bucketId: number, rollup?: { prefix: string; delimiter: string }): VersionSeek {
   return async (range, limit) => {
     const { from, fromVersions } = range;
     const upper = range.below === undefined ? sql`` : sql`and key < ${range.below}`;
     let rows: VersionListingRow[];
-    if (fromVersions === "all" || fromVersions === "none") {
+    if (rollup && fromVersions === "all") {
+      // Where a delimiter page starts and after every common prefix: PostgreSQL jumps over the next ones itself.
+      rows = await sql<VersionListingRow[]>`
+        select * from weft_seek_versions_rollup(${bucketId}, ${from}, ${range.below ?? null}, ${rollup.prefix},
+          ${rollup.delimiter}, ${limit})`;
+    } else if (fromVersions === "all" || fromVersions === "none") {
       const lower = fromVersions === "all" ? sql`key >= ${from}` : sql`key > ${from}`;
       rows = await sql<VersionListingRow[]>`
         select key, seq, version_id, is_current, is_delete_marker, size, etag, last_modified, storage_class
@@ -84,10 +89,11 @@ function versionFromRow(row: VersionListingRow): SeekedVersion {
 }
 
 /**
- * One page of ListObjectVersions for a bucket; the caller has validated the request's parameters. Each seek is one
- * statement, so with a delimiter a page costs a round trip per common prefix on it: unlike listObjects, no seek here
- * jumps over common prefixes inside PostgreSQL.
+ * One page of ListObjectVersions for a bucket; the caller has validated the request's parameters. With a delimiter,
+ * the common prefixes are jumped over inside PostgreSQL (weft_seek_versions_rollup), so a page of common prefixes is
+ * one round trip, not one each.
  */
 export async function listObjectVersions(sql: Sql, bucketId: number, request: VersionListRequest): Promise<VersionPage> {
-  return listVersionPage(seekVersions(sql, bucketId), request);
+  const rollup = request.delimiter ? { prefix: request.prefix ?? "", delimiter: request.delimiter } : undefined;
+  return listVersionPage(seekVersions(sql, bucketId, rollup), request);
 }
