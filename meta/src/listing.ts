@@ -39,34 +39,48 @@ const MAX_BATCH = 1001;
 const MIN_BATCH_AFTER_SKIP = 8;
 
 /**
- * One page of a listing. With a delimiter, every common prefix is jumped over with a new seek at the prefix's
- * successor, so a page costs O(entries on the page) seeks and rows, however many keys sit under each prefix.
- * An entry (key or common prefix) is listed only when it sorts after startAfter; so continuing after a common prefix
- * skips all of its keys.
+ * The positions of one kind of listing: ListObjects walks keys, ListObjectVersions versions of keys. `Range` is where a
+ * seek starts; `at(key)` is a range from that key on (all of it), `after(row)` the range that follows an entry.
  */
-export async function listPage<T extends { key: string }>(seek: Seek<T>, request: ListRequest): Promise<Page<T>> {
-  const prefix = request.prefix ?? "";
-  const delimiter = request.delimiter ? request.delimiter : undefined;
+export interface ListingWalk<Row extends { key: string }, Range> {
+  seek(range: Range, limit: number): Promise<Row[]>;
+  /** Where the page starts; undefined when nothing can follow the markers. */
+  start: Range | undefined;
+  at(key: string): Range;
+  after(row: Row): Range;
+}
+
+/** One page of entries in listing order; `last` is the page's last entry when it is truncated. */
+export interface WalkedPage<Row> {
+  rows: Row[];
+  commonPrefixes: string[];
+  isTruncated: boolean;
+  last?: { row: Row } | { commonPrefix: string };
+}
+
+/**
+ * The prefix / delimiter / max-keys algorithm every listing shares. With a delimiter, every common prefix is jumped over
+ * with a new seek at the prefix's successor, so a page costs O(entries on the page) seeks and rows, however many rows
+ * sit under each prefix. An entry is listed only after the walk's start; so continuing after a common prefix skips it.
+ */
+export async function walkPage<Row extends { key: string }, Range>(
+  walk: ListingWalk<Row, Range>,
+  request: { prefix: string; delimiter?: string; below?: string; maxKeys: number },
+): Promise<WalkedPage<Row>> {
+  const { prefix, delimiter, below } = request;
   const maxKeys = Math.floor(request.maxKeys);
-  const page: Page<T> = { contents: [], commonPrefixes: [], isTruncated: false };
+  const page: WalkedPage<Row> = { rows: [], commonPrefixes: [], isTruncated: false };
   if (!(maxKeys > 0)) return page;
 
-  const below = prefix === "" ? undefined : prefixSuccessor(prefix);
-  let cursor: KeyRange | undefined = { from: prefix, inclusive: true, below };
-  const { startAfter } = request;
-  if (startAfter !== undefined && compareKeys(startAfter, prefix) >= 0) {
-    const folder = delimiter === undefined ? undefined : commonPrefixOf(startAfter, prefix, delimiter);
-    cursor = folder === undefined ? { from: startAfter, inclusive: false, below } : rangeAfterPrefix(folder, below);
-  }
-
+  let cursor = walk.start;
   let entries = 0;
-  let lastEntry: string | undefined;
+  let last: WalkedPage<Row>["last"];
   let batch = Math.min(maxKeys + 1, MAX_BATCH);
   while (cursor !== undefined) {
-    const rows = await seek(cursor, batch);
+    const rows = await walk.seek(cursor, batch);
     let producedInBatch = 0;
     let skippedInBatch = 0;
-    let skipping: string | undefined; // the common prefix whose remaining keys this batch still holds
+    let skipping: string | undefined; // the common prefix whose remaining rows this batch still holds
     for (const row of rows) {
       if (skipping !== undefined && row.key.startsWith(skipping)) {
         skippedInBatch++;
@@ -76,19 +90,19 @@ export async function listPage<T extends { key: string }>(seek: Seek<T>, request
       if (entries === maxKeys) {
         // Any further entry means there is another page.
         page.isTruncated = true;
-        page.nextMarker = lastEntry;
+        page.last = last;
         return page;
       }
       const folder = delimiter === undefined ? undefined : commonPrefixOf(row.key, prefix, delimiter);
       if (folder === undefined) {
-        page.contents.push(row);
-        lastEntry = row.key;
-        cursor = { from: row.key, inclusive: false, below };
+        page.rows.push(row);
+        last = { row };
+        cursor = walk.after(row);
       } else {
         page.commonPrefixes.push(folder);
-        lastEntry = folder;
+        last = { commonPrefix: folder };
         skipping = folder;
-        cursor = rangeAfterPrefix(folder, below);
+        cursor = rangeAfterPrefix(folder, below, walk.at);
       }
       entries++;
       producedInBatch++;
@@ -103,6 +117,29 @@ export async function listPage<T extends { key: string }>(seek: Seek<T>, request
   return page;
 }
 
+/** One page of ListObjects (v1 or v2) over a seek of keys. */
+export async function listPage<T extends { key: string }>(seek: Seek<T>, request: ListRequest): Promise<Page<T>> {
+  const prefix = request.prefix ?? "";
+  const delimiter = request.delimiter ? request.delimiter : undefined;
+  const below = prefix === "" ? undefined : prefixSuccessor(prefix);
+  const at = (key: string): KeyRange => ({ from: key, inclusive: true, below });
+  let start: KeyRange | undefined = at(prefix);
+  const { startAfter } = request;
+  if (startAfter !== undefined && compareKeys(startAfter, prefix) >= 0) {
+    const folder = delimiter === undefined ? undefined : commonPrefixOf(startAfter, prefix, delimiter);
+    start = folder === undefined ? { from: startAfter, inclusive: false, below } : rangeAfterPrefix(folder, below, at);
+  }
+  const walked = await walkPage({ seek, start, at, after: (row) => ({ from: row.key, inclusive: false, below }) }, {
+    prefix,
+    delimiter,
+    below,
+    maxKeys: request.maxKeys,
+  });
+  const page: Page<T> = { contents: walked.rows, commonPrefixes: walked.commonPrefixes, isTruncated: walked.isTruncated };
+  if (walked.last) page.nextMarker = "row" in walked.last ? walked.last.row.key : walked.last.commonPrefix;
+  return page;
+}
+
 /** The common prefix `key` rolls up into: prefix + text up to and including the first delimiter after the prefix. */
 export function commonPrefixOf(key: string, prefix: string, delimiter: string): string | undefined {
   if (!key.startsWith(prefix)) return undefined;
@@ -110,11 +147,12 @@ export function commonPrefixOf(key: string, prefix: string, delimiter: string): 
   return at < 0 ? undefined : key.slice(0, at + delimiter.length);
 }
 
-function rangeAfterPrefix(commonPrefix: string, below: string | undefined): KeyRange | undefined {
+/** The range from the successor of a common prefix on (`at`), unless that is past `below`. */
+export function rangeAfterPrefix<Range>(commonPrefix: string, below: string | undefined, at: (key: string) => Range): Range | undefined {
   const next = prefixSuccessor(commonPrefix);
   if (next === undefined) return undefined;
   if (below !== undefined && compareKeys(next, below) >= 0) return undefined;
-  return { from: next, inclusive: true, below };
+  return at(next);
 }
 
 const MAX_CODE_POINT = 0x10ffff;

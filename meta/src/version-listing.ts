@@ -1,7 +1,7 @@
 // The prefix / delimiter / marker algorithm of S3's ListObjectVersions over a seek() primitive, kept free of SQL so it
 // can be tested on its own (the SQL seek is meta/src/pg/version-listing.ts). Like listing.ts, except that a position
 // in the listing is a version of a key, not a key: keys in UTF-8 byte order, the versions of one key newest first.
-import { commonPrefixOf, compareKeys, prefixSuccessor } from "./listing.js";
+import { commonPrefixOf, compareKeys, prefixSuccessor, rangeAfterPrefix, walkPage } from "./listing.js";
 
 export interface VersionListRequest {
   prefix?: string;
@@ -59,67 +59,34 @@ export interface VersionRange {
  */
 export type VersionSeek = (range: VersionRange, limit: number) => Promise<SeekedVersion[]>;
 
-/** Rows read by one seek are capped so a huge max-keys cannot pull an unbounded result into memory at once. */
-const MAX_BATCH = 1001;
-/** As in listing.ts: a little look-ahead after a batch that ended inside a common prefix. */
-const MIN_BATCH_AFTER_SKIP = 8;
-
 /**
- * One page of ListObjectVersions. A continuation seeks from the last version returned (its key and seq), so a page
- * costs O(entries on the page) rows however many versions the keys before it hold; with a delimiter, every common
- * prefix is jumped over with a seek at the prefix's successor, however many versions sit under it.
+ * One page of ListObjectVersions (walkPage over versions). A continuation seeks from the last version returned (its
+ * key and seq), so a page costs O(entries on the page) rows however many versions the keys before it hold.
  */
 export async function listVersionPage(seek: VersionSeek, request: VersionListRequest): Promise<VersionPage> {
   const prefix = request.prefix ?? "";
   const delimiter = request.delimiter ? request.delimiter : undefined;
-  const maxKeys = Math.floor(request.maxKeys);
-  const page: VersionPage = { entries: [], commonPrefixes: [], isTruncated: false };
-  if (!(maxKeys > 0)) return page;
-
   const below = prefix === "" ? undefined : prefixSuccessor(prefix);
-  let cursor = firstRange(request, prefix, delimiter, below);
-  let entries = 0;
-  let last: { key: string; versionId?: string } | undefined;
-  let batch = Math.min(maxKeys + 1, MAX_BATCH);
-  while (cursor !== undefined) {
-    const rows = await seek(cursor, batch);
-    let producedInBatch = 0;
-    let skippedInBatch = 0;
-    let skipping: string | undefined; // the common prefix whose remaining versions this batch still holds
-    for (const row of rows) {
-      if (skipping !== undefined && row.key.startsWith(skipping)) {
-        skippedInBatch++;
-        continue;
-      }
-      skipping = undefined;
-      if (entries === maxKeys) {
-        // Any further entry means there is another page.
-        page.isTruncated = true;
-        page.nextKeyMarker = last!.key;
-        if (last!.versionId !== undefined) page.nextVersionIdMarker = last!.versionId;
-        return page;
-      }
-      const folder = delimiter === undefined ? undefined : commonPrefixOf(row.key, prefix, delimiter);
-      if (folder === undefined) {
-        const { seq, ...entry } = row;
-        page.entries.push(entry);
-        last = { key: row.key, versionId: row.versionId };
-        cursor = { from: row.key, fromVersions: { olderThanSeq: seq }, below };
-      } else {
-        page.commonPrefixes.push(folder);
-        last = { key: folder };
-        skipping = folder;
-        cursor = rangeAfterPrefix(folder, below);
-      }
-      entries++;
-      producedInBatch++;
-    }
-    if (rows.length < batch) break; // the range is exhausted
-    const remaining = maxKeys - entries + 1;
-    batch =
-      skippedInBatch === 0
-        ? Math.min(remaining, MAX_BATCH)
-        : Math.min(remaining, MAX_BATCH, Math.max(MIN_BATCH_AFTER_SKIP, 2 * producedInBatch));
+  const at = (key: string): VersionRange => ({ from: key, fromVersions: "all", below });
+  const walked = await walkPage(
+    {
+      seek,
+      start: firstRange(request, prefix, delimiter, below, at),
+      at,
+      after: (row: SeekedVersion): VersionRange => ({ from: row.key, fromVersions: { olderThanSeq: row.seq }, below }),
+    },
+    { prefix, delimiter, below, maxKeys: request.maxKeys },
+  );
+  const page: VersionPage = {
+    entries: walked.rows.map(({ seq: _seq, ...entry }) => entry),
+    commonPrefixes: walked.commonPrefixes,
+    isTruncated: walked.isTruncated,
+  };
+  if (walked.last && "row" in walked.last) {
+    page.nextKeyMarker = walked.last.row.key;
+    page.nextVersionIdMarker = walked.last.row.versionId;
+  } else if (walked.last) {
+    page.nextKeyMarker = walked.last.commonPrefix;
   }
   return page;
 }
@@ -133,22 +100,16 @@ function firstRange(
   prefix: string,
   delimiter: string | undefined,
   below: string | undefined,
+  at: (key: string) => VersionRange,
 ): VersionRange | undefined {
   const { keyMarker, versionIdMarker } = request;
-  if (keyMarker === undefined || compareKeys(keyMarker, prefix) < 0) return { from: prefix, fromVersions: "all", below };
+  if (keyMarker === undefined || compareKeys(keyMarker, prefix) < 0) return at(prefix);
   if (below !== undefined && compareKeys(keyMarker, below) >= 0) return undefined;
   const folder = delimiter === undefined ? undefined : commonPrefixOf(keyMarker, prefix, delimiter);
-  if (folder !== undefined) return rangeAfterPrefix(folder, below);
+  if (folder !== undefined) return rangeAfterPrefix(folder, below, at);
   return {
     from: keyMarker,
     fromVersions: versionIdMarker === undefined ? "none" : { olderThanVersionId: versionIdMarker },
     below,
   };
-}
-
-function rangeAfterPrefix(commonPrefix: string, below: string | undefined): VersionRange | undefined {
-  const next = prefixSuccessor(commonPrefix);
-  if (next === undefined) return undefined;
-  if (below !== undefined && compareKeys(next, below) >= 0) return undefined;
-  return { from: next, fromVersions: "all", below };
 }
