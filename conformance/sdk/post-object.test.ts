@@ -7,6 +7,7 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -206,6 +207,25 @@ describe("POST Object (browser form upload)", () => {
     const response = await fetch(url, { method: "POST", body: form, headers: { Origin: "https://app.example.com" } });
     assert.equal(response.status, 204, await response.text());
     assert.equal(response.headers.get("access-control-allow-origin"), "https://app.example.com");
+  });
+
+  it("makes a new version in a bucket that keeps versions, and answers its id", async () => {
+    const versioned = "post-forms-versioned";
+    await s3.send(new CreateBucketCommand({ Bucket: versioned }));
+    await s3.send(new PutBucketVersioningCommand({ Bucket: versioned, VersioningConfiguration: { Status: "Enabled" } }));
+    const versionIds: string[] = [];
+    for (const text of ["first", "second"]) {
+      const { url, fields } = await createPresignedPost(s3, { Bucket: versioned, Key: "forms/kept" });
+      const response = await post(url, fields, Buffer.from(text));
+      assert.equal(response.status, 204, await response.text());
+      versionIds.push(response.headers.get("x-amz-version-id") ?? "");
+    }
+    assert.ok(versionIds.every((id) => /^[0-9a-f]{32}$/.test(id)) && versionIds[0] !== versionIds[1], versionIds.join());
+    const first = await s3.send(new GetObjectCommand({ Bucket: versioned, Key: "forms/kept", VersionId: versionIds[0] }));
+    assert.equal(await first.Body!.transformToString(), "first");
+    const current = await s3.send(new GetObjectCommand({ Bucket: versioned, Key: "forms/kept" }));
+    assert.equal(current.VersionId, versionIds[1]);
+    assert.equal(await current.Body!.transformToString(), "second");
   });
 });
 
