@@ -2,18 +2,16 @@
 // the operations (ops/) and the application that dispatches to them (app.ts) both depend on it, not on each other.
 import type Koa from "koa";
 import type { Logger } from "pino";
-import type { Sql } from "../../meta/src/db.js";
 import type { CredentialStore } from "./auth/credentials.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
 import type { GatewayConfig } from "./config.js";
-import type { IoPool } from "./data/io-pool.js";
 import type { RequestTarget } from "./http/request-target.js";
+import type { ObjectStore } from "./objects/object-store.js";
 import type { S3Operation } from "./router/resolve.js";
 
 export interface Services {
   config: GatewayConfig;
-  sql: Sql;
-  io: IoPool;
+  objects: ObjectStore;
   credentials: CredentialStore;
   log: Logger;
 }

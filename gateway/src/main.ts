@@ -1,14 +1,16 @@
-// Gateway entry point: configuration, PostgreSQL, the ioserver pool, the S3 app, the collector.
+// Gateway entry point: configuration, PostgreSQL, the ioserver pool, the object layer, the S3 app, the collector.
 import { createServer } from "node:http";
 import pino from "pino";
 import { connect, migrate } from "../../meta/src/db.js";
 import { upsertAccessKey } from "../../meta/src/pg/keys.js";
+import { MetaStore } from "../../meta/src/store.js";
 import { createApp } from "./app.js";
 import { PgCredentialStore } from "./auth/pg-credentials.js";
 import { loadConfig } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
 import { Sweeper } from "./gc/sweeper.js";
 import { MemoryReducer } from "./memory-reducer.js";
+import { ObjectStore } from "./objects/object-store.js";
 
 const config = loadConfig();
 const log = pino({ level: config.logLevel, base: { service: "gateway" } });
@@ -18,7 +20,8 @@ for (const [accessKeyId, secret] of Object.entries(config.accessKeys)) await ups
 
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log);
 await io.start();
-const app = createApp({ config, sql, io, credentials: new PgCredentialStore(sql), log });
+const objects = new ObjectStore({ config, meta: new MetaStore(sql), io, log });
+const app = createApp({ config, objects, credentials: new PgCredentialStore(sql), log });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
 const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });

@@ -5,7 +5,6 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
 import { renderXml, type XmlObject } from "../s3/xml.js";
 import { objectKey, requestedVersionId } from "./common.js";
-import { findVersion } from "./get.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
@@ -48,7 +47,13 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const wanted = requestedAttributes(ctx);
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
-  const { bucket, version } = await findVersion(ctx, key, requestedVersionId(ctx), false);
+  const { bucket, version } = await ctx.services.objects.findVersion({
+    bucketName: ctx.state.operation.bucket!,
+    principal: ctx.state.auth.accessKeyId,
+    key,
+    versionId: requestedVersionId(ctx),
+    withBody: false,
+  });
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;

@@ -1,10 +1,4 @@
 // Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation, Get/PutBucketVersioning.
-import {
-  createBucket as insertBucket,
-  deleteBucket as removeBucket,
-  listBuckets as selectBuckets,
-  setBucketVersioning,
-} from "../../../meta/src/pg/buckets.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
@@ -34,21 +28,14 @@ export async function createBucket(ctx: S3Context): Promise<void> {
   // location, and the bucket answers with the gateway's region.
   if (text.trim() !== "") parseXml(text, "CreateBucketConfiguration");
   const owner = ctx.state.auth.accessKeyId;
-  const result = await insertBucket(ctx.services.sql, { name, owner, region: ctx.services.config.region });
-  if (!result.created) {
-    throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
-      details: { BucketName: name },
-    });
-  }
+  await ctx.services.objects.createBucket(name, owner);
   ctx.set("location", `/${name}`);
   respondEmpty(ctx, 200);
 }
 
 export async function deleteBucket(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
-  if ((await removeBucket(ctx.services.sql, bucket.id)) === "not-empty") {
-    throw new S3Error("BucketNotEmpty", undefined, { details: { BucketName: bucket.name } });
-  }
+  await ctx.services.objects.deleteBucket(bucket);
   respondEmpty(ctx, 204);
 }
 
@@ -68,7 +55,7 @@ export async function getBucketLocation(ctx: S3Context): Promise<void> {
 export async function listBuckets(ctx: S3Context): Promise<void> {
   const owner = ctx.state.auth.accessKeyId;
   const prefix = ctx.state.target.query.get("prefix") ?? "";
-  const buckets = (await selectBuckets(ctx.services.sql, owner)).filter((bucket) => bucket.name.startsWith(prefix));
+  const buckets = (await ctx.services.objects.listBuckets(owner)).filter((bucket) => bucket.name.startsWith(prefix));
   ctx.type = "application/xml";
   ctx.body = renderXml("ListAllMyBucketsResult", {
     Owner: { ID: owner, DisplayName: owner },
@@ -97,6 +84,6 @@ export async function putBucketVersioning(ctx: S3Context): Promise<void> {
   }
   // AWS answers any other Status, or none, as a document that does not validate against its schema.
   if (status !== "Enabled" && status !== "Suspended") throw new S3Error("MalformedXML");
-  await setBucketVersioning(ctx.services.sql, bucket.id, status);
+  await ctx.services.objects.setBucketVersioning(bucket, status);
   respondEmpty(ctx, 200);
 }

@@ -1,36 +1,25 @@
-// Small things every operation family needs: loading the bucket it acts on, and fresh ids.
-import { randomUUID } from "node:crypto";
+// Small things every operation family needs: the bucket the request acts on, the key and version id it names,
+// small XML bodies, and the bare answers.
+import type { IncomingHttpHeaders } from "node:http";
 import type { Bucket, VersioningState } from "../../../meta/src/types.js";
-import { getBucket } from "../../../meta/src/pg/buckets.js";
 import type { S3Context } from "../context.js";
+import { isVersionId } from "../objects/ids.js";
 import { S3Error } from "../s3/errors.js";
-import { H } from "../s3/headers.js";
+import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "../s3/checksums.js";
+import { H, headerValue } from "../s3/headers.js";
 
-/** The bucket named by the request, owned by the caller; NoSuchBucket or AccessDenied otherwise. */
-export async function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
-  return ownBucket(ctx, await getBucket(ctx.services.sql, ctx.state.operation.bucket!));
+/** The bucket named by the request, owned by the caller (the object layer answers NoSuchBucket or AccessDenied). */
+export function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
+  return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, ctx.state.auth.accessKeyId);
 }
 
-/** The checks of loadOwnBucket, for a bucket loaded along with something else. */
-export function ownBucket(ctx: S3Context, bucket: Bucket | undefined): Bucket {
-  if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: ctx.state.operation.bucket! } });
-  if (bucket.owner !== ctx.state.auth.accessKeyId) throw new S3Error("AccessDenied");
-  return bucket;
-}
-
-/**
- * Opaque ids (version ids, upload ids, datafile ids): 32 lowercase hex digits, 122 of their bits random (a v4 UUID
- * without dashes). randomUUID draws from a cached entropy pool; randomBytes costs a system call per id.
- */
-export function newId(): string {
-  return randomUUID().replaceAll("-", "");
-}
-
-/** The version ids Weft mints (32 lowercase hex digits), and "null": the version of objects written unversioned. */
-const VERSION_ID = /^(?:null|[0-9a-f]{32})$/;
-
-export function isVersionId(value: string): boolean {
-  return VERSION_ID.test(value);
+/** Aborted when the client goes away before the answer is out: reads from the ioservers stop with it. */
+export function clientGoneSignal(ctx: S3Context): AbortSignal {
+  const abort = new AbortController();
+  ctx.res.once("close", () => {
+    if (!ctx.res.writableFinished) abort.abort();
+  });
+  return abort.signal;
 }
 
 /**
@@ -85,4 +74,14 @@ export async function readSmallBody(ctx: S3Context, options: { limit?: number; c
 export function respondEmpty(ctx: S3Context, status: 200 | 204): void {
   ctx.body = null;
   ctx.status = status;
+}
+
+/** `x-amz-checksum-algorithm` of a copy or a new upload: one of the five S3 knows, upper-cased; InvalidRequest otherwise. */
+export function requestedChecksumAlgorithm(headers: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
+  const value = headerValue(headers, H.checksumAlgorithm)?.toUpperCase();
+  if (value === undefined) return undefined;
+  if (!CHECKSUM_ALGORITHMS.includes(value as ChecksumAlgorithm)) {
+    throw new S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
+  }
+  return value as ChecksumAlgorithm;
 }

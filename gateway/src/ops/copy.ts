@@ -1,28 +1,17 @@
-// CopyObject and UploadPartCopy: read a stored object (or a byte range of it) back and write it as a new version or
-// part through the same path as PutObject / UploadPart (store-part.ts).
-//
-// Bytes are moved rather than datafiles shared: the schema keeps (ioserver_id, blob_id) unique, so every datafile
-// has exactly one owning part and the collector may delete a blob as soon as its owner goes, with no reference
-// counting to get wrong. A copy also gets a fresh layout for its own size and storage class, which is what a
-// storage class change needs anyway. The price is the copy's I/O; clients only copy objects up to 5 GiB in one
-// request (bigger ones go part by part with UploadPartCopy), so a copy costs at most one 5 GiB read and write.
+// CopyObject and UploadPartCopy: parse the copy source, its conditions and directives, and render the result. The
+// copy itself (why bytes are moved rather than datafiles shared, the checks of the copied bytes) is in
+// gateway/src/objects/copy.ts.
 import type { IncomingHttpHeaders } from "node:http";
-import { Readable } from "node:stream";
-import { getBucket } from "../../../meta/src/pg/buckets.js";
-import { getObjectTags } from "../../../meta/src/pg/tags.js";
-import { abortPart, commitPart, insertPendingPart } from "../../../meta/src/pg/uploads.js";
-import { getObjectVersion } from "../../../meta/src/pg/versions.js";
-import type { Bucket, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
-import { CHECKSUM_ALGORITHMS, checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
+import type { CopySource, CopySourceConditions } from "../objects/copy.js";
+import type { StoredPart } from "../objects/write.js";
+import { checksumHeaderName } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag, type ByteRange } from "../s3/headers.js";
 import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey, parseVersionId, setWrittenVersionId } from "./common.js";
-import { openVersionRead } from "./get.js";
+import { clientGoneSignal, loadOwnBucket, objectKey, parseVersionId, requestedChecksumAlgorithm, setWrittenVersionId } from "./common.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
 import { tagsFromHeader } from "./tagging.js";
-import { MAX_PART_SIZE, copiedBody, storageClassOf, storeObjectVersion, storePart, type StoredPart } from "./store-part.js";
 
 const COPY = {
   source: "x-amz-copy-source",
@@ -42,12 +31,6 @@ function directiveOf(headers: IncomingHttpHeaders, header: string, what: string)
     throw new S3Error("InvalidArgument", `Unknown ${what} directive.`, { details: { ArgumentName: header, ArgumentValue: value } });
   }
   return value;
-}
-
-interface CopySource {
-  bucket: string;
-  key: string;
-  versionId?: string;
 }
 
 /** `x-amz-copy-source`: `[/]bucket/key[?versionId=id]`, bucket and key URL-encoded ('?' in a key arrives as %3F). */
@@ -74,141 +57,57 @@ export function parseCopySource(header: string): CopySource {
   return { bucket: path.slice(0, slash), key: path.slice(slash + 1), ...(versionId !== undefined ? { versionId } : {}) };
 }
 
-interface LoadedSource {
-  bucket: Bucket;
-  version: ObjectVersion;
-}
-
-/** The source version, in a bucket the caller owns. */
-async function loadSource(ctx: S3Context): Promise<LoadedSource> {
-  const source = parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
-  const bucket = await getBucket(ctx.services.sql, source.bucket);
-  if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: source.bucket } });
-  if (bucket.owner !== ctx.state.auth.accessKeyId) throw new S3Error("AccessDenied");
-  const versionId = source.versionId;
-  const version = await getObjectVersion(ctx.services.sql, bucket.id, source.key, versionId);
-  if (!version) {
-    if (versionId !== undefined) throw new S3Error("NoSuchVersion", undefined, { details: { Key: source.key, VersionId: versionId } });
-    throw new S3Error("NoSuchKey", undefined, { details: { Key: source.key } });
-  }
-  if (version.isDeleteMarker) {
-    if (versionId !== undefined) throw new S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
-    throw new S3Error("NoSuchKey", undefined, { details: { Key: source.key } });
-  }
-  return { bucket, version };
-}
-
-function etagListMatches(header: string, etag: string): boolean {
-  return header.split(",").some((item) => {
-    const candidate = item.trim();
-    return candidate === "*" || candidate === quoteEtag(etag) || candidate === etag;
-  });
-}
-
 function parseDate(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const time = Date.parse(value);
   return Number.isNaN(time) ? undefined : time;
 }
 
-/**
- * The x-amz-copy-source-if-* conditions, as AWS evaluates them: if-match wins over if-unmodified-since and
- * if-none-match over if-modified-since; unlike GET, every failure is 412 (there is no 304 for a copy).
- */
-function checkCopySourcePreconditions(headers: IncomingHttpHeaders, version: ObjectVersion): void {
-  const modified = Math.floor(version.lastModified.getTime() / 1000) * 1000;
-  const failed = (condition: string) => new S3Error("PreconditionFailed", undefined, { details: { Condition: condition } });
-  const ifMatch = headerValue(headers, COPY.ifMatch);
-  const ifNoneMatch = headerValue(headers, COPY.ifNoneMatch);
-  if (ifMatch !== undefined) {
-    if (!etagListMatches(ifMatch, version.etag)) throw failed(COPY.ifMatch);
-  } else {
-    const since = parseDate(headerValue(headers, COPY.ifUnmodifiedSince));
-    if (since !== undefined && modified > since) throw failed(COPY.ifUnmodifiedSince);
-  }
-  if (ifNoneMatch !== undefined) {
-    if (etagListMatches(ifNoneMatch, version.etag)) throw failed(COPY.ifNoneMatch);
-  } else {
-    const since = parseDate(headerValue(headers, COPY.ifModifiedSince));
-    if (since !== undefined && modified <= since) throw failed(COPY.ifModifiedSince);
-  }
-}
-
-function tooLargeToCopy(size: number): S3Error {
-  return new S3Error("InvalidRequest", `The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PART_SIZE}`, {
-    details: { ActualObjectSize: String(size) },
-  });
-}
-
-function requestedChecksumAlgorithm(headers: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
-  const value = headerValue(headers, H.checksumAlgorithm)?.toUpperCase();
-  if (value === undefined) return undefined;
-  if (!CHECKSUM_ALGORITHMS.includes(value as ChecksumAlgorithm)) {
-    throw new S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
-  }
-  return value as ChecksumAlgorithm;
-}
-
-function storedHeaders(version: ObjectVersion): ObjectHeaders {
-  const { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMetadata } = version;
-  return { contentType, contentEncoding, contentDisposition, contentLanguage, cacheControl, expires, userMetadata: { ...userMetadata } };
-}
-
-/**
- * The copied bytes must be the source's bytes: where the source's own digests describe exactly what was read,
- * compare them (the ioservers verify every block already; this also catches a wrong layout or read plan).
- */
-function copiedBytesMatch(stored: StoredPart, version: ObjectVersion, wholeObject: boolean): boolean {
-  if (!wholeObject) return true;
-  if (!/-\d+$/.test(version.etag) && stored.md5Hex !== version.etag) return false;
-  const sameChecksum = stored.checksum && version.checksumType === "FULL_OBJECT" && version.checksumAlgorithm === stored.checksum.algorithm;
-  return !sameChecksum || stored.checksum!.base64 === version.checksumValue;
+/** The x-amz-copy-source-if-* headers; the object layer evaluates them against the source. */
+function copySourceConditions(headers: IncomingHttpHeaders): CopySourceConditions {
+  return {
+    ifMatch: headerValue(headers, COPY.ifMatch),
+    ifNoneMatch: headerValue(headers, COPY.ifNoneMatch),
+    ifModifiedSince: parseDate(headerValue(headers, COPY.ifModifiedSince)),
+    ifUnmodifiedSince: parseDate(headerValue(headers, COPY.ifUnmodifiedSince)),
+  };
 }
 
 function checksumElements(checksum: StoredPart["checksum"]): XmlObject {
   return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.base64 } : {};
 }
 
+function copySourceOf(ctx: S3Context): CopySource {
+  return parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
+}
+
 export async function copyObject(ctx: S3Context): Promise<void> {
+  const { objects } = ctx.services;
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const { headers } = ctx.req;
   const directive = directiveOf(headers, COPY.metadataDirective, "metadata");
   const replacedTags = directiveOf(headers, COPY.taggingDirective, "tagging") === "REPLACE" ? (tagsFromHeader(headers) ?? []) : undefined;
-  const requestedClass = headerValue(headers, H.storageClass);
-  const storageClass = storageClassOf(ctx, requestedClass);
-  const newHeaders = directive === "REPLACE" ? objectHeadersFromRequest(headers) : undefined;
-  const requestedAlgorithm = requestedChecksumAlgorithm(headers);
-  const source = await loadSource(ctx);
-  const { version } = source;
-
-  // Only a copy that changes something may target its own source (rclone and s3fs update mtime this way).
-  const ontoItself = source.bucket.id === bucket.id && version.key === key && version.id === (await currentVersionRowId(ctx, bucket, key));
-  if (ontoItself && directive === "COPY" && (requestedClass === undefined || requestedClass === version.storageClass)) {
-    throw new S3Error(
-      "InvalidRequest",
-      "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
-    );
-  }
-  checkCopySourcePreconditions(headers, version);
-  if (version.size > MAX_PART_SIZE) throw tooLargeToCopy(version.size);
-
-  const algorithm = requestedAlgorithm ?? (version.checksumAlgorithm as ChecksumAlgorithm | undefined);
-  const tags = replacedTags ?? (await getObjectTags(ctx.services.sql, source.bucket.id, version.key, version.versionId))?.tags ?? [];
-  const read = version.size > 0 ? await openVersionRead(ctx, version, { start: 0, end: version.size - 1 }) : undefined;
-  const body = copiedBody(read ?? Readable.from([]), version.size, algorithm);
-  const copy = await storeObjectVersion(ctx, body, {
+  const requestedStorageClass = headerValue(headers, H.storageClass);
+  const storageClass = objects.storageClassOf(requestedStorageClass);
+  const replacedHeaders = directive === "REPLACE" ? objectHeadersFromRequest(headers) : undefined;
+  const checksumAlgorithm = requestedChecksumAlgorithm(headers);
+  const { copy, sourceVersionId } = await objects.copyObject({
     bucket,
     key,
+    principal: ctx.state.auth.accessKeyId,
+    source: copySourceOf(ctx),
+    conditions: copySourceConditions(headers),
     storageClass,
-    headers: newHeaders ?? storedHeaders(version),
-    tags,
-    beforeCommit: (written) => {
-      if (!copiedBytesMatch(written, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
-    },
+    requestedStorageClass,
+    replacedHeaders,
+    replacedTags,
+    checksumAlgorithm,
+    requestId: ctx.state.requestId,
+    signal: clientGoneSignal(ctx),
   });
 
-  if (source.bucket.versioning !== "Unversioned") ctx.set(COPY.sourceVersionId, version.versionId);
+  if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
   setWrittenVersionId(ctx, copy);
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyObjectResult", {
@@ -217,12 +116,6 @@ export async function copyObject(ctx: S3Context): Promise<void> {
     ...(copy.stored.checksum ? { ChecksumType: "FULL_OBJECT" } : {}),
     ...checksumElements(copy.stored.checksum),
   });
-}
-
-/** The row id of the key's current version, to tell whether a copy's source is the object it replaces. */
-async function currentVersionRowId(ctx: S3Context, bucket: Bucket, key: string): Promise<number | undefined> {
-  const current = await getObjectVersion(ctx.services.sql, bucket.id, key);
-  return current?.id;
 }
 
 /**
@@ -247,40 +140,24 @@ export function parseCopySourceRange(header: string | undefined, size: number): 
 }
 
 export async function uploadPartCopy(ctx: S3Context): Promise<void> {
+  const { objects } = ctx.services;
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const partNumber = partNumberOf(ctx);
   const upload = await loadUpload(ctx, bucket, key);
-  const source = await loadSource(ctx);
-  const { version } = source;
-  checkCopySourcePreconditions(ctx.req.headers, version);
-  const range = parseCopySourceRange(headerValue(ctx.req.headers, COPY.sourceRange), version.size);
-  const size = range ? range.end - range.start + 1 : version.size;
-  if (size > MAX_PART_SIZE) throw tooLargeToCopy(size);
-
-  const { sql } = ctx.services;
-  const read = size > 0 ? await openVersionRead(ctx, version, range ?? { start: 0, end: version.size - 1 }) : undefined;
-  const body = copiedBody(read ?? Readable.from([]), size, upload.checksumAlgorithm as ChecksumAlgorithm | undefined);
-  const stored = await storePart(ctx, body, {
-    storageClass: upload.storageClass,
-    placementSeed: `${upload.uploadId}/${partNumber}`,
-    reserve: (part) => insertPendingPart(sql, { uploadId: upload.uploadId, partNumber, ...part }),
-    abort: (rowId) => abortPart(sql, rowId),
-  });
-  try {
-    if (!copiedBytesMatch(stored, version, range === undefined)) throw new Error(`part copy of ${version.key} read bytes that do not match the source's digests`);
-  } catch (error) {
-    await abortPart(sql, stored.rowId).catch(() => undefined);
-    throw error;
-  }
-  await commitPart(sql, stored.rowId, {
-    etag: stored.md5Hex,
-    datafileCrcs: stored.datafileCrcs,
-    checksumAlgorithm: stored.checksum?.algorithm,
-    checksumValue: stored.checksum?.base64,
+  const rangeHeader = headerValue(ctx.req.headers, COPY.sourceRange);
+  const { stored, sourceVersionId } = await objects.uploadPartCopy({
+    upload,
+    partNumber,
+    principal: ctx.state.auth.accessKeyId,
+    source: copySourceOf(ctx),
+    conditions: copySourceConditions(ctx.req.headers),
+    rangeOf: (size) => parseCopySourceRange(rangeHeader, size),
+    requestId: ctx.state.requestId,
+    signal: clientGoneSignal(ctx),
   });
 
-  if (source.bucket.versioning !== "Unversioned") ctx.set(COPY.sourceVersionId, version.versionId);
+  if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
   if (stored.checksum) ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyPartResult", {

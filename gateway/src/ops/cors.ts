@@ -1,6 +1,6 @@
 // Bucket CORS: Put/Get/DeleteBucketCors, the unauthenticated preflight (OPTIONS /bucket[/key]) and the
 // Access-Control-* headers on ordinary responses to requests that carry an Origin.
-import { getBucketCors, getBucketCorsByName, putBucketCors, type CorsRule } from "../../../meta/src/pg/cors.js";
+import type { CorsRule } from "../../../meta/src/store.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
@@ -71,8 +71,7 @@ export function renderCorsRules(rules: CorsRule[]): string {
 
 export async function getBucketCorsConfiguration(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
-  const rules = await getBucketCors(ctx.services.sql, bucket.id);
-  if (!rules) throw new S3Error("NoSuchCORSConfiguration", undefined, { details: { BucketName: bucket.name } });
+  const rules = await ctx.services.objects.getBucketCors(bucket);
   ctx.type = "application/xml";
   ctx.body = renderCorsRules(rules);
 }
@@ -80,13 +79,13 @@ export async function getBucketCorsConfiguration(ctx: S3Context): Promise<void> 
 export async function putBucketCorsConfiguration(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const rules = corsRulesFromXml(await readSmallBody(ctx, { limit: 64 * 1024 }));
-  await putBucketCors(ctx.services.sql, bucket.id, rules);
+  await ctx.services.objects.putBucketCors(bucket, rules);
   respondEmpty(ctx, 200);
 }
 
 export async function deleteBucketCorsConfiguration(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
-  await putBucketCors(ctx.services.sql, bucket.id, undefined);
+  await ctx.services.objects.putBucketCors(bucket, undefined);
   respondEmpty(ctx, 204);
 }
 
@@ -134,7 +133,7 @@ export async function preflightCors(ctx: S3Context, bucketName: string): Promise
   if (!origin || !method) {
     throw new S3Error("CORSResponse", "Insufficient information. Origin request header needed.");
   }
-  const { exists, rules } = await getBucketCorsByName(ctx.services.sql, bucketName);
+  const { exists, rules } = await ctx.services.objects.bucketCorsByName(bucketName);
   if (!exists) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: bucketName } });
   if (!rules) throw new S3Error("CORSResponse", "CORSResponse: This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.");
   const requested = ctx
@@ -156,7 +155,7 @@ export async function preflightCors(ctx: S3Context, bucketName: string): Promise
 export async function addCorsResponseHeaders(ctx: S3Context, bucketName: string): Promise<void> {
   const origin = ctx.get("origin");
   if (!origin) return;
-  const { rules } = await getBucketCorsByName(ctx.services.sql, bucketName);
+  const { rules } = await ctx.services.objects.bucketCorsByName(bucketName);
   if (!rules) return;
   const rule = matchCorsRule(rules, origin, ctx.method, []);
   if (!rule) return;

@@ -1,40 +1,20 @@
-// DeleteObject and DeleteObjects: 204 (or a <Deleted> entry) whether or not the key or version existed, as AWS
-// answers. Without a version id the bucket's versioning state decides between removing the object and stacking a
-// delete marker on it; with one, exactly that version goes.
-import { deleteCurrentObject, deleteObjectVersion } from "../../../meta/src/pg/versions.js";
-import type { Bucket } from "../../../meta/src/types.js";
+// DeleteObject and DeleteObjects: parse the key, version id or <Delete> document, and render what the object layer
+// did (gateway/src/objects/delete.ts holds the rules).
 import type { S3Context } from "../context.js";
-import { S3Error, isS3Error } from "../s3/errors.js";
+import { MAX_DELETE_KEYS, type DeleteEntry, type DeleteOutcome } from "../objects/delete.js";
+import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { H } from "../s3/headers.js";
-import { isVersionId, loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
+import { loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
-  // One statement in all: it finds the bucket itself.
-  const target = { bucketName: ctx.state.operation.bucket!, owner: ctx.state.auth.accessKeyId, key: objectKey(ctx) };
-  const versionId = requestedVersionId(ctx);
-  if (versionId !== undefined) {
-    const removed = await deleteObjectVersion(ctx.services.sql, { ...target, versionId });
-    ctx.set(H.versionId, versionId);
-    if (removed.wasDeleteMarker) ctx.set(H.deleteMarker, "true");
-  } else {
-    const { markerVersionId } = await deleteCurrentObject(ctx.services.sql, target);
-    if (markerVersionId !== undefined) {
-      ctx.set(H.deleteMarker, "true");
-      ctx.set(H.versionId, markerVersionId);
-    }
-  }
+  const bucketName = ctx.state.operation.bucket!;
+  const principal = ctx.state.auth.accessKeyId;
+  const key = objectKey(ctx);
+  const result = await ctx.services.objects.deleteObject({ bucketName, principal, key, versionId: requestedVersionId(ctx) });
+  if (result.deleteMarker) ctx.set(H.deleteMarker, "true");
+  if (result.versionId !== undefined) ctx.set(H.versionId, result.versionId);
   respondEmpty(ctx, 204);
-}
-
-/** AWS: at most 1000 keys per DeleteObjects request. */
-const MAX_DELETE_KEYS = 1000;
-/** Keys deleted at once: each delete is its own short transaction, so a few overlap without hogging the pool. */
-const DELETE_CONCURRENCY = 8;
-
-interface DeleteEntry {
-  key: string;
-  versionId?: string;
 }
 
 function requestedDeletes(document: XmlObject): { quiet: boolean; entries: DeleteEntry[] } {
@@ -53,47 +33,16 @@ function requestedDeletes(document: XmlObject): { quiet: boolean; entries: Delet
   return { quiet: quiet?.trim().toLowerCase() === "true", entries };
 }
 
-/** A <Deleted> entry's delete marker: the one a delete made, or the one a delete by version id removed. */
-type DeleteOutcome = { deleted: true; deleteMarkerVersionId?: string } | { deleted: false; code: string; message: string };
-
-async function deleteOne(ctx: S3Context, bucket: Bucket, entry: DeleteEntry): Promise<DeleteOutcome> {
-  try {
-    if (Buffer.byteLength(entry.key) > 1024) throw new S3Error("KeyTooLongError");
-    // A version id Weft cannot have minted is this key's NoSuchVersion, as AWS reports it in a DeleteObjects result
-    // (a lone DeleteObject answers it with 400 InvalidArgument instead).
-    const versionId = entry.versionId === undefined || isVersionId(entry.versionId) ? entry.versionId : undefined;
-    if (entry.versionId !== undefined && versionId === undefined) throw new S3Error("NoSuchVersion");
-    // By name, as DeleteObject: the bucket's versioning state is read when each key changes, not once per request.
-    const target = { bucketName: bucket.name, owner: ctx.state.auth.accessKeyId, key: entry.key };
-    if (versionId !== undefined) {
-      const removed = await deleteObjectVersion(ctx.services.sql, { ...target, versionId });
-      return removed.wasDeleteMarker ? { deleted: true, deleteMarkerVersionId: versionId } : { deleted: true };
-    }
-    const { markerVersionId } = await deleteCurrentObject(ctx.services.sql, target);
-    return markerVersionId !== undefined ? { deleted: true, deleteMarkerVersionId: markerVersionId } : { deleted: true };
-  } catch (error) {
-    if (!isS3Error(error)) {
-      ctx.services.log.error({ err: error, requestId: ctx.state.requestId, key: entry.key }, "DeleteObjects: one key failed");
-      const internal = new S3Error("InternalError");
-      return { deleted: false, code: internal.code, message: internal.message };
-    }
-    return { deleted: false, code: error.code, message: error.message };
-  }
-}
-
 export async function deleteObjects(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   // Content-MD5 is not demanded: 2025 SDKs send an x-amz-checksum-* of the body instead, which auth verifies.
   const { quiet, entries } = requestedDeletes(parseXml(await readSmallBody(ctx), "Delete", { trimValues: false }));
-  const outcomes: DeleteOutcome[] = new Array(entries.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < entries.length) {
-      const index = next++;
-      outcomes[index] = await deleteOne(ctx, bucket, entries[index]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, entries.length) }, worker));
+  const outcomes: DeleteOutcome[] = await ctx.services.objects.deleteObjects({
+    bucket,
+    principal: ctx.state.auth.accessKeyId,
+    requestId: ctx.state.requestId,
+    entries,
+  });
 
   const deleted: XmlObject[] = [];
   const errors: XmlObject[] = [];

@@ -1,9 +1,8 @@
 // GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
-import { Readable } from "node:stream";
-import { getBucketAndObjectVersion } from "../../../meta/src/pg/versions.js";
-import type { Bucket, ObjectVersion, PartRecord } from "../../../meta/src/types.js";
+import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
-import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
+import { MAX_PART_NUMBER } from "../objects/multipart.js";
+import { inlineBytes } from "../objects/read.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import {
@@ -17,8 +16,7 @@ import {
   type ByteRange,
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
-import { objectKey, ownBucket, requestedVersionId } from "./common.js";
-import { MAX_PART_NUMBER } from "./multipart.js";
+import { clientGoneSignal, objectKey, requestedVersionId } from "./common.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
 const RESPONSE_OVERRIDES: ReadonlyArray<readonly [parameter: string, header: string]> = [
@@ -36,29 +34,6 @@ export async function getObject(ctx: S3Context): Promise<void> {
 
 export async function headObject(ctx: S3Context): Promise<void> {
   await serveObject(ctx, false);
-}
-
-/**
- * The caller's bucket and the version GET, HEAD and GetObjectAttributes name (one round trip for both); an inline
- * object's bytes only when `withBody`.
- */
-export async function findVersion(
-  ctx: S3Context,
-  key: string,
-  versionId: string | undefined,
-  withBody: boolean,
-): Promise<{ bucket: Bucket; version: ObjectVersion }> {
-  const found = await getBucketAndObjectVersion(ctx.services.sql, ctx.state.operation.bucket!, key, versionId, withBody);
-  const bucket = ownBucket(ctx, found?.bucket);
-  const version = found?.version;
-  if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
-  if (version.isDeleteMarker) {
-    const headers = { [H.deleteMarker]: "true", [H.versionId]: version.versionId, "last-modified": httpDate(version.lastModified) };
-    // AWS: a delete marker named by its id is not an object one may GET (405); the latest version being one is 404.
-    if (versionId !== undefined) throw new S3Error("MethodNotAllowed", undefined, { headers: { ...headers, allow: "DELETE" } });
-    throw new S3Error("NoSuchKey", undefined, { headers });
-  }
-  return { bucket, version };
 }
 
 const MP_PARTS_COUNT = "x-amz-mp-parts-count";
@@ -95,7 +70,13 @@ function isMultipart(version: ObjectVersion): boolean {
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const { bucket, version } = await findVersion(ctx, key, requestedVersionId(ctx), withBody);
+  const { bucket, version } = await ctx.services.objects.findVersion({
+    bucketName: ctx.state.operation.bucket!,
+    principal: ctx.state.auth.accessKeyId,
+    key,
+    versionId: requestedVersionId(ctx),
+    withBody,
+  });
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);
@@ -131,7 +112,10 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const served: ByteRange = range ?? { start: 0, end: version.size - 1 };
   const length = Math.max(0, served.end - served.start + 1);
   const inline = inlineBytes(version, served);
-  const body = withBody && length > 0 ? (inline ?? (await openVersionRead(ctx, version, served))) : undefined;
+  const body =
+    withBody && length > 0
+      ? (inline ?? (await ctx.services.objects.openRead(version, served, { requestId: ctx.state.requestId, signal: clientGoneSignal(ctx) })))
+      : undefined;
 
   // A part of an empty object is the empty object: there is no byte range to name.
   const partial = range !== undefined && length > 0;
@@ -141,31 +125,4 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   if (body) ctx.body = body;
   else if (withBody) ctx.body = Buffer.alloc(0);
   ctx.length = length;
-}
-
-/** The range of an object stored inline in PostgreSQL; undefined for a striped one. */
-function inlineBytes(version: ObjectVersion, range: ByteRange): Buffer | undefined {
-  const inline = version.parts.length === 1 ? version.parts[0].inlineData : undefined;
-  return inline?.subarray(range.start, range.end + 1);
-}
-
-/** Opens the byte stream before any header is sent, so an unreadable object still gets a clean 503. */
-export async function openVersionRead(ctx: S3Context, version: ObjectVersion, range: ByteRange): Promise<Readable> {
-  const inline = inlineBytes(version, range);
-  if (inline) return Readable.from([inline]);
-  const { io } = ctx.services;
-  const parts: StoredPart[] = version.parts.map((part) => ({
-    layout: { size: part.size, unit: part.unit, k: part.k, m: part.m },
-    datafiles: part.datafiles.map((datafile) => ({
-      slot: datafile.slot,
-      blobId: datafile.blobId,
-      length: datafile.length,
-      client: io.clientFor(datafile.ioserverId),
-    })),
-  }));
-  const abort = new AbortController();
-  ctx.res.once("close", () => {
-    if (!ctx.res.writableFinished) abort.abort(); // the client went away: stop every upstream read
-  });
-  return openStripedRead(parts, range.start, range.end, { signal: abort.signal, requestId: ctx.state.requestId });
 }

@@ -1,7 +1,5 @@
 // ListObjects (v1), ListObjectsV2 and ListObjectVersions. The paging algorithms live in meta/src/listing.ts and
 // meta/src/version-listing.ts; this file only maps S3's parameters onto them and renders the result.
-import { listObjects as selectObjects } from "../../../meta/src/pg/versions.js";
-import { listObjectVersions as selectVersions } from "../../../meta/src/pg/version-listing.js";
 import type { Bucket, ListPage, ObjectSummary } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
@@ -46,7 +44,7 @@ async function list(ctx: S3Context, startAfter: string | undefined): Promise<Lis
   const delimiter = query.get("delimiter") || undefined;
   const maxKeys = maxKeysOf(query);
   const encoder = encoderOf(query);
-  const page = await selectObjects(ctx.services.sql, bucket.id, { prefix, delimiter, startAfter, maxKeys });
+  const page = await ctx.services.objects.listObjects(bucket, { prefix, delimiter, startAfter, maxKeys });
   return { bucket, prefix, delimiter, maxKeys, encode: encoder ?? ((value) => value), encoded: encoder !== undefined, page };
 }
 
@@ -137,7 +135,7 @@ export async function listObjectVersions(ctx: S3Context): Promise<void> {
   const maxKeys = maxKeysOf(query);
   const encoder = encoderOf(query);
   const encode = encoder ?? ((value: string) => value);
-  const page = await selectVersions(ctx.services.sql, bucket.id, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
+  const page = await ctx.services.objects.listObjectVersions(bucket, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
   const owner = { ID: bucket.owner, DisplayName: bucket.owner };
   // Versions and delete markers alternate in listing order, as AWS sends them.
   const entries = page.entries.map((entry): [string, XmlObject] =>

@@ -6,14 +6,13 @@ import busboy from "busboy";
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
-import { getBucket } from "../../../meta/src/pg/buckets.js";
 import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { renderXml } from "../s3/xml.js";
-import { MAX_PART_SIZE, storageClassOf, storeObjectVersion } from "./store-part.js";
+import { MAX_PART_SIZE } from "../objects/write.js";
 import { setWrittenVersionId } from "./common.js";
 
 /** AWS's cap on the form fields that precede the file. */
@@ -219,7 +218,7 @@ export function checkPolicy(policyBase64: string, fields: Map<string, string>, b
 }
 
 /**
- * The form's file as the VerifiedBody storePart takes: hashed (MD5, the ETag) and counted on the way, failing
+ * The form's file as the VerifiedBody the write path takes: hashed (MD5, the ETag) and counted on the way, failing
  * with EntityTooLarge as soon as it passes `range.max` and with EntityTooSmall at its end below `range.min`.
  */
 function postedFileBody(file: Readable, range: LengthRange): VerifiedBody {
@@ -243,7 +242,7 @@ function postedFileBody(file: Readable, range: LengthRange): VerifiedBody {
       callback();
     },
   });
-  pipeline(file, hasher, () => {}); // errors surface through `hasher`, which storePart reads
+  pipeline(file, hasher, () => {}); // errors surface through `hasher`, which the write path reads
   return {
     stream: hasher,
     declaredLength: undefined,
@@ -297,7 +296,7 @@ export async function postObject(ctx: S3Context): Promise<void> {
 
 async function storePostedObject(ctx: S3Context): Promise<void> {
   const bucketName = ctx.state.operation.bucket!;
-  const { sql } = ctx.services;
+  const { objects } = ctx.services;
   const form = await parseFormUntilFile(ctx);
   const { fields } = form;
   const rawKey = requiredField(fields, "key");
@@ -308,20 +307,19 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const range = checkPolicy(policy, fields, bucketName, new Date()) ?? { min: 0, max: MAX_PART_SIZE };
   if (range.max > MAX_PART_SIZE) range.max = MAX_PART_SIZE;
 
-  const bucket = await getBucket(sql, bucketName);
-  if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: bucketName } });
-  if (bucket.owner !== accessKeyId) throw new S3Error("AccessDenied");
+  const bucket = await objects.ownBucket(bucketName, accessKeyId);
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
   if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
   const headers = objectHeadersFromRequest(headersFromFields(fields));
-  const storageClass = storageClassOf(ctx, fields.get(H.storageClass));
+  const storageClass = objects.storageClassOf(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
   const status = successStatus(fields.get("success_action_status"));
 
   const body = postedFileBody(form.file.stream, range);
-  const written = await storeObjectVersion(ctx, body, {
-    bucket,
+  const written = await objects.postObject(bucket, {
+    requestId: ctx.state.requestId,
+    body,
     key,
     storageClass,
     headers,

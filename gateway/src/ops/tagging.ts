@@ -1,7 +1,7 @@
 // Object and bucket tagging: Put/Get/DeleteObjectTagging, Put/Get/DeleteBucketTagging, and the x-amz-tagging header
 // (a URL-encoded query string) that PutObject and CreateMultipartUpload accept.
 import type { IncomingHttpHeaders } from "node:http";
-import { getBucketTags, getObjectTags, putBucketTags, putObjectTags, type Tag } from "../../../meta/src/pg/tags.js";
+import type { Tag } from "../../../meta/src/store.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
@@ -65,16 +65,10 @@ function renderTagging(tags: Tag[]): string {
   return renderXml("Tagging", { TagSet: tags.length ? { Tag: tags.map(({ Key, Value }) => ({ Key, Value })) } : {} });
 }
 
-function noSuchObject(ctx: S3Context, key: string): S3Error {
-  const versionId = requestedVersionId(ctx);
-  return versionId === undefined ? new S3Error("NoSuchKey") : new S3Error("NoSuchVersion", undefined, { details: { Key: key, VersionId: versionId } });
-}
-
 export async function getObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
-  const found = await getObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx));
-  if (!found) throw noSuchObject(ctx, key);
+  const found = await ctx.services.objects.getObjectTags(bucket, key, requestedVersionId(ctx));
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, found.versionId);
   ctx.type = "application/xml";
   ctx.body = renderTagging(found.tags);
@@ -84,8 +78,7 @@ export async function putObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const tags = tagsFromXml(await readSmallBody(ctx), MAX_OBJECT_TAGS);
-  const done = await putObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx), tags);
-  if (!done) throw noSuchObject(ctx, key);
+  const done = await ctx.services.objects.putObjectTags(bucket, key, requestedVersionId(ctx), tags);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, done.versionId);
   respondEmpty(ctx, 200);
 }
@@ -93,16 +86,14 @@ export async function putObjectTagging(ctx: S3Context): Promise<void> {
 export async function deleteObjectTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
-  const done = await putObjectTags(ctx.services.sql, bucket.id, key, requestedVersionId(ctx), []);
-  if (!done) throw noSuchObject(ctx, key);
+  const done = await ctx.services.objects.putObjectTags(bucket, key, requestedVersionId(ctx), []);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, done.versionId);
   respondEmpty(ctx, 204);
 }
 
 export async function getBucketTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
-  const tags = await getBucketTags(ctx.services.sql, bucket.id);
-  if (!tags) throw new S3Error("NoSuchTagSet", undefined, { details: { BucketName: bucket.name } });
+  const tags = await ctx.services.objects.getBucketTags(bucket);
   ctx.type = "application/xml";
   ctx.body = renderTagging(tags);
 }
@@ -110,12 +101,12 @@ export async function getBucketTagging(ctx: S3Context): Promise<void> {
 export async function putBucketTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const tags = tagsFromXml(await readSmallBody(ctx), MAX_BUCKET_TAGS);
-  await putBucketTags(ctx.services.sql, bucket.id, tags);
+  await ctx.services.objects.putBucketTags(bucket, tags);
   respondEmpty(ctx, 204);
 }
 
 export async function deleteBucketTagging(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
-  await putBucketTags(ctx.services.sql, bucket.id, undefined);
+  await ctx.services.objects.putBucketTags(bucket, undefined);
   respondEmpty(ctx, 204);
 }

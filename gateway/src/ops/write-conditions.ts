@@ -1,7 +1,8 @@
 // Conditional writes: If-None-Match: * and If-Match: <etag> on PutObject and CompleteMultipartUpload. The decisive
-// check runs in meta, under the key's commit lock and inside the commit transaction (meta/src/pg/conditions.ts).
+// check runs in meta, under the key's commit lock and inside the commit transaction (meta/src/pg/conditions.ts);
+// this file only reads the headers.
 import type { IncomingHttpHeaders } from "node:http";
-import type { WritePrecondition } from "../../../meta/src/pg/conditions.js";
+import type { WritePrecondition } from "../../../meta/src/store.js";
 import { S3Error } from "../s3/errors.js";
 import { headerValue } from "../s3/headers.js";
 

@@ -1,46 +1,26 @@
-// Checksums of multipart uploads (x-amz-checksum-algorithm / x-amz-checksum-type on CreateMultipartUpload): every part
+// Checksums of multipart uploads (the algorithm and type an upload was created with): every part
 // carries a checksum of the upload's algorithm, and completion gives the object one. COMPOSITE = the checksum of the
 // concatenated part digests, "-N"; FULL_OBJECT (CRC algorithms only) = the CRC of the whole object, combined from the
 // part CRCs without reading the data.
-import type { IncomingHttpHeaders } from "node:http";
 import type { ChecksumType, MultipartUpload, UploadedPart } from "../../../meta/src/types.js";
 import type { PayloadDigests } from "../auth/payload-integrity.js";
 import {
-  CHECKSUM_ALGORITHMS,
-  checksumHeaderName,
   combineCrcs,
   compositeChecksum,
-  isCrcAlgorithm,
   parseChecksumAlgorithm,
   type ChecksumAlgorithm,
 } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
-import { H, headerValue } from "../s3/headers.js";
-import type { XmlObject } from "../s3/xml.js";
 
 export interface UploadChecksum {
   algorithm: ChecksumAlgorithm;
   type: ChecksumType;
 }
 
-/** x-amz-checksum-type given an algorithm, with AWS's defaults and restrictions. */
-export function uploadChecksumType(headers: IncomingHttpHeaders, algorithm: ChecksumAlgorithm | undefined): ChecksumType | undefined {
-  const requested = headerValue(headers, H.checksumType)?.trim().toUpperCase();
-  if (algorithm === undefined) {
-    if (requested !== undefined) throw new S3Error("InvalidRequest", "The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.");
-    return undefined;
-  }
-  if (requested !== undefined && requested !== "COMPOSITE" && requested !== "FULL_OBJECT") {
-    throw new S3Error("InvalidRequest", "Value for x-amz-checksum-type header is invalid.");
-  }
-  const type: ChecksumType = (requested as ChecksumType | undefined) ?? (algorithm === "CRC64NVME" ? "FULL_OBJECT" : "COMPOSITE");
-  if (type === "FULL_OBJECT" && !isCrcAlgorithm(algorithm)) {
-    throw new S3Error("InvalidRequest", `The FULL_OBJECT checksum type cannot be used with the ${algorithm.toLowerCase()} checksum algorithm.`);
-  }
-  if (type === "COMPOSITE" && algorithm === "CRC64NVME") {
-    throw new S3Error("InvalidRequest", "The COMPOSITE checksum type cannot be used with the crc64nvme checksum algorithm.");
-  }
-  return type;
+/** What a CompleteMultipartUpload says of the whole object: its checksum type (upper case) and values by algorithm. */
+export interface WholeObjectChecksumClaim {
+  type?: string;
+  values: Partial<Record<ChecksumAlgorithm, string>>;
 }
 
 export function uploadChecksumOf(upload: MultipartUpload): UploadChecksum | undefined {
@@ -66,30 +46,20 @@ export function partChecksum(upload: MultipartUpload, digests: PayloadDigests): 
   return digests.checksum ?? digests.computedChecksum;
 }
 
-/** The Checksum<ALGORITHM> elements of a <Part> in the CompleteMultipartUpload document. */
-export function partChecksumsInXml(element: XmlObject): Partial<Record<ChecksumAlgorithm, string>> {
-  const found: Partial<Record<ChecksumAlgorithm, string>> = {};
-  for (const algorithm of CHECKSUM_ALGORITHMS) {
-    const value = element[`Checksum${algorithm}`];
-    if (typeof value === "string") found[algorithm] = value;
-  }
-  return found;
-}
-
 /**
  * The completed object's checksum, after checking what the client said: each part's checksum in the XML must be the
- * stored one (InvalidPart), COMPOSITE needs one for every part (as AWS), and a whole-object x-amz-checksum-* header
- * must match the result (BadDigest).
+ * stored one (InvalidPart), COMPOSITE needs one for every part (as AWS), and a whole-object checksum the client
+ * claimed must match the result (BadDigest).
  */
 export function completedChecksum(
   upload: MultipartUpload,
   chosen: { requested: { partNumber: number; etag: string; checksums: Partial<Record<ChecksumAlgorithm, string>> }; part: UploadedPart }[],
-  headers: IncomingHttpHeaders,
+  claimed: WholeObjectChecksumClaim,
 ): { algorithm: ChecksumAlgorithm; value: string; type: ChecksumType } | undefined {
   const expected = uploadChecksumOf(upload);
   if (!expected) return undefined;
   const { algorithm, type } = expected;
-  const requestedType = headerValue(headers, H.checksumType)?.trim().toUpperCase();
+  const requestedType = claimed.type;
   if (requestedType !== undefined && requestedType !== type) {
     throw new S3Error("InvalidRequest", `The upload was created using the ${type} checksum mode. The complete request must use the same checksum mode.`);
   }
@@ -113,9 +83,9 @@ export function completedChecksum(
     type === "COMPOSITE"
       ? compositeChecksum(algorithm, chosen.map(({ part }) => part.checksumValue!))
       : combineCrcs(algorithm as Parameters<typeof combineCrcs>[0], chosen.map(({ part }) => ({ base64: part.checksumValue!, size: part.size })));
-  const claimed = headerValue(headers, checksumHeaderName(algorithm))?.trim();
+  const claimedValue = claimed.values[algorithm];
   // A composite value may be given with or without its "-N" suffix.
-  if (claimed !== undefined && claimed !== value && `${claimed}-${chosen.length}` !== value) {
+  if (claimedValue !== undefined && claimedValue !== value && `${claimedValue}-${chosen.length}` !== value) {
     throw new S3Error("BadDigest", `The ${algorithm.toLowerCase()} you specified for the full object did not match what was calculated.`);
   }
   return { algorithm, value, type };

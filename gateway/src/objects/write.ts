@@ -1,4 +1,4 @@
-// The write path shared by PutObject, UploadPart, CopyObject and UploadPartCopy (docs/architecture.md, Commit protocol): reserve a pending
+// The write path shared by PutObject, PostObject, UploadPart, CopyObject and UploadPartCopy (docs/architecture.md, Commit protocol): reserve a pending
 // row with the layout and datafile ids, stream the verified body to k+m ioservers, then hand back what the
 // caller's commit needs. A tiny whole object skips all that: it is kept inline, reserved and committed in one
 // statement (storeObjectVersion). A failure after the reservation aborts the row, so
@@ -6,17 +6,8 @@
 // by auth, or (copies) bytes read back from stored objects, wrapped by copiedBody.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
-import type { WritePrecondition } from "../../../meta/src/pg/conditions.js";
-import {
-  abortVersion,
-  commitVersion,
-  insertPendingVersion,
-  putInlineVersion,
-  type CommitVersion,
-  type CommittedVersion,
-} from "../../../meta/src/pg/versions.js";
+import type { CommitVersion, CommittedVersion, WritePrecondition } from "../../../meta/src/store.js";
 import type { Bucket, DatafileRef, ObjectHeaders } from "../../../meta/src/types.js";
-import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
@@ -24,7 +15,9 @@ import { StripeWriteError, writeStriped, type SlotTarget } from "../data/striper
 import { IoServerError } from "../../../ioserver/src/client.js";
 import { createChecksum, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
-import { newId } from "./common.js";
+import { ownBucket } from "./buckets.js";
+import { newId } from "./ids.js";
+import type { ObjectDeps } from "./object-store.js";
 
 /** AWS's limit for a single PUT and for one part. */
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
@@ -69,15 +62,15 @@ export function declaredSize(body: VerifiedBody): number {
   return body.declaredLength;
 }
 
-export function storageClassOf(ctx: S3Context, requested: string | undefined): string {
-  const name = requested ?? ctx.services.config.defaultStorageClass;
-  if (!ctx.services.config.storageClasses[name]) throw new S3Error("InvalidStorageClass", undefined, { details: { StorageClassRequested: name } });
+export function storageClassOf(deps: ObjectDeps, requested: string | undefined): string {
+  const name = requested ?? deps.config.defaultStorageClass;
+  if (!deps.config.storageClasses[name]) throw new S3Error("InvalidStorageClass", undefined, { details: { StorageClassRequested: name } });
   return name;
 }
 
 /** Stripes one part's body over k+m ioservers. The caller commits the returned rowId, or aborts it. */
-export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart & { rowId: number }> {
-  const { config, io } = ctx.services;
+export async function storePart(deps: ObjectDeps, requestId: string, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart & { rowId: number }> {
+  const { config, io } = deps;
   const unknownSize = plan.sizeLimit !== undefined;
   const size = plan.sizeLimit ?? declaredSize(body);
   const storageClass = config.storageClasses[plan.storageClass];
@@ -93,7 +86,7 @@ export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StoreP
   const targets: SlotTarget[] = datafiles.map(({ slot, ioserverId, blobId }) => ({ slot, blobId, client: io.clientFor(ioserverId)! }));
   const rowId = await plan.reserve({ size: unknownSize ? 0 : size, unit: layout.unit, k, m, datafiles: unknownSize ? datafiles : withLengths(datafiles, layout) });
   try {
-    const written = await writeStriped(body.stream, layout, targets, { requestId: ctx.state.requestId, sizeIsLimit: unknownSize });
+    const written = await writeStriped(body.stream, layout, targets, { requestId, sizeIsLimit: unknownSize });
     const digests = body.digests();
     return {
       rowId,
@@ -108,7 +101,7 @@ export async function storePart(ctx: S3Context, body: VerifiedBody, plan: StoreP
       io.reportFailure(datafiles[error.slot]!.ioserverId);
     }
     body.stream.destroy();
-    await plan.abort(rowId).catch((abortError) => ctx.services.log.error({ err: abortError, rowId }, "could not abort pending row"));
+    await plan.abort(rowId).catch((abortError) => deps.log.error({ err: abortError, rowId }, "could not abort pending row"));
     throw error;
   }
 }
@@ -188,8 +181,8 @@ export interface StoredObjectVersion extends CommittedVersion {
 }
 
 /** Whether a whole object's body is kept inline in PostgreSQL rather than striped: known and tiny. */
-export function isInlineBody(ctx: S3Context, body: VerifiedBody, sizeLimit?: number): boolean {
-  return sizeLimit === undefined && declaredSize(body) <= ctx.services.config.inlineThreshold;
+export function isInlineBody(deps: ObjectDeps, body: VerifiedBody, sizeLimit?: number): boolean {
+  return sizeLimit === undefined && declaredSize(body) <= deps.config.inlineThreshold;
 }
 
 /**
@@ -197,14 +190,14 @@ export function isInlineBody(ctx: S3Context, body: VerifiedBody, sizeLimit?: num
  * (putInlineVersion): nothing is written elsewhere, so there is nothing to reserve first.
  */
 export async function storeInlineObject(
-  ctx: S3Context,
+  deps: ObjectDeps,
   body: VerifiedBody,
-  version: Omit<NewObjectVersion, "bucket" | "sizeLimit"> & { bucketName: string },
+  version: Omit<NewObjectVersion, "bucket" | "sizeLimit"> & { bucketName: string; principal: string },
 ): Promise<StoredObjectVersion> {
   const stored = await readInline(body, declaredSize(body));
   await version.beforeCommit?.(stored);
-  const target = { bucketName: version.bucketName, owner: ctx.state.auth.accessKeyId, key: version.key, versionId: newId(), storageClass: version.storageClass };
-  const committed = await putInlineVersion(ctx.services.sql, target, commitOf(stored, version), stored.inlineData);
+  const target = { bucketName: version.bucketName, owner: version.principal, key: version.key, versionId: newId(), storageClass: version.storageClass };
+  const committed = await deps.meta.putInlineVersion(target, commitOf(stored, version), stored.inlineData);
   return { stored, ...committed };
 }
 
@@ -229,26 +222,50 @@ function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" 
  * commit it as the current one (or, inline, both at once). Whatever fails after the reservation aborts the version,
  * so the object that was there before stays and the new datafiles become garbage.
  */
-export async function storeObjectVersion(ctx: S3Context, body: VerifiedBody, version: NewObjectVersion): Promise<StoredObjectVersion> {
-  const { sql } = ctx.services;
+export async function storeObjectVersion(deps: ObjectDeps, requestId: string, body: VerifiedBody, version: NewObjectVersion): Promise<StoredObjectVersion> {
+  const { meta } = deps;
   const { bucket, key, storageClass } = version;
-  if (isInlineBody(ctx, body, version.sizeLimit)) return storeInlineObject(ctx, body, { ...version, bucketName: bucket.name });
+  // The caller loaded the bucket as its owner's: the owner is the principal.
+  if (isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, principal: bucket.owner });
 
   // Minted here; the commit stores the version under it, or as "null" in a bucket that keeps no versions then.
   const versionId = newId();
-  const stored = await storePart(ctx, body, {
+  const stored = await storePart(deps, requestId, body, {
     storageClass,
     placementSeed: versionId,
     sizeLimit: version.sizeLimit,
-    reserve: (part) => insertPendingVersion(sql, { bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
-    abort: (rowId) => abortVersion(sql, rowId),
+    reserve: (part) => meta.insertPendingVersion({ bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
+    abort: (rowId) => meta.abortVersion(rowId),
   });
   try {
     await version.beforeCommit?.(stored);
-    const committed = await commitVersion(sql, stored.rowId, commitOf(stored, version));
+    const committed = await meta.commitVersion(stored.rowId, commitOf(stored, version));
     return { stored, ...committed };
   } catch (error) {
-    await abortVersion(sql, stored.rowId).catch(() => undefined);
+    await meta.abortVersion(stored.rowId).catch(() => undefined);
     throw error;
   }
+}
+
+export interface PutObjectRequest {
+  bucketName: string;
+  principal: string;
+  requestId: string;
+  key: string;
+  storageClass: string;
+  headers: ObjectHeaders;
+  tags?: { Key: string; Value: string }[];
+  precondition?: WritePrecondition;
+  body: VerifiedBody;
+}
+
+/** PutObject: a tiny body is one statement in all (it finds the bucket itself); any other loads the bucket first. */
+export async function putObject(deps: ObjectDeps, request: PutObjectRequest): Promise<StoredObjectVersion> {
+  const { bucketName, principal, requestId, body, key, storageClass, headers, tags, precondition } = request;
+  const object = { key, storageClass, headers, tags, precondition };
+  if (isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, principal });
+  const bucket = await ownBucket(deps, bucketName, principal);
+  // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.
+  if (precondition) await deps.meta.checkWritePrecondition(bucket.id, key, precondition);
+  return storeObjectVersion(deps, requestId, body, { ...object, bucket });
 }

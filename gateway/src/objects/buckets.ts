@@ -1,0 +1,50 @@
+// Buckets as the object layer sees them: the ownership check every request on a bucket starts with, and the bucket's
+// own settings (versioning, tags, CORS rules).
+import type { CorsRule, Tag } from "../../../meta/src/store.js";
+import type { Bucket, VersioningState } from "../../../meta/src/types.js";
+import { S3Error } from "../s3/errors.js";
+import type { ObjectDeps } from "./object-store.js";
+
+/** The checks of ownBucket, for a bucket loaded along with something else (GET and HEAD find both at once). */
+export function checkOwner(bucketName: string, principal: string, bucket: Bucket | undefined): Bucket {
+  if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: bucketName } });
+  if (bucket.owner !== principal) throw new S3Error("AccessDenied");
+  return bucket;
+}
+
+/** The bucket, owned by the principal; NoSuchBucket or AccessDenied otherwise. */
+export async function ownBucket(deps: ObjectDeps, bucketName: string, principal: string): Promise<Bucket> {
+  return checkOwner(bucketName, principal, await deps.meta.getBucket(bucketName));
+}
+
+export async function createBucket(deps: ObjectDeps, name: string, owner: string): Promise<void> {
+  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region });
+  if (!result.created) {
+    throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
+      details: { BucketName: name },
+    });
+  }
+}
+
+export async function deleteBucket(deps: ObjectDeps, bucket: Bucket): Promise<void> {
+  if ((await deps.meta.deleteBucket(bucket.id)) === "not-empty") {
+    throw new S3Error("BucketNotEmpty", undefined, { details: { BucketName: bucket.name } });
+  }
+}
+
+/** A bucket never returns to Unversioned: only Enabled and Suspended are settable. */
+export async function setBucketVersioning(deps: ObjectDeps, bucket: Bucket, status: Exclude<VersioningState, "Unversioned">): Promise<void> {
+  await deps.meta.setBucketVersioning(bucket.id, status);
+}
+
+export async function getBucketTags(deps: ObjectDeps, bucket: Bucket): Promise<Tag[]> {
+  const tags = await deps.meta.getBucketTags(bucket.id);
+  if (!tags) throw new S3Error("NoSuchTagSet", undefined, { details: { BucketName: bucket.name } });
+  return tags;
+}
+
+export async function getBucketCors(deps: ObjectDeps, bucket: Bucket): Promise<CorsRule[]> {
+  const rules = await deps.meta.getBucketCors(bucket.id);
+  if (!rules) throw new S3Error("NoSuchCORSConfiguration", undefined, { details: { BucketName: bucket.name } });
+  return rules;
+}

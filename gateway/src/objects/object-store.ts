@@ -1,0 +1,190 @@
+// The object layer: what the S3 operations do to buckets and objects, in plain values (names, keys, version ids, the
+// principal, verified bodies, parsed headers), between the gateway's HTTP handling (ops/) and the metadata and stripe
+// engine. It owns the ownership check, inline versus striped storage, the write guard, versions, copies, multipart
+// rules, deletes and reads; ops/ only parse requests and render answers. Every method makes the same metadata calls,
+// in the same order, as the operation needs: the small PUT, DELETE and GET paths stay one statement each.
+import type { Readable } from "node:stream";
+import type { Logger } from "pino";
+import type { CompletedUpload, CorsRule, PartSummary, Tag } from "../../../meta/src/store.js";
+import type { MetaStore } from "../../../meta/src/store.js";
+import type { ListRequest } from "../../../meta/src/listing.js";
+import type { Bucket, ListPage, MultipartUpload, ObjectVersion, VersioningState } from "../../../meta/src/types.js";
+import type { VersionListRequest, VersionPage } from "../../../meta/src/version-listing.js";
+import type { VerifiedBody } from "../auth/verify-request.js";
+import type { GatewayConfig } from "../config.js";
+import type { IoPool } from "../data/io-pool.js";
+import { S3Error } from "../s3/errors.js";
+import type { ByteRange } from "../s3/headers.js";
+import * as buckets from "./buckets.js";
+import * as copies from "./copy.js";
+import * as deletes from "./delete.js";
+import * as multipart from "./multipart.js";
+import * as reads from "./read.js";
+import * as writes from "./write.js";
+
+/** What the object layer's functions work with. */
+export interface ObjectDeps {
+  config: GatewayConfig;
+  meta: MetaStore;
+  io: IoPool;
+  log: Logger;
+}
+
+export class ObjectStore {
+  constructor(private readonly deps: ObjectDeps) {}
+
+  /** The storage class a write asked for (the default when none), checked against the configured ones. */
+  storageClassOf(requested: string | undefined): string {
+    return writes.storageClassOf(this.deps, requested);
+  }
+
+  // Buckets. Operations on a bucket start with ownBucket: NoSuchBucket or AccessDenied come before anything else.
+
+  ownBucket(bucketName: string, principal: string): Promise<Bucket> {
+    return buckets.ownBucket(this.deps, bucketName, principal);
+  }
+
+  listBuckets(owner: string): Promise<Bucket[]> {
+    return this.deps.meta.listBuckets(owner);
+  }
+
+  createBucket(name: string, owner: string): Promise<void> {
+    return buckets.createBucket(this.deps, name, owner);
+  }
+
+  deleteBucket(bucket: Bucket): Promise<void> {
+    return buckets.deleteBucket(this.deps, bucket);
+  }
+
+  setBucketVersioning(bucket: Bucket, status: Exclude<VersioningState, "Unversioned">): Promise<void> {
+    return buckets.setBucketVersioning(this.deps, bucket, status);
+  }
+
+  getBucketTags(bucket: Bucket): Promise<Tag[]> {
+    return buckets.getBucketTags(this.deps, bucket);
+  }
+
+  /** Undefined removes the tag set. */
+  putBucketTags(bucket: Bucket, tags: Tag[] | undefined): Promise<void> {
+    return this.deps.meta.putBucketTags(bucket.id, tags);
+  }
+
+  getBucketCors(bucket: Bucket): Promise<CorsRule[]> {
+    return buckets.getBucketCors(this.deps, bucket);
+  }
+
+  /** Undefined removes the rules. */
+  putBucketCors(bucket: Bucket, rules: CorsRule[] | undefined): Promise<void> {
+    return this.deps.meta.putBucketCors(bucket.id, rules);
+  }
+
+  /** A bucket's CORS rules by name, with no principal: a preflight carries no credentials. */
+  bucketCorsByName(bucketName: string): Promise<{ exists: boolean; rules?: CorsRule[] }> {
+    return this.deps.meta.getBucketCorsByName(bucketName);
+  }
+
+  // Listings.
+
+  listObjects(bucket: Bucket, request: ListRequest): Promise<ListPage> {
+    return this.deps.meta.listObjects(bucket.id, request);
+  }
+
+  listObjectVersions(bucket: Bucket, request: VersionListRequest): Promise<VersionPage> {
+    return this.deps.meta.listObjectVersions(bucket.id, request);
+  }
+
+  // Objects.
+
+  putObject(request: writes.PutObjectRequest): Promise<writes.StoredObjectVersion> {
+    return writes.putObject(this.deps, request);
+  }
+
+  /** A body of unknown length (a POST form's file) into a bucket already checked as the principal's. */
+  postObject(
+    bucket: Bucket,
+    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
+  ): Promise<writes.StoredObjectVersion> {
+    const { requestId, body, ...version } = request;
+    return writes.storeObjectVersion(this.deps, requestId, body, { ...version, bucket });
+  }
+
+  findVersion(lookup: reads.VersionLookup): Promise<{ bucket: Bucket; version: ObjectVersion }> {
+    return reads.findVersion(this.deps, lookup);
+  }
+
+  openRead(version: ObjectVersion, range: ByteRange, options: reads.ReadOptions): Promise<Readable> {
+    return reads.openVersionRead(this.deps, version, range, options);
+  }
+
+  deleteObject(target: deletes.DeleteTarget): Promise<deletes.DeleteResult> {
+    return deletes.deleteObject(this.deps, target);
+  }
+
+  deleteObjects(request: { bucket: Bucket; principal: string; requestId: string; entries: deletes.DeleteEntry[] }): Promise<deletes.DeleteOutcome[]> {
+    return deletes.deleteObjects(this.deps, request);
+  }
+
+  copyObject(request: copies.CopyObjectRequest): Promise<{ copy: writes.StoredObjectVersion; sourceVersionId?: string }> {
+    return copies.copyObject(this.deps, request);
+  }
+
+  /** The tags of the current version, or of the one named; NoSuchKey or NoSuchVersion without one. */
+  async getObjectTags(bucket: Bucket, key: string, versionId: string | undefined): Promise<{ versionId: string; tags: Tag[] }> {
+    const found = await this.deps.meta.getObjectTags(bucket.id, key, versionId);
+    if (!found) throw noSuchObject(key, versionId);
+    return found;
+  }
+
+  /** Replaces the tags (none removes them); returns the version tagged. */
+  async putObjectTags(bucket: Bucket, key: string, versionId: string | undefined, tags: Tag[]): Promise<{ versionId: string }> {
+    const done = await this.deps.meta.putObjectTags(bucket.id, key, versionId, tags);
+    if (!done) throw noSuchObject(key, versionId);
+    return done;
+  }
+
+  // Multipart uploads.
+
+  createUpload(bucket: Bucket, upload: multipart.NewUpload): Promise<string> {
+    return multipart.createUpload(this.deps, bucket, upload);
+  }
+
+  findUpload(bucket: Bucket, key: string, uploadId: string): Promise<MultipartUpload | undefined> {
+    return multipart.findUpload(this.deps, bucket, key, uploadId);
+  }
+
+  loadUpload(bucket: Bucket, key: string, uploadId: string): Promise<MultipartUpload> {
+    return multipart.loadUpload(this.deps, bucket, key, uploadId);
+  }
+
+  uploadPart(request: Parameters<typeof multipart.uploadPart>[1]): ReturnType<typeof multipart.uploadPart> {
+    return multipart.uploadPart(this.deps, request);
+  }
+
+  uploadPartCopy(request: copies.UploadPartCopyRequest): ReturnType<typeof copies.uploadPartCopy> {
+    return copies.uploadPartCopy(this.deps, request);
+  }
+
+  completeUpload(completion: multipart.Completion): Promise<CompletedUpload> {
+    return multipart.completeUpload(this.deps, completion);
+  }
+
+  repeatedCompletion(bucket: Bucket, key: string, uploadId: string): Promise<CompletedUpload> {
+    return multipart.repeatedCompletion(this.deps, bucket, key, uploadId);
+  }
+
+  abortUpload(upload: MultipartUpload): Promise<void> {
+    return multipart.abortUpload(this.deps, upload);
+  }
+
+  listParts(upload: MultipartUpload, marker: number, maxParts: number): Promise<{ parts: PartSummary[]; isTruncated: boolean }> {
+    return multipart.listParts(this.deps, upload, marker, maxParts);
+  }
+
+  listUploads(bucket: Bucket, request: multipart.UploadsRequest): Promise<multipart.UploadsPage> {
+    return multipart.listUploads(this.deps, bucket, request);
+  }
+}
+
+function noSuchObject(key: string, versionId: string | undefined): S3Error {
+  return versionId === undefined ? new S3Error("NoSuchKey") : new S3Error("NoSuchVersion", undefined, { details: { Key: key, VersionId: versionId } });
+}

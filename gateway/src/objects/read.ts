@@ -1,0 +1,64 @@
+// Reads: the one-round-trip lookup of GET, HEAD and GetObjectAttributes, and opening a version's bytes (inline, or
+// striped over its ioservers) before any header goes out.
+import { Readable } from "node:stream";
+import type { Bucket, ObjectVersion } from "../../../meta/src/types.js";
+import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
+import { S3Error } from "../s3/errors.js";
+import { H, httpDate, type ByteRange } from "../s3/headers.js";
+import { checkOwner } from "./buckets.js";
+import type { ObjectDeps } from "./object-store.js";
+
+export interface VersionLookup {
+  bucketName: string;
+  principal: string;
+  key: string;
+  versionId?: string;
+  /** An inline object's bytes come along only when they are to be sent (not for HEAD). */
+  withBody: boolean;
+}
+
+/** The principal's bucket and the version named (one round trip for both); delete markers answer as AWS does. */
+export async function findVersion(deps: ObjectDeps, lookup: VersionLookup): Promise<{ bucket: Bucket; version: ObjectVersion }> {
+  const { key, versionId } = lookup;
+  const found = await deps.meta.getBucketAndObjectVersion(lookup.bucketName, key, versionId, lookup.withBody);
+  const bucket = checkOwner(lookup.bucketName, lookup.principal, found?.bucket);
+  const version = found?.version;
+  if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
+  if (version.isDeleteMarker) {
+    const headers = { [H.deleteMarker]: "true", [H.versionId]: version.versionId, "last-modified": httpDate(version.lastModified) };
+    // AWS: a delete marker named by its id is not an object one may GET (405); the latest version being one is 404.
+    if (versionId !== undefined) throw new S3Error("MethodNotAllowed", undefined, { headers: { ...headers, allow: "DELETE" } });
+    throw new S3Error("NoSuchKey", undefined, { headers });
+  }
+  return { bucket, version };
+}
+
+/** The range of an object stored inline in PostgreSQL; undefined for a striped one. */
+export function inlineBytes(version: ObjectVersion, range: ByteRange): Buffer | undefined {
+  const inline = version.parts.length === 1 ? version.parts[0].inlineData : undefined;
+  return inline?.subarray(range.start, range.end + 1);
+}
+
+export interface ReadOptions {
+  /** For the ioservers' logs. */
+  requestId: string;
+  /** Aborted when the client went away: every upstream read stops. */
+  signal: AbortSignal;
+}
+
+/** Opens the byte stream before any header is sent, so an unreadable object still gets a clean 503. */
+export async function openVersionRead(deps: ObjectDeps, version: ObjectVersion, range: ByteRange, options: ReadOptions): Promise<Readable> {
+  const inline = inlineBytes(version, range);
+  if (inline) return Readable.from([inline]);
+  const { io } = deps;
+  const parts: StoredPart[] = version.parts.map((part) => ({
+    layout: { size: part.size, unit: part.unit, k: part.k, m: part.m },
+    datafiles: part.datafiles.map((datafile) => ({
+      slot: datafile.slot,
+      blobId: datafile.blobId,
+      length: datafile.length,
+      client: io.clientFor(datafile.ioserverId),
+    })),
+  }));
+  return openStripedRead(parts, range.start, range.end, { signal: options.signal, requestId: options.requestId });
+}

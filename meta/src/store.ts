@@ -1,0 +1,185 @@
+// The metadata the gateway's object layer works with, behind one facade over a pool: each method is one function of
+// meta/src/pg (where every statement lives), so a caller never holds the pool or a module of SQL, and a round trip is
+// exactly one method call. Credentials, the ioserver registry and the collector keep their own pg modules.
+import type { Sql } from "./db.js";
+import type { ListRequest } from "./listing.js";
+import type { Bucket, DatafileRef, ListPage, MultipartUpload, ObjectHeaders, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
+import type { VersionListRequest, VersionPage } from "./version-listing.js";
+import * as buckets from "./pg/buckets.js";
+import * as conditions from "./pg/conditions.js";
+import * as cors from "./pg/cors.js";
+import * as tags from "./pg/tags.js";
+import * as uploads from "./pg/uploads.js";
+import * as versionListing from "./pg/version-listing.js";
+import * as versions from "./pg/versions.js";
+
+export type { WritePrecondition } from "./pg/conditions.js";
+export type { CorsRule } from "./pg/cors.js";
+export type { Tag } from "./pg/tags.js";
+export type { CompletedUpload, PartSummary, UploadCursor } from "./pg/uploads.js";
+export type { CommitVersion, CommittedVersion, DeletedObject, InlineVersion, PendingPart } from "./pg/versions.js";
+
+type Tag = tags.Tag;
+
+export class MetaStore {
+  constructor(private readonly sql: Sql) {}
+
+  // Buckets.
+
+  createBucket(bucket: { name: string; owner: string; region: string }): ReturnType<typeof buckets.createBucket> {
+    return buckets.createBucket(this.sql, bucket);
+  }
+
+  getBucket(name: string): Promise<Bucket | undefined> {
+    return buckets.getBucket(this.sql, name);
+  }
+
+  listBuckets(owner: string): Promise<Bucket[]> {
+    return buckets.listBuckets(this.sql, owner);
+  }
+
+  setBucketVersioning(bucketId: number, versioning: VersioningState): Promise<void> {
+    return buckets.setBucketVersioning(this.sql, bucketId, versioning);
+  }
+
+  deleteBucket(bucketId: number): Promise<"deleted" | "not-empty"> {
+    return buckets.deleteBucket(this.sql, bucketId);
+  }
+
+  // Versions: the commit protocol, lookups, deletes and the listing of current objects.
+
+  insertPendingVersion(pending: { bucketId: number; key: string; versionId: string; storageClass: string; part: versions.PendingPart }): Promise<number> {
+    return versions.insertPendingVersion(this.sql, pending);
+  }
+
+  commitVersion(versionRowId: number, commit: versions.CommitVersion): Promise<versions.CommittedVersion> {
+    return versions.commitVersion(this.sql, versionRowId, commit);
+  }
+
+  putInlineVersion(version: versions.InlineVersion, commit: versions.CommitVersion, inlineData: Buffer): Promise<versions.CommittedVersion> {
+    return versions.putInlineVersion(this.sql, version, commit, inlineData);
+  }
+
+  abortVersion(versionRowId: number): Promise<void> {
+    return versions.abortVersion(this.sql, versionRowId);
+  }
+
+  getObjectVersion(bucketId: number, key: string, versionId?: string): Promise<ObjectVersion | undefined> {
+    return versions.getObjectVersion(this.sql, bucketId, key, versionId);
+  }
+
+  getBucketAndObjectVersion(
+    bucketName: string,
+    key: string,
+    versionId: string | undefined,
+    withInlineData: boolean,
+  ): Promise<{ bucket: Bucket; version?: ObjectVersion } | undefined> {
+    return versions.getBucketAndObjectVersion(this.sql, bucketName, key, versionId, withInlineData);
+  }
+
+  deleteCurrentObject(target: { bucketName: string; owner: string; key: string }): Promise<versions.DeletedObject> {
+    return versions.deleteCurrentObject(this.sql, target);
+  }
+
+  deleteObjectVersion(target: { bucketName: string; owner: string; key: string; versionId: string }): ReturnType<typeof versions.deleteObjectVersion> {
+    return versions.deleteObjectVersion(this.sql, target);
+  }
+
+  listObjects(bucketId: number, request: ListRequest): Promise<ListPage> {
+    return versions.listObjects(this.sql, bucketId, request);
+  }
+
+  listObjectVersions(bucketId: number, request: VersionListRequest): Promise<VersionPage> {
+    return versionListing.listObjectVersions(this.sql, bucketId, request);
+  }
+
+  checkWritePrecondition(bucketId: number, key: string, precondition: conditions.WritePrecondition | undefined): Promise<void> {
+    return conditions.checkWritePrecondition(this.sql, bucketId, key, precondition);
+  }
+
+  // Multipart uploads.
+
+  createUpload(upload: {
+    bucketId: number;
+    key: string;
+    uploadId: string;
+    storageClass: string;
+    headers: ObjectHeaders;
+    checksumAlgorithm?: string;
+    checksumType?: string;
+    owner: string;
+    tags?: Tag[];
+  }): Promise<void> {
+    return uploads.createUpload(this.sql, upload);
+  }
+
+  getUpload(bucketId: number, key: string, uploadId: string): Promise<MultipartUpload | undefined> {
+    return uploads.getUpload(this.sql, bucketId, key, uploadId);
+  }
+
+  insertPendingPart(part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[] }): Promise<number> {
+    return uploads.insertPendingPart(this.sql, part);
+  }
+
+  commitPart(partRowId: number, commit: Parameters<typeof uploads.commitPart>[2]): Promise<void> {
+    return uploads.commitPart(this.sql, partRowId, commit);
+  }
+
+  abortPart(partRowId: number): Promise<void> {
+    return uploads.abortPart(this.sql, partRowId);
+  }
+
+  listUploadParts(uploadId: string): Promise<UploadedPart[]> {
+    return uploads.listUploadParts(this.sql, uploadId);
+  }
+
+  completeUpload(completion: Parameters<typeof uploads.completeUpload>[1]): Promise<uploads.CompletedUpload> {
+    return uploads.completeUpload(this.sql, completion);
+  }
+
+  findCompletedUpload(bucketId: number, key: string, uploadId: string): Promise<uploads.CompletedUpload | undefined> {
+    return uploads.findCompletedUpload(this.sql, bucketId, key, uploadId);
+  }
+
+  abortUpload(uploadId: string): Promise<boolean> {
+    return uploads.abortUpload(this.sql, uploadId);
+  }
+
+  listPartsPage(uploadId: string, after: number, limit: number): Promise<uploads.PartSummary[]> {
+    return uploads.listPartsPage(this.sql, uploadId, after, limit);
+  }
+
+  seekUploads(bucketId: number, cursor: uploads.UploadCursor, below: string | undefined, limit: number): Promise<MultipartUpload[]> {
+    return uploads.seekUploads(this.sql, bucketId, cursor, below, limit);
+  }
+
+  // Tags and CORS.
+
+  getObjectTags(bucketId: number, key: string, versionId?: string): Promise<{ versionId: string; tags: Tag[] } | undefined> {
+    return tags.getObjectTags(this.sql, bucketId, key, versionId);
+  }
+
+  putObjectTags(bucketId: number, key: string, versionId: string | undefined, objectTags: Tag[]): Promise<{ versionId: string } | undefined> {
+    return tags.putObjectTags(this.sql, bucketId, key, versionId, objectTags);
+  }
+
+  getBucketTags(bucketId: number): Promise<Tag[] | undefined> {
+    return tags.getBucketTags(this.sql, bucketId);
+  }
+
+  putBucketTags(bucketId: number, bucketTags: Tag[] | undefined): Promise<void> {
+    return tags.putBucketTags(this.sql, bucketId, bucketTags);
+  }
+
+  getBucketCors(bucketId: number): Promise<cors.CorsRule[] | undefined> {
+    return cors.getBucketCors(this.sql, bucketId);
+  }
+
+  getBucketCorsByName(name: string): Promise<{ exists: boolean; rules?: cors.CorsRule[] }> {
+    return cors.getBucketCorsByName(this.sql, name);
+  }
+
+  putBucketCors(bucketId: number, rules: cors.CorsRule[] | undefined): Promise<void> {
+    return cors.putBucketCors(this.sql, bucketId, rules);
+  }
+}
