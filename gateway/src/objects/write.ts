@@ -1,9 +1,9 @@
-// The write path shared by PutObject, PostObject, UploadPart, CopyObject and UploadPartCopy (docs/architecture.md, Commit protocol): reserve a pending
-// row with the layout and datafile ids, stream the verified body to k+m ioservers, then hand back what the
-// caller's commit needs. A tiny whole object skips all that: it is kept inline, reserved and committed in one
-// statement (storeObjectVersion). A failure after the reservation aborts the row, so
-// its datafiles become garbage and whatever was there before stays intact. The body is a request body verified
-// by auth, or (copies) bytes read back from stored objects, wrapped by copiedBody.
+// The write path shared by PutObject, PostObject, UploadPart, CopyObject and UploadPartCopy (docs/architecture.md,
+// Commit protocol): reserve a pending row with the layout and datafile ids, stream the verified body to k+m
+// ioservers, then hand back what the caller's commit needs. A tiny whole object skips all that: it is kept inline,
+// reserved and committed in one statement (storeInlineObject). A failure after the reservation aborts the row, so its
+// datafiles become garbage and whatever was there before stays intact. The body is a request body verified by auth,
+// or (copies) bytes read back from stored objects, wrapped by copiedBody.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { CommitVersion, CommittedVersion, WritePrecondition } from "../../../meta/src/store.js";
