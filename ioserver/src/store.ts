@@ -420,7 +420,10 @@ export class BlobStore {
     return blob?.stream(start, end);
   }
 
-  /** Idempotent. Not fsynced: a delete lost in a crash leaves garbage that the sweeper deletes again. */
+  /**
+   * Idempotent. Not fsynced: a delete lost in a crash leaves a blob that nothing references; the collector has already
+   * forgotten it, and no scan of the disks for such blobs exists yet (docs/architecture.md, Commit protocol).
+   */
   async delete(id: string): Promise<void> {
     assertValidId(id);
     await unlink(this.pathOf(id).path).catch((error: unknown) => {
