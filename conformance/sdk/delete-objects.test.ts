@@ -109,4 +109,30 @@ describe("DeleteObjects (SDK and raw)", () => {
     }
     await expectS3Error(s3.send(new DeleteObjectsCommand({ Bucket: "no-such-bucket-multi", Delete: { Objects: [{ Key: "k" }] } })), "NoSuchBucket", 404);
   });
+
+  it("refuses a body with a document type, entities, deep nesting or a NUL, and deletes nothing", async () => {
+    await putKeys(["hostile/aaaaaaaaaa", "hostile/ab"]);
+    const bodies = [
+      // "Billion laughs": the entities would expand into the key of an existing object.
+      '<!DOCTYPE Delete [<!ENTITY a "aaaaa"><!ENTITY b "&a;&a;">]><Delete><Object><Key>hostile/&b;</Key></Object></Delete>',
+      '<!DOCTYPE Delete SYSTEM "file:///etc/passwd"><Delete><Object><Key>hostile/ab</Key></Object></Delete>',
+      // The parser would drop the NUL and name another existing key.
+      "<Delete><Object><Key>hostile/a&#0;b</Key></Object></Delete>",
+      `<Delete>${"<Object>".repeat(100_000)}${"</Object>".repeat(100_000)}</Delete>`,
+    ];
+    for (const body of bodies) {
+      const response = await signedFetch(cluster, "POST", `/${BUCKET}?delete`, body);
+      assert.equal(response.status, 400, body.slice(0, 80));
+      assert.match(await response.text(), /<Code>MalformedXML<\/Code>/);
+    }
+    assert.deepEqual(await remaining("hostile/"), ["hostile/aaaaaaaaaa", "hostile/ab"]);
+  });
+
+  it("answers a key or query parameter holding a NUL with 400 InvalidURI, not a server error", async () => {
+    for (const path of [`/${BUCKET}/nul%00key`, `/${BUCKET}?prefix=a%00b`, `/${BUCKET}?list-type=2&start-after=%00`]) {
+      const response = await signedFetch(cluster, path.includes("?") ? "GET" : "PUT", path, path.includes("?") ? undefined : "x");
+      assert.equal(response.status, 400, path);
+      assert.match(await response.text(), /<Code>InvalidURI<\/Code>/, path);
+    }
+  });
 });

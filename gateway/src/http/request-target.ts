@@ -10,19 +10,27 @@ export interface RequestTarget {
   virtualHosted: boolean;
 }
 
-/** Percent-decodes a path segment. Unlike form decoding, '+' stays '+': S3 keys may contain it literally. */
+/**
+ * Percent-decodes a path segment. Unlike form decoding, '+' stays '+': S3 keys may contain it literally. A NUL is
+ * refused: PostgreSQL text cannot hold one, and a name that cannot be stored is a bad URI, not a server error.
+ */
 function decodePath(raw: string): string {
+  let decoded: string;
   try {
-    return decodeURIComponent(raw);
+    decoded = decodeURIComponent(raw);
   } catch {
     throw new S3Error("InvalidURI");
   }
+  if (decoded.includes("\u0000")) throw new S3Error("InvalidURI");
+  return decoded;
 }
 
 /** Decoded exactly as the signature check decodes it (gateway/src/auth/sigv4.ts), so both see the same query. */
 export function parseQuery(rawQuery: string): Map<string, string> {
   const query = new Map<string, string>();
   for (const { name, value } of parseRawQuery(rawQuery)) {
+    // A NUL could only end up in a key, prefix or marker that PostgreSQL text cannot hold (see decodePath).
+    if (name.includes("\u0000") || value.includes("\u0000")) throw new S3Error("InvalidURI");
     if (!query.has(name)) query.set(name, value);
   }
   return query;

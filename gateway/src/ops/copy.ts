@@ -51,6 +51,7 @@ export function parseCopySource(header: string): CopySource {
   } catch {
     throw invalid("Invalid copy source encoding");
   }
+  if (path.includes("\u0000")) throw invalid("Invalid copy source encoding");
   if (path.startsWith("/")) path = path.slice(1);
   const slash = path.indexOf("/");
   if (slash <= 0 || slash === path.length - 1) throw invalid("Copy Source must mention the source bucket and key: sourcebucket/sourcekey");

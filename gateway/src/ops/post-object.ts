@@ -310,6 +310,8 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const bucket = await objects.ownBucket(bucketName, accessKeyId);
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
+  // PostgreSQL text cannot hold a NUL: a key with one cannot be stored, which is the client's error, not ours.
+  if (key.includes("\u0000")) throw new S3Error("InvalidArgument", "Object key contains a NUL character.", { details: { ArgumentName: "key" } });
   if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.storageClassOf(fields.get(H.storageClass));

@@ -59,10 +59,27 @@ function orderedElements(name: string, value: XmlValue): object[] {
   return [{ [name]: [{ "#text": String(value) }] }];
 }
 
-/** Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML. */
+/** A NUL character, raw or as a character reference (&#0;, &#x00;...). */
+const NUL = /\u0000|&#(?:0+|x0+);/i;
+
+/**
+ * Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML. So is a
+ * document type declaration: no S3 document has one, and its entities would let a small body expand into a huge one
+ * ("billion laughs") or stand for text the checks before parsing never saw. A NUL, which XML cannot carry even as
+ * a character reference, is refused too (the parser would silently drop it, turning one key into another), as is
+ * nesting deeper than the parser takes.
+ */
 export function parseXml(text: string, root: string, options: { trimValues?: boolean } = {}): XmlObject {
-  if (text.trim() === "" || XMLValidator.validate(text) !== true) throw new S3Error("MalformedXML");
-  const document = (options.trimValues === false ? untrimmedParser : parser).parse(text) as XmlObject;
+  if (text.trim() === "" || /<!DOCTYPE|<!ENTITY/i.test(text) || NUL.test(text)) throw new S3Error("MalformedXML");
+  let document: XmlObject;
+  try {
+    if (XMLValidator.validate(text) !== true) throw new S3Error("MalformedXML");
+    document = (options.trimValues === false ? untrimmedParser : parser).parse(text) as XmlObject;
+  } catch {
+    // Whatever the validator or the parser refuses (their own nesting limit, or a RangeError where their recursion runs
+    // out of stack) is a document the client got wrong: the input is all they read.
+    throw new S3Error("MalformedXML");
+  }
   const element = document[root];
   if (element === undefined) throw new S3Error("MalformedXML");
   return element === "" ? {} : (element as XmlObject);
