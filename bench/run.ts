@@ -405,7 +405,7 @@ function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number): void {
 }
 
 /** Runs `op` in `concurrency` closed loops for `seconds`; ops/s and sorted latencies (ms). */
-/** Issue 5's targets for 4 KiB objects at concurrency 16: only to print the CPU budget they leave per request. */
+/** The targets set for 4 KiB objects at concurrency 16: only to print the CPU budget they leave per request. */
 const TARGET_RATES = { GET: 4000, PUT: 1500 };
 
 function machineNote(cpuPerOp: number, busyShare: number): string {

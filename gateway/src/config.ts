@@ -80,7 +80,7 @@ export function loadConfig(): GatewayConfig {
   const stripeUnit = integer("WEFT_STRIPE_UNIT", 256 * 1024);
   if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
   // 4, not postgres.js's 10: with every connection busy, statements share round trips and wake-ups of PostgreSQL
-  // (issue 5: 4 KiB GETs at concurrency 16, ~22% more per second; docs/performance.md).
+  // (4 KiB GETs at concurrency 16: ~22% more per second; docs/performance.md).
   const databasePoolSize = integer("WEFT_PG_POOL", 4);
   if (databasePoolSize < 1) throw new Error("WEFT_PG_POOL must be at least 1");
   return {

@@ -5,7 +5,7 @@
 // than every ~64 MiB; Node never runs V8's idle-time collections. So a gateway that streamed hard keeps tens of
 // MiB of dead buffers, and glibc keeps the heap pages they were spread over even once they are freed: after
 // eight concurrent 128 MiB streams a gateway sat at 180–190 MiB RSS for good, ~100 MiB of it glibc's heap, and
-// the next large stream peaked above 200 (issue 5, docs/performance.md).
+// the next large stream peaked above 200 (docs/performance.md).
 //
 // So: once RSS has grown by `growthBytes` since the last reduction and the event loop has been (nearly) idle for
 // a whole interval, one full collection frees the dead buffers and malloc_trim(0) hands glibc's free pages back

@@ -50,7 +50,7 @@ export const MALLOC_TUNABLES = "glibc.malloc.mmap_threshold=4194304:glibc.malloc
  * A 64 MB initial old space leaves room for a heap this size, and full collections become rare. Semi-spaces of
  * 8 MB: 2 MB lowered a streaming gateway's RSS before it had its memory reducer (gateway/src/memory-reducer.ts)
  * but cost 4 KiB PUTs ~25% more gateway CPU in scavenges; V8's default 16 MB saved no more CPU than 8 and kept
- * ~27 MiB more RSS in a full benchmark run (issue 5, docs/performance.md).
+ * ~27 MiB more RSS in a full benchmark run (docs/performance.md).
  */
 export const NODE_FLAGS = ["--initial-old-space-size=64", "--max-semi-space-size=8"];
 
@@ -64,7 +64,7 @@ const REPO_ROOT = (() => {
 
 /**
  * The compiled entry point of a Weft process (`npm run build` writes dist/): its processes run as plain JavaScript,
- * not through tsx, whose loader thread and in-memory sources cost each process memory (issue 5: an idle gateway
+ * not through tsx, whose loader thread and in-memory sources cost each process memory (docs/performance.md: an idle gateway
  * 107–113 MiB RSS under tsx, 90–93 compiled; streaming 5 GiB, 142–149 against 131–135). The test runner, `npm start`
  * and the benchmark build first; a missing build fails loudly.
  */

@@ -1,12 +1,12 @@
 // Group commit for statements that would otherwise each pay a round trip, a transaction and a WAL flush of their own
-// (issue 5: most of a small PUT's PostgreSQL CPU). An item goes out at once when fewer than `maxInFlight` batches are
+// (most of a small PUT's PostgreSQL CPU, docs/performance.md). An item goes out at once when fewer than `maxInFlight` batches are
 // being committed, and otherwise joins the next batch. A lone client sees no added latency; sixteen concurrent ones
 // share commits.
 //
 // The next batch may wait, briefly, for the clients of the last one. When a batch of n items returns, its n clients
 // each send their next item a moment later; leaving at once would carry only whatever straggler came in meanwhile, and
 // then the n would wait out that commit: batches alternated between ~10 items and one, and half the commits carried a
-// single PUT (issue 5). So after a batch of n returns, the next leaves when n items wait, or after `gatherMs`,
+// single PUT. So after a batch of n returns, the next leaves when n items wait, or after `gatherMs`,
 // whichever comes first (PostgreSQL's commit_delay does the same for its own WAL flushes). A batch of one waits for
 // nobody.
 

@@ -20,7 +20,7 @@ export function scopeString(scope: CredentialScope): string {
   return `${scope.date}/${scope.region}/${scope.service}/${SCOPE_TERMINATOR}`;
 }
 
-/** One-shot (no Hash object): every signed request hashes its canonical request (issue 5). */
+/** One-shot (no Hash object): every signed request hashes its canonical request (docs/performance.md). */
 export function sha256Hex(data: string | Uint8Array): string {
   return hash("sha256", data, "hex");
 }

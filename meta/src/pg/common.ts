@@ -11,7 +11,7 @@ export type Fragment = postgres.PendingQuery<postgres.Row[]>;
 /**
  * Bytes as a statement parameter: base64 text that PostgreSQL decodes. postgres.js would send a Buffer as bytea's hex
  * text, twice its size: for a batch of eight 4 KiB objects base64 cost the gateway 144–162 µs against 230–339, and
- * PostgreSQL the same (issue 5).
+ * PostgreSQL the same (docs/performance.md).
  */
 export function bytesParameter(q: Queryable, data: Buffer | null | undefined): Fragment {
   return data == null ? q`null::bytea` : q`decode(${data.toString("base64")}, 'base64')`;

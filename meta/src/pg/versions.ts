@@ -118,8 +118,8 @@ interface InlinePut {
 
 /**
  * Gathers the small PUTs that arrive while earlier ones commit (see Batcher). One batch at a time per gateway: at
- * concurrency 16 that cost ~400 µs of PostgreSQL CPU per PUT against ~550 with two at a time, for the same rate (issue
- * 5); more gateways commit in parallel. 64 items bound a statement's size and how long it holds its key locks.
+ * concurrency 16 that cost ~400 µs of PostgreSQL CPU per PUT against ~550 with two at a time, for the same rate
+ * (docs/performance.md); more gateways commit in parallel. 64 items bound a statement's size and how long it holds its key locks.
  */
 const INLINE_PUT_BATCHING = { maxInFlight: 1, maxBatch: 64, gatherMs: 2 };
 const inlinePutBatchers = new WeakMap<Sql, Batcher<InlinePut, CommittedVersion>>();
@@ -213,7 +213,7 @@ interface VersionRow extends HeaderColumns {
   /**
    * The object, when it is small enough to live in its one part's row, with that part's other columns. As columns,
    * not json: building json, with base64 inside, cost PostgreSQL ~40 µs and the gateway ~40 µs more per 4 KiB GET
-   * (issue 5). As base64 text, not bytea: postgres.js reads results as text only, and bytea's text is hex, twice the
+   * (docs/performance.md). As base64 text, not bytea: postgres.js reads results as text only, and bytea's text is hex, twice the
    * object; a 4 KiB object's row then outgrew PostgreSQL's 8 KiB send buffer and went out in two socket writes, and
    * decoding hex cost the gateway twice what base64 does (PostgreSQL's base64 has line breaks; Buffer skips them).
    */
@@ -229,7 +229,7 @@ interface VersionRow extends HeaderColumns {
 
 /**
  * The lookup's fragments that carry no parameter, built once per pool: every `sql` call makes a postgres.js Query (a
- * Promise and its closures), and a GET built four of them per request (~5 µs of the gateway's CPU; issue 5).
+ * Promise and its closures), and a GET built four of them per request (~5 µs of the gateway's CPU).
  */
 interface LookupFragments {
   columnsWithInlineData: Fragment;
