@@ -107,9 +107,9 @@ describe("durability: degraded reads with parity (4+2 over six ioservers)", func
     await expectAllReadable("two down");
   });
 
-  it("refuses a PUT while it cannot write every slot, and keeps the old object", async () => {
+  it("refuses a PUT while it cannot write k+1 slots, and keeps the old object", async () => {
     const key = `object-${64 * 1024 * 4}`;
-    // 256 KiB is above the replication threshold, so the object is striped 4+2 and needs all six slots.
+    // 256 KiB is above the replication threshold, so the object is striped 4+2 and needs five of its six slots.
     await expectS3Error(s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: randomData(300_000) })), "ServiceUnavailable", 503);
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
     assert.ok((await readAll(got.Body)).equals(objects.get(key)!));

@@ -27,6 +27,11 @@ export interface GatewayConfig {
   inlineThreshold: number;
   /** Parts up to this many bytes (and above inlineThreshold) are stored as 1+m copies instead of k+m shards. */
   replicationThreshold: number;
+  /**
+   * Parity slots a part must have on disk, beyond its k data slots, for a write to be acknowledged while disks are
+   * down or fail mid-write (capped at the class's m); the slots not written are recorded as missing.
+   */
+  minParityWritten: number;
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
@@ -101,6 +106,8 @@ export function loadConfig(): GatewayConfig {
     inlineThreshold: integer("WEFT_INLINE_THRESHOLD", 4096),
     // 64 KiB: chosen by `npm run bench -- --only small --small-size S --replicate T` (docs/performance.md).
     replicationThreshold: integer("WEFT_REPLICATION_THRESHOLD", 64 * 1024),
+    // 1: a degraded part still survives one more lost disk; m makes every write all-or-nothing.
+    minParityWritten: integer("WEFT_MIN_PARITY_WRITTEN", 1),
     pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
     gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
     memoryReducerGrowthBytes: integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),

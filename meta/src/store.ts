@@ -8,6 +8,7 @@ import type { VersionListRequest, VersionPage } from "./version-listing.js";
 import * as buckets from "./pg/buckets.js";
 import * as conditions from "./pg/conditions.js";
 import * as cors from "./pg/cors.js";
+import * as datafiles from "./pg/datafiles.js";
 import * as tags from "./pg/tags.js";
 import * as uploads from "./pg/uploads.js";
 import * as versionListing from "./pg/version-listing.js";
@@ -127,6 +128,10 @@ export class MetaStore {
 
   abortPart(partRowId: number): Promise<void> {
     return uploads.abortPart(this.sql, partRowId);
+  }
+
+  dropUnwrittenSlots(reservation: { versionRowId: number } | { partRowId: number }, slots: number[]): Promise<number> {
+    return datafiles.dropUnwrittenSlots(this.sql, reservation, slots);
   }
 
   listUploadParts(uploadId: string): Promise<UploadedPart[]> {

@@ -67,7 +67,7 @@ export class IoPool {
     if (member) member.healthy = false;
   }
 
-  healthyIds(): string[] {
+  writableIds(): string[] {
     return [...this.members.values()].filter((member) => member.healthy).map((member) => member.id);
   }
 

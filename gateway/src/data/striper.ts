@@ -6,6 +6,11 @@
 // client pulls from; the writer stops reading the source while any feed still has more than one unit
 // queued, so memory stays at about two stripes and the slowest ioserver sets the pace.
 //
+// A slot may be missing from the start (its disk is down) or fail on the way (its ioserver dies, its disk
+// fills): the write goes on without it as long as `minSlots` slots remain, because parity is computed from
+// the stripe buffer, not from what the slots received. The caller records which slots were written
+// (docs/architecture.md, Degraded writes).
+//
 // A datafile's last bytes are held back until the source has ended cleanly (and zero-length datafiles are
 // only PUT then): a source that fails at its end — a bad checksum trailer, a short body — must never
 // leave an ioserver believing it received a complete datafile.
@@ -164,9 +169,12 @@ class SlotFeed implements AsyncIterableIterator<Uint8Array> {
 }
 
 /**
- * Reads exactly layout.size bytes from `source` and writes the k+m datafiles in parallel. Resolves once
- * every ioserver has acknowledged its datafile. On any failure every slot PUT is aborted, and the promise
- * rejects with the source's own error, a ShortBodyError / LongBodyError, or a StripeWriteError.
+ * Reads exactly layout.size bytes from `source` and writes the datafiles of the slots in `targets` (any subset
+ * of 0..k+m-1) in parallel. Resolves once every slot still alive has acknowledged its datafile, with one entry
+ * per written slot in slot order. A slot that fails is dropped (options.onSlotFailure hears of it) while at
+ * least `minSlots` (default k+m) remain; below that, or on a failure of the source, every slot PUT is aborted
+ * and the promise rejects with the source's own error, a ShortBodyError / LongBodyError, or the
+ * StripeWriteError of the slot that broke the quorum.
  */
 export async function writeStriped(
   source: AsyncIterable<Uint8Array>,
@@ -178,24 +186,35 @@ export async function writeStriped(
     /** layout.size is only an upper bound: the source may end anywhere up to it (a POST form's file, whose
      *  length nobody declares). Datafiles then go out chunked, their lengths learned when the source ends. */
     sizeIsLimit?: boolean;
+    /** Fewest slots that must end up written; default all k+m. */
+    minSlots?: number;
+    onSlotFailure?: (failure: StripeWriteError) => void;
   } = {},
 ): Promise<WrittenDatafile[]> {
   validateLayout(layout);
   const { size, unit, k, m } = layout;
   const width = k + m;
-  const bySlot = [...targets].sort((a, b) => a.slot - b.slot);
-  if (bySlot.length !== width || bySlot.some((target, index) => target.slot !== index)) {
-    throw new RangeError(`writeStriped needs exactly one target for each of slots 0..${width - 1}`);
+  const minSlots = options.minSlots ?? width;
+  if (!Number.isInteger(minSlots) || minSlots < k || minSlots > width) throw new RangeError(`minSlots ${minSlots} outside ${k}..${width}`);
+  const bySlot = new Array<SlotTarget | undefined>(width);
+  for (const target of targets) {
+    if (!Number.isInteger(target.slot) || target.slot < 0 || target.slot >= width || bySlot[target.slot]) {
+      throw new RangeError(`writeStriped needs at most one target for each of slots 0..${width - 1}, got slot ${target.slot}`);
+    }
+    bySlot[target.slot] = target;
   }
+  if (targets.length < minSlots) throw new RangeError(`writeStriped got ${targets.length} targets, needs at least ${minSlots}`);
 
   const sizeIsLimit = options.sizeIsLimit === true;
   // -1 (unknown) never matches `sent`, so nothing is held back: a chunked PUT completes only at its last chunk.
-  const lengths = bySlot.map((target) => (sizeIsLimit ? -1 : datafileLength(layout, target.slot)));
+  const lengths = Array.from({ length: width }, (_, slot) => (sizeIsLimit ? -1 : datafileLength(layout, slot)));
   const sent = new Array<number>(width).fill(0);
   const crcs = new Array<number>(width).fill(0);
   const heldBack = new Array<{ chunk: Buffer; stripe: number } | undefined>(width);
-  const feeds = bySlot.map(() => new SlotFeed());
+  const feeds = Array.from({ length: width }, () => new SlotFeed());
   const results = new Array<WrittenDatafile | undefined>(width);
+  const dropped = new Array<boolean>(width).fill(false);
+  let liveSlots = targets.length;
   const controller = new AbortController();
   const call: IoCallOptions = { signal: controller.signal, requestId: options.requestId };
 
@@ -213,24 +232,35 @@ export async function writeStriped(
   if (options.signal?.aborted) throw toError(options.signal.reason);
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
 
+  // A slot without a target never gets bytes: its feed is dead from the start.
+  for (let slot = 0; slot < width; slot++) if (!bySlot[slot]) feeds[slot].fail(new Error(`slot ${slot} has no target`));
+  const dropSlot = (error: StripeWriteError): void => {
+    if (failure || dropped[error.slot]) return;
+    dropped[error.slot] = true;
+    liveSlots--;
+    if (liveSlots < minSlots) return fail(error);
+    feeds[error.slot].fail(error);
+    options.onSlotFailure?.(error);
+  };
+
   const puts: Promise<void>[] = [];
   const startPut = (slot: number): void => {
-    const { client, blobId } = bySlot[slot];
+    const { client, blobId } = bySlot[slot]!;
     puts.push(
       client.putBlob(blobId, feeds[slot], sizeIsLimit ? undefined : lengths[slot], call).then(
         (stored) => {
           const sentCrc = crcHex(crcs[slot]);
           if (stored.length !== lengths[slot] || stored.crc32c !== sentCrc) {
             const why = `ioserver stored ${stored.length} bytes with CRC32C ${stored.crc32c}, sent ${lengths[slot]} with ${sentCrc}`;
-            fail(new StripeWriteError(slot, blobId, { cause: new Error(why) }));
+            dropSlot(new StripeWriteError(slot, blobId, { cause: new Error(why) }));
           } else results[slot] = { slot, length: stored.length, crc32c: sentCrc };
         },
-        (error: unknown) => fail(new StripeWriteError(slot, blobId, { cause: error })),
+        (error: unknown) => dropSlot(new StripeWriteError(slot, blobId, { cause: error })),
       ),
     );
   };
   // Zero-length datafiles would be complete the moment their request is sent: PUT them at the end.
-  for (let slot = 0; slot < width; slot++) if (lengths[slot] > 0 || sizeIsLimit) startPut(slot);
+  for (let slot = 0; slot < width; slot++) if (bySlot[slot] && (lengths[slot] > 0 || sizeIsLimit)) startPut(slot);
 
   const deal = (slot: number, chunk: Buffer, stripeIndex: number): void => {
     if (chunk.length === 0) return;
@@ -368,7 +398,7 @@ export async function writeStriped(
       const last = heldBack[slot];
       if (last) feeds[slot].push(last.chunk, last.stripe);
       feeds[slot].end();
-      if (lengths[slot] === 0 && !sizeIsLimit) startPut(slot);
+      if (lengths[slot] === 0 && !sizeIsLimit && bySlot[slot] && !dropped[slot]) startPut(slot);
     }
   } else if (!sourceDone) {
     // Release the source (a request body stream is destroyed by its iterator's return()).
@@ -378,9 +408,9 @@ export async function writeStriped(
   await Promise.all(puts);
   options.signal?.removeEventListener("abort", onOuterAbort);
   if (failure) throw failure;
-  return results.map((result, slot) => {
-    if (!result) throw new StripeWriteError(slot, bySlot[slot].blobId, { cause: new Error("no acknowledgement") });
-    return result;
+  return results.filter((result, slot): result is WrittenDatafile => {
+    if (!result && bySlot[slot] && !dropped[slot]) throw new StripeWriteError(slot, bySlot[slot]!.blobId, { cause: new Error("no acknowledgement") });
+    return result !== undefined;
   });
 }
 

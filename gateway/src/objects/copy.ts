@@ -15,7 +15,7 @@ import { quoteEtag, type ByteRange } from "../s3/headers.js";
 import { checkOwner } from "./buckets.js";
 import type { ObjectDeps } from "./object-store.js";
 import { openVersionRead, type ReadOptions } from "./read.js";
-import { MAX_PART_SIZE, copiedBody, storeObjectVersion, storePart, type StoredObjectVersion, type StoredPart } from "./write.js";
+import { MAX_PART_SIZE, copiedBody, storeObjectVersion, storePart, uploadPartPlan, type StoredObjectVersion, type StoredPart } from "./write.js";
 
 /** The object a copy reads: `versionId` absent for the current version. */
 export interface CopySource {
@@ -179,12 +179,7 @@ export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRe
 
   const read = size > 0 ? await openVersionRead(deps, version, range ?? { start: 0, end: version.size - 1 }, request) : undefined;
   const body = copiedBody(read ?? Readable.from([]), size, upload.checksumAlgorithm as ChecksumAlgorithm | undefined);
-  const stored = await storePart(deps, request.requestId, body, {
-    storageClass: upload.storageClass,
-    placementSeed: `${upload.uploadId}/${partNumber}`,
-    reserve: (part) => meta.insertPendingPart({ uploadId: upload.uploadId, partNumber, ...part }),
-    abort: (rowId) => meta.abortPart(rowId),
-  });
+  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber));
   try {
     if (!copiedBytesMatch(stored, version, range === undefined)) throw new Error(`part copy of ${version.key} read bytes that do not match the source's digests`);
   } catch (error) {

@@ -12,7 +12,7 @@ import { S3Error } from "../s3/errors.js";
 import { newId } from "./ids.js";
 import { completedChecksum, partChecksum, type WholeObjectChecksumClaim } from "./multipart-checksums.js";
 import type { ObjectDeps } from "./object-store.js";
-import { storePart } from "./write.js";
+import { storePart, uploadPartPlan } from "./write.js";
 
 /** AWS: every part but the last must be at least 5 MiB; part numbers run from 1 to 10,000. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -56,12 +56,7 @@ export async function uploadPart(
 ): Promise<{ md5Hex: string; checksum?: { algorithm: ChecksumAlgorithm; base64: string } }> {
   const { meta } = deps;
   const { upload, partNumber, body } = request;
-  const stored = await storePart(deps, request.requestId, body, {
-    storageClass: upload.storageClass,
-    placementSeed: `${upload.uploadId}/${partNumber}`,
-    reserve: (part) => meta.insertPendingPart({ uploadId: upload.uploadId, partNumber, ...part }),
-    abort: (rowId) => meta.abortPart(rowId),
-  });
+  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber));
   let checksum: typeof stored.checksum;
   try {
     checksum = partChecksum(upload, body.digests());

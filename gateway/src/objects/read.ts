@@ -2,6 +2,7 @@
 // striped over its ioservers) before any header goes out.
 import { Readable } from "node:stream";
 import type { Bucket, ObjectVersion } from "../../../meta/src/types.js";
+import { datafileLength } from "../data/layout.js";
 import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
 import { S3Error } from "../s3/errors.js";
 import { H, httpDate, type ByteRange } from "../s3/headers.js";
@@ -51,14 +52,15 @@ export async function openVersionRead(deps: ObjectDeps, version: ObjectVersion, 
   const inline = inlineBytes(version, range);
   if (inline) return Readable.from([inline]);
   const { io } = deps;
-  const parts: StoredPart[] = version.parts.map((part) => ({
-    layout: { size: part.size, unit: part.unit, k: part.k, m: part.m },
-    datafiles: part.datafiles.map((datafile) => ({
-      slot: datafile.slot,
-      blobId: datafile.blobId,
-      length: datafile.length,
-      client: io.clientFor(datafile.ioserverId),
-    })),
-  }));
+  const parts: StoredPart[] = version.parts.map((part) => {
+    const layout = { size: part.size, unit: part.unit, k: part.k, m: part.m };
+    // A slot without a datafile row (a degraded write, or a lost datafile not yet rebuilt) reads as a disk that is down.
+    const datafiles = Array.from({ length: part.k + part.m }, (_, slot) => {
+      const datafile = part.datafiles.find((candidate) => candidate.slot === slot);
+      if (!datafile) return { slot, blobId: "", length: datafileLength(layout, slot), client: undefined };
+      return { slot, blobId: datafile.blobId, length: datafile.length, client: io.clientFor(datafile.ioserverId) };
+    });
+    return { layout, datafiles };
+  });
   return openStripedRead(parts, range.start, range.end, { signal: options.signal, requestId: options.requestId });
 }

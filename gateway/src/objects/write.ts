@@ -6,8 +6,8 @@
 // or (copies) bytes read back from stored objects, wrapped by copiedBody.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
-import type { CommitVersion, CommittedVersion, WritePrecondition } from "../../../meta/src/store.js";
-import type { Bucket, DatafileRef, ObjectHeaders } from "../../../meta/src/types.js";
+import type { CommitVersion, CommittedVersion, MetaStore, WritePrecondition } from "../../../meta/src/store.js";
+import type { Bucket, DatafileRef, MultipartUpload, ObjectHeaders } from "../../../meta/src/types.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
@@ -52,8 +52,28 @@ export interface StorePartPlan {
    * last part's size unknown without buffering it, and would make the object look multipart to partNumber reads.
    */
   sizeLimit?: number;
+  reservation: Reservation;
+}
+
+/** The pending row a part is stored under: a whole object's version, or one part of a multipart upload. */
+export interface Reservation {
   reserve(part: PendingPart): Promise<number>;
   abort(rowId: number): Promise<void>;
+  /** Forgets the datafiles of slots a degraded write did not store (their blobs are queued for collection). */
+  dropUnwritten(rowId: number, slots: number[]): Promise<number>;
+}
+
+/** How UploadPart and UploadPartCopy store part `partNumber` of `upload`. */
+export function uploadPartPlan(meta: MetaStore, upload: MultipartUpload, partNumber: number): StorePartPlan {
+  return {
+    storageClass: upload.storageClass,
+    placementSeed: `${upload.uploadId}/${partNumber}`,
+    reservation: {
+      reserve: (part) => meta.insertPendingPart({ uploadId: upload.uploadId, partNumber, ...part }),
+      abort: (rowId) => meta.abortPart(rowId),
+      dropUnwritten: (rowId, slots) => meta.dropUnwrittenSlots({ partRowId: rowId }, slots),
+    },
+  };
 }
 
 export function declaredSize(body: VerifiedBody): number {
@@ -68,9 +88,14 @@ export function storageClassOf(deps: ObjectDeps, requested: string | undefined):
   return name;
 }
 
-/** Stripes one part's body over k+m ioservers. The caller commits the returned rowId, or aborts it. */
+/**
+ * Stripes one part's body over k+m ioservers, or as few as its storage class may be written with (minimumSlots);
+ * the slots it could not store are dropped from the reservation and so recorded as missing. The caller commits the
+ * returned rowId, or aborts it.
+ */
 export async function storePart(deps: ObjectDeps, requestId: string, body: VerifiedBody, plan: StorePartPlan): Promise<StoredPart & { rowId: number }> {
   const { config, io } = deps;
+  const { reservation } = plan;
   const unknownSize = plan.sizeLimit !== undefined;
   const size = plan.sizeLimit ?? declaredSize(body);
   const storageClass = config.storageClasses[plan.storageClass];
@@ -78,15 +103,29 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
   const replicateUpTo = unknownSize ? -1 : config.replicationThreshold;
   const layout = chooseLayout(size, storageClass.k, storageClass.m, config.stripeUnit, replicateUpTo);
   const { k, m } = layout;
-  const healthy = io.healthyIds();
-  // This release writes every slot or nothing: degraded writes come with healing.
-  if (healthy.length < k + m) throw new S3Error("ServiceUnavailable", `Only ${healthy.length} of the ${k + m} ioservers this storage class needs are reachable.`);
-  const servers = placeSlots(plan.placementSeed, healthy, k + m);
+  const minSlots = minimumSlots(layout, config.minParityWritten);
+  const writable = io.writableIds();
+  if (writable.length < minSlots) {
+    throw new S3Error("ServiceUnavailable", `Only ${writable.length} ioservers can take new data; this storage class needs at least ${minSlots}.`);
+  }
+  // With fewer disks than slots the last (parity) slots stay empty: reads keep their fast path over the data slots.
+  const servers = placeSlots(plan.placementSeed, writable, Math.min(k + m, writable.length));
   const datafiles: DatafileRef[] = servers.map((ioserverId, slot) => ({ slot, ioserverId, blobId: newId(), length: 0 }));
   const targets: SlotTarget[] = datafiles.map(({ slot, ioserverId, blobId }) => ({ slot, blobId, client: io.clientFor(ioserverId)! }));
-  const rowId = await plan.reserve({ size: unknownSize ? 0 : size, unit: layout.unit, k, m, datafiles: unknownSize ? datafiles : withLengths(datafiles, layout) });
+  const rowId = await reservation.reserve({ size: unknownSize ? 0 : size, unit: layout.unit, k, m, datafiles: unknownSize ? datafiles : withLengths(datafiles, layout) });
+  // Keep the next PUTs off a server that just failed, rather than wait for its health check (every 2 s).
+  const noteUnreachable = (failure: StripeWriteError) => {
+    if (failure.cause instanceof IoServerError && failure.cause.unreachable) io.reportFailure(datafiles[failure.slot]!.ioserverId);
+  };
+  const onSlotFailure = (failure: StripeWriteError) => {
+    noteUnreachable(failure);
+    deps.log.warn({ err: failure, requestId, slot: failure.slot, ioserver: datafiles[failure.slot]!.ioserverId }, "slot write failed; the part goes on without it");
+  };
   try {
-    const written = await writeStriped(body.stream, layout, targets, { requestId, sizeIsLimit: unknownSize });
+    const written = await writeStriped(body.stream, layout, targets, { requestId, sizeIsLimit: unknownSize, minSlots, onSlotFailure });
+    const unwritten = datafiles.map(({ slot }) => slot).filter((slot) => !written.some((datafile) => datafile.slot === slot));
+    if (written.length < k + m) deps.log.warn({ requestId, written: written.length, slots: k + m }, "part stored degraded");
+    await reservation.dropUnwritten(rowId, unwritten);
     const digests = body.digests();
     return {
       rowId,
@@ -96,14 +135,19 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
       datafileCrcs: written.map(({ slot, crc32c, length }) => (unknownSize ? { slot, crc32c, length } : { slot, crc32c })),
     };
   } catch (error) {
-    // Keep the next PUTs off a server that just failed, rather than wait for its health check (every 2 s).
-    if (error instanceof StripeWriteError && error.cause instanceof IoServerError && error.cause.unreachable) {
-      io.reportFailure(datafiles[error.slot]!.ioserverId);
-    }
+    if (error instanceof StripeWriteError) noteUnreachable(error);
     body.stream.destroy();
-    await plan.abort(rowId).catch((abortError) => deps.log.error({ err: abortError, rowId }, "could not abort pending row"));
+    await reservation.abort(rowId).catch((abortError) => deps.log.error({ err: abortError, rowId }, "could not abort pending row"));
     throw error;
   }
+}
+
+/**
+ * Fewest slots a part is acknowledged with: its k data slots plus `minParityWritten` parity slots (all of them
+ * when it has fewer), so an acknowledged part always survives the loss of one more disk unless m = 0.
+ */
+export function minimumSlots(layout: Pick<StripeLayout, "k" | "m">, minParityWritten: number): number {
+  return layout.k + Math.min(layout.m, minParityWritten);
 }
 
 function withLengths(datafiles: DatafileRef[], layout: StripeLayout): DatafileRef[] {
@@ -234,8 +278,11 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
     storageClass,
     placementSeed: versionId,
     sizeLimit: version.sizeLimit,
-    reserve: (part) => meta.insertPendingVersion({ bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
-    abort: (rowId) => meta.abortVersion(rowId),
+    reservation: {
+      reserve: (part) => meta.insertPendingVersion({ bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
+      abort: (rowId) => meta.abortVersion(rowId),
+      dropUnwritten: (rowId, slots) => meta.dropUnwrittenSlots({ versionRowId: rowId }, slots),
+    },
   });
   try {
     await version.beforeCommit?.(stored);
