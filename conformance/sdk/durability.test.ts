@@ -17,7 +17,7 @@ async function datafilesOf(ioserverDir: string): Promise<string[]> {
 }
 
 /** Flips one data byte of a datafile in place, as a failing disk might (data sits at the file's start;
- *  block checksums and a 24-byte trailer follow it: ioserver/src/store.ts). */
+ *  block checksums, the blob id and a 24-byte trailer follow it: ioserver/src/store.ts). */
 async function flipByte(path: string, preferredOffset: number): Promise<void> {
   // The collector may delete a replaced version's datafile between the listing and here: it is garbage, skip it.
   const file = await open(path, "r+").catch((error: NodeJS.ErrnoException) => {
@@ -27,8 +27,9 @@ async function flipByte(path: string, preferredOffset: number): Promise<void> {
   if (file === undefined) return;
   try {
     const { size } = await file.stat();
-    if (size <= 28) return; // an empty datafile (a short object's unused slot) has no data byte to flip
-    const offset = Math.min(preferredOffset, Math.floor((size - 28) / 2));
+    // An empty datafile (a short object's unused slot) is its 33-byte id and 24-byte trailer: no data byte to flip.
+    if (size <= 57) return;
+    const offset = Math.min(preferredOffset, Math.floor((size - 57 - 4) / 2));
     const byte = Buffer.alloc(1);
     await file.read(byte, 0, 1, offset);
     byte[0] ^= 0x5a;
@@ -91,8 +92,9 @@ describe("durability: degraded reads with parity (4+2 over six ioservers)", func
     const before = new Set(await allDatafiles());
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "layout-small", Body: randomData(20_000) }));
     const small = (await allDatafiles()).filter((path) => !before.has(path));
-    // A datafile is its bytes, one CRC32C per 64 KiB block and a 24-byte trailer (ioserver/src/store.ts).
-    const copy = 20_000 + 4 + 24;
+    // A datafile is its bytes, one CRC32C per 64 KiB block, its 32-character blob id with a length byte and a
+    // 24-byte trailer (ioserver/src/store.ts).
+    const copy = 20_000 + 4 + 32 + 1 + 24;
     assert.deepEqual(await Promise.all(small.map(async (path) => (await stat(path)).size)), [copy, copy, copy]);
 
     for (const path of small) before.add(path);

@@ -3,14 +3,21 @@
 import Koa from "koa";
 import { Router } from "@koa/router";
 import type { Logger } from "pino";
+import type { DiskIdentity } from "./disk-identity.js";
+import { diskSpace, type DatafileCounter } from "./disk-usage.js";
 import {
+  DISK_ID_PATTERN,
   HEADERS,
+  MAX_VERIFY_BATCH,
   ROUTES,
   verifySignature,
+  type ClaimDiskResponse,
   type ErrorResponse,
   type HealthResponse,
   type ListBlobsResponse,
   type PutBlobResponse,
+  type VerifiedBlob,
+  type VerifyBlobsResponse,
 } from "./protocol.js";
 import { BlobStoreError, isValidBlobId, type BlobStore } from "./store.js";
 
@@ -43,6 +50,8 @@ function failureOf(error: unknown): HttpFailure {
         return new HttpFailure(400, "LengthMismatch", error.message);
       case "ChecksumMismatch":
         return new HttpFailure(500, "ChecksumMismatch", error.message);
+      case "BlobIdMismatch":
+        return new HttpFailure(500, "BlobIdMismatch", error.message);
     }
   }
   return new HttpFailure(500, "Internal", error instanceof Error ? error.message : String(error));
@@ -77,11 +86,19 @@ export function parseRange(header: string, length: number): ByteRange | "unsatis
 
 export interface IoServerAppOptions {
   store: BlobStore;
+  /** Which disk the folder is; the store's own diskId is the one it had when it opened. */
+  identity: DiskIdentity;
+  datafiles: DatafileCounter;
   secret: string;
   logger: Logger;
 }
 
-export function createIoServerApp({ store, secret, logger }: IoServerAppOptions): Koa {
+function validDiskId(id: unknown): string {
+  if (typeof id !== "string" || !DISK_ID_PATTERN.test(id)) throw new HttpFailure(400, "BadRequest", `invalid disk id ${JSON.stringify(id ?? "")}`);
+  return id;
+}
+
+export function createIoServerApp({ store, identity, datafiles, secret, logger }: IoServerAppOptions): Koa {
   const app = new Koa();
   // Failures are logged by the access-log middleware below, once, with the request id.
   app.silent = true;
@@ -156,8 +173,23 @@ export function createIoServerApp({ store, secret, logger }: IoServerAppOptions)
   const router = new Router();
   const blobRoute = ROUTES.blob(":id");
 
-  router.get(ROUTES.health, (ctx) => {
-    ctx.body = { ok: true, diskId: store.diskId } satisfies HealthResponse;
+  router.get(ROUTES.health, async (ctx) => {
+    const { freeBytes, usedBytes } = await diskSpace(identity.dir);
+    // Only an unclaimed folder looks into its blobs here: checks of a disk in use cost one statfs.
+    const fresh = await identity.isFresh();
+    const body: HealthResponse = { ok: true, diskId: identity.diskId, claimed: identity.claimed, fresh, freeBytes, usedBytes };
+    const count = datafiles.current();
+    if (count !== undefined) body.datafiles = count;
+    ctx.body = body;
+  });
+
+  router.put(ROUTES.claim(":diskId"), async (ctx) => {
+    const diskId = validDiskId(ctx.params.diskId);
+    const from = validDiskId(ctx.query.from);
+    const outcome = await identity.claim(diskId, from);
+    if ("refused" in outcome) throw new HttpFailure(409, "IdentityConflict", outcome.refused);
+    if (outcome.adopted) logger.warn({ diskId, from }, "this empty folder takes over a registered disk's id");
+    ctx.body = outcome satisfies ClaimDiskResponse;
   });
 
   router.get(ROUTES.list, async (ctx) => {
@@ -173,6 +205,19 @@ export function createIoServerApp({ store, secret, logger }: IoServerAppOptions)
     const page: ListBlobsResponse = { ids };
     if (ids.length === limit) page.next = ids[ids.length - 1];
     ctx.body = page;
+  });
+
+  router.get(ROUTES.verify, async (ctx) => {
+    const { ids: idsText } = ctx.query;
+    if (typeof idsText !== "string" || idsText === "") throw new HttpFailure(400, "BadRequest", "ids must appear once, comma-separated");
+    const ids = idsText.split(",").map(validBlobId);
+    if (ids.length > MAX_VERIFY_BATCH) throw new HttpFailure(400, "BadRequest", `at most ${MAX_VERIFY_BATCH} ids per request`);
+    const results: VerifiedBlob[] = [];
+    // One at a time: a scrub must leave the disk to the reads and writes of clients.
+    for (const id of ids) results.push(await store.verify(id));
+    const bytesRead = results.reduce((sum, result) => sum + (result.length ?? 0), 0);
+    for (const result of results) if (result.status === "corrupt") logger.warn({ blob: result.id, reason: result.reason }, "scrub found a corrupt blob");
+    ctx.body = { results, bytesRead } satisfies VerifyBlobsResponse;
   });
 
   router.put(blobRoute, async (ctx) => {

@@ -5,10 +5,12 @@ import {
   HEADERS,
   ROUTES,
   signRequest,
+  type ClaimDiskResponse,
   type ErrorResponse,
   type HealthResponse,
   type ListBlobsResponse,
   type PutBlobResponse,
+  type VerifyBlobsResponse,
 } from "./protocol.js";
 
 export class IoServerError extends Error {
@@ -150,10 +152,29 @@ export class IoClient {
     return (await response.body.json()) as ListBlobsResponse;
   }
 
+  /** Has the ioserver read and check every block of each blob (at most MAX_VERIFY_BATCH); no data comes back. */
+  async verifyBlobs(ids: string[], options: IoCallOptions = {}): Promise<VerifyBlobsResponse> {
+    const path = `${ROUTES.verify}?${new URLSearchParams({ ids: ids.join(",") })}`;
+    const response = await this.send("GET", path, options);
+    if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.verify);
+    return (await response.body.json()) as VerifyBlobsResponse;
+  }
+
   async health(options: IoCallOptions = {}): Promise<HealthResponse> {
     const response = await this.send("GET", ROUTES.health, options);
     if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.health);
     return (await response.body.json()) as HealthResponse;
+  }
+
+  /**
+   * Makes the folder disk `diskId`: a no-op when it is that disk, an adoption when it is still the unclaimed, empty
+   * folder `from`; anything else fails with 409 IdentityConflict.
+   */
+  async claimDisk(diskId: string, from: string, options: IoCallOptions = {}): Promise<ClaimDiskResponse> {
+    const path = `${ROUTES.claim(diskId)}?${new URLSearchParams({ from })}`;
+    const response = await this.send("PUT", path, options);
+    if (response.statusCode !== 200) throw await errorFrom(response, "PUT", path);
+    return (await response.body.json()) as ClaimDiskResponse;
   }
 
   async close(): Promise<void> {

@@ -236,7 +236,7 @@ describe("ioserver", function () {
 
       const health = await request(`${server.url}${ROUTES.health}`);
       assert.equal(health.statusCode, 200);
-      assert.deepEqual(await health.body.json(), { ok: true, diskId: server.diskId });
+      assert.equal(((await health.body.json()) as { diskId: string }).diskId, server.diskId);
     });
 
     it("rejects ids that could name a path", async () => {
@@ -407,7 +407,7 @@ describe("ioserver", function () {
       const secondClient = new IoClient(second.url, SECRET);
       try {
         assert.ok((await collect(await secondClient.getBlob(id))).equals(bytes));
-        assert.deepEqual(await secondClient.health(), { ok: true, diskId: second.diskId });
+        assert.equal((await secondClient.health()).diskId, second.diskId);
       } finally {
         await secondClient.close();
       }

@@ -1,11 +1,14 @@
 // Entry point of one ioserver (one disk). Flags --dir/--port/--host override the WEFT_IOSERVER_* env;
 // the secret comes only from WEFT_CLUSTER_SECRET so it never shows in a process listing.
-// Prints one line `WEFT_IOSERVER_READY {"url":...,"diskId":...}` on stdout once listening (spawn.ts parses it).
+// Prints one line `WEFT_IOSERVER_READY {"url":...,"diskId":...}` on stdout once listening (spawn.ts parses it); the
+// disk id is the one the folder had at start, which a fresh folder gives up if it replaces a registered disk.
 import { createServer } from "node:http";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createIoServerApp } from "./app.js";
+import { DiskIdentity } from "./disk-identity.js";
+import { DatafileCounter } from "./disk-usage.js";
 import { IOSERVER_READY_PREFIX } from "./protocol.js";
 import { BlobStore } from "./store.js";
 
@@ -36,7 +39,10 @@ async function main(): Promise<void> {
   // Logs go to stderr: stdout carries only the READY line for the parent process.
   const logger = pino({ name: "ioserver", level: process.env.WEFT_LOG_LEVEL ?? "warn" }, pino.destination(2));
   const store = await BlobStore.open(resolve(dir));
-  const app = createIoServerApp({ store, secret, logger });
+  const identity = await DiskIdentity.open(store.dir);
+  const datafiles = new DatafileCounter(store.dir, logger);
+  datafiles.current(); // starts the first count, so that early health answers already carry it
+  const app = createIoServerApp({ store, identity, datafiles, secret, logger });
 
   const server = createServer(app.callback());
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
@@ -56,8 +62,8 @@ async function main(): Promise<void> {
   if (address === null || typeof address === "string") fail("server has no TCP address");
   const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${urlHost}:${address.port}`;
-  process.stdout.write(`${IOSERVER_READY_PREFIX}${JSON.stringify({ url, diskId: store.diskId })}\n`);
-  logger.info({ url, dir: store.dir, diskId: store.diskId }, "listening");
+  process.stdout.write(`${IOSERVER_READY_PREFIX}${JSON.stringify({ url, diskId: identity.diskId })}\n`);
+  logger.info({ url, dir: store.dir, diskId: identity.diskId, claimed: identity.claimed }, "listening");
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -5,11 +5,21 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 /** Datafile ids are chosen by the gateway: lowercase hex/uuid-like, so no id can name a path. */
 export const BLOB_ID_PATTERN = /^[0-9a-f][0-9a-f-]{15,127}$/;
 
+/** Disk ids are UUIDs the folders create; the registry may hold older ids of any such shape. */
+export const DISK_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
+
 export const ROUTES = {
   blob: (id: string) => `/blobs/${id}`, // PUT (body), GET (optional Range), HEAD, DELETE
   list: "/blobs", // GET ?after=<id>&limit=<n>  → ListBlobsResponse
   health: "/healthz", // GET → HealthResponse (unsigned)
+  // PUT ?from=<id>: the folder is disk `diskId` from now on; it must be that disk already, or the unclaimed and empty
+  // folder whose own id is `from` (it then adopts diskId) → ClaimDiskResponse, else 409 IdentityConflict
+  claim: (diskId: string) => `/identity/${diskId}`,
+  // GET ?ids=<id>,<id>,… (at most MAX_VERIFY_BATCH): every block of each blob read and checked here, no bytes sent
+  verify: "/verify", // → VerifyBlobsResponse
 } as const;
+
+export const MAX_VERIFY_BATCH = 64;
 
 export const HEADERS = {
   date: "x-weft-date", // milliseconds since the epoch, as decimal text
@@ -39,7 +49,31 @@ export interface ListBlobsResponse {
 
 export interface HealthResponse {
   ok: true;
-  diskId: string; // stable id written in the data folder on first start
+  diskId: string; // the id in the folder's marker (disk-identity.ts)
+  claimed: boolean; // false until a gateway has registered the folder; absent from ioservers older than claims
+  fresh: boolean; // unclaimed and empty: the folder of a new disk, or of a wiped one come back
+  freeBytes: number; // what the filesystem of the folder has left for it (statfs)
+  usedBytes: number; // what that filesystem holds, this folder and anything else on it
+  datafiles?: number; // as of the last count (a walk of the folder, at most once a minute); absent until the first
+}
+
+export interface VerifiedBlob {
+  id: string;
+  /** corrupt: a block, the trailer or the recorded id fails its check; the reason says which. */
+  status: "ok" | "missing" | "corrupt";
+  length?: number;
+  crc32c?: string;
+  reason?: string;
+}
+
+export interface VerifyBlobsResponse {
+  results: VerifiedBlob[]; // in the order asked
+  bytesRead: number;
+}
+
+export interface ClaimDiskResponse {
+  diskId: string;
+  adopted: boolean; // true: the folder gave up the id it had created and took diskId
 }
 
 export interface ErrorResponse {
@@ -49,7 +83,10 @@ export interface ErrorResponse {
     | "NotFound"
     | "RangeNotSatisfiable"
     | "ChecksumMismatch"
+    // 500: the file is intact but records another datafile's id (copied or restored over this one)
+    | "BlobIdMismatch"
     | "LengthMismatch"
+    | "IdentityConflict"
     | "Internal";
   message: string;
 }

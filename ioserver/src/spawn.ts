@@ -8,6 +8,7 @@ import { IOSERVER_READY_PREFIX } from "./protocol.js";
 
 export interface IoServerProcess {
   url: string;
+  /** The folder's disk id when the server started; a fresh folder may take over a registered disk's id later. */
   diskId: string;
   dir: string;
   pid: number;

@@ -1,18 +1,25 @@
 // One disk's datafiles. Each blob is a single file so that one rename publishes data and checksums
 // together (a sidecar would need two renames and could pair new data with old checksums after a crash):
 //
-//   [data: length bytes][block CRC32Cs: 4 bytes big-endian per block][trailer: TRAILER_SIZE bytes]
+//   [data: length bytes][block CRC32Cs: 4 bytes big-endian per block][blob id][id length: u8][trailer: TRAILER_SIZE bytes]
 //
 // Data sits at offset 0, so a logical offset is a file offset. The trailer records the block size it
 // was written with, so CHECKSUM_BLOCK_SIZE can change without breaking old blobs.
+//
+// The blob id is recorded because block checksums only prove a file is intact, not that it is the blob asked
+// for: another blob's valid file copied or restored over this one would pass every checksum. Opening compares
+// the recorded id with the requested one. Files written before ids were recorded (magic "WFB1": no id, no
+// length byte) stay readable without that check, since refusing them would make every older object unreadable.
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { crc32c } from "@node-rs/crc32";
-import { BLOB_ID_PATTERN, CHECKSUM_BLOCK_SIZE } from "./protocol.js";
+import { BLOB_ID_PATTERN, CHECKSUM_BLOCK_SIZE, type VerifiedBlob } from "./protocol.js";
+import { readOrCreateDiskId } from "./disk-identity.js";
+import { fsyncPath } from "./fsync.js";
 
-export type BlobStoreErrorCode = "InvalidId" | "LengthMismatch" | "ChecksumMismatch";
+export type BlobStoreErrorCode = "InvalidId" | "LengthMismatch" | "ChecksumMismatch" | "BlobIdMismatch";
 
 export class BlobStoreError extends Error {
   constructor(
@@ -29,16 +36,23 @@ export interface BlobInfo {
   crc32c: string; // 8 lowercase hex digits of the whole blob
 }
 
-const TRAILER_MAGIC = 0x57464231; // "WFB1"
-// magic u32 | block size u32 | length u64 | whole-blob crc32c u32 | crc32c of the preceding 20 bytes u32
+// magic u32 | block size u32 | length u64 | whole-blob crc32c u32 | trailer crc32c u32 (see the magics)
 const TRAILER_SIZE = 24;
+// Trailer crc32c covers the trailer's first 20 bytes.
+const UNIDENTIFIED_TRAILER_MAGIC = 0x57464231; // "WFB1"
+// Trailer crc32c covers the blob id and its length byte too, then the trailer's first 20 bytes.
+const IDENTIFIED_TRAILER_MAGIC = 0x57464232; // "WFB2"
+// The id length is one byte; BLOB_ID_PATTERN keeps ids well below it.
+const MAX_RECORDED_ID_LENGTH = 255;
+// Everything after the block checksums, at most: one read at open gets the trailer and the recorded id.
+const MAX_TAIL_SIZE = MAX_RECORDED_ID_LENGTH + 1 + TRAILER_SIZE;
 // Gather incoming chunks into one writev of about this size: fewer syscalls and thread-pool hops.
 const WRITE_BATCH_BYTES = 1024 * 1024;
 // Blocks per disk read: 16 × 64 KiB = 1 MiB, whatever the stripe unit (a datafile holds its slot's units back to back).
 const READ_BLOCKS_PER_CHUNK = 16;
 // A blob of one checksum block is read whole, in one read: any read of it must verify that block anyway, and one
 // read instead of three (trailer, data, checksums) is what a small object's GET costs on the ioserver.
-const WHOLE_FILE_READ_LIMIT = CHECKSUM_BLOCK_SIZE + 4 + TRAILER_SIZE;
+const WHOLE_FILE_READ_LIMIT = CHECKSUM_BLOCK_SIZE + 4 + MAX_TAIL_SIZE;
 // 4096 fan-out directories keep each directory small up to tens of millions of blobs while a full
 // listing walk stays at a few thousand readdir calls.
 const FANOUT_DIRS = 4096;
@@ -70,15 +84,6 @@ function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === "ENOENT";
 }
 
-async function fsyncPath(path: string): Promise<void> {
-  const handle = await open(path, "r");
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
 async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
   let total = 0;
   for (const buffer of buffers) total += buffer.length;
@@ -102,32 +107,65 @@ async function readFully(handle: FileHandle, target: Buffer, position: number): 
   }
 }
 
-function encodeTrailer(blockSize: number, length: number, wholeCrc: number): Buffer {
-  const trailer = Buffer.allocUnsafe(TRAILER_SIZE);
-  trailer.writeUInt32BE(TRAILER_MAGIC, 0);
+/** The bytes after the block checksums: the blob id, its length byte and the trailer. */
+function encodeTail(id: string, blockSize: number, length: number, wholeCrc: number): Buffer {
+  const idLength = Buffer.byteLength(id, "latin1");
+  if (idLength > MAX_RECORDED_ID_LENGTH) throw new BlobStoreError("InvalidId", `blob id longer than ${MAX_RECORDED_ID_LENGTH} bytes`);
+  const tail = Buffer.allocUnsafe(idLength + 1 + TRAILER_SIZE);
+  tail.write(id, 0, "latin1");
+  tail.writeUInt8(idLength, idLength);
+  const trailer = tail.subarray(idLength + 1);
+  trailer.writeUInt32BE(IDENTIFIED_TRAILER_MAGIC, 0);
   trailer.writeUInt32BE(blockSize, 4);
   trailer.writeBigUInt64BE(BigInt(length), 8);
   trailer.writeUInt32BE(wholeCrc >>> 0, 16);
-  trailer.writeUInt32BE(crc32c(trailer.subarray(0, 20)) >>> 0, 20);
-  return trailer;
+  trailer.writeUInt32BE(crc32c(tail.subarray(0, tail.length - 4)) >>> 0, 20);
+  return tail;
 }
 
 interface BlobLayout {
   length: number;
   blockSize: number;
   wholeCrc: number;
+  /** undefined for a file written before ids were recorded. */
+  recordedId: string | undefined;
 }
 
-function decodeTrailer(trailer: Buffer, fileSize: number): BlobLayout {
+/** Decodes the end of a blob file: `tail` is its last bytes (at most MAX_TAIL_SIZE are needed), `fileSize` its size. */
+function decodeTail(tail: Buffer, fileSize: number): BlobLayout {
   const corrupt = (why: string) => new BlobStoreError("ChecksumMismatch", `corrupt blob trailer: ${why}`);
-  if (trailer.readUInt32BE(0) !== TRAILER_MAGIC) throw corrupt("bad magic");
-  if ((crc32c(trailer.subarray(0, 20)) >>> 0) !== trailer.readUInt32BE(20)) throw corrupt("checksum mismatch");
+  if (tail.length < TRAILER_SIZE) throw corrupt("file is shorter than a trailer");
+  const trailer = tail.subarray(tail.length - TRAILER_SIZE);
+  const magic = trailer.readUInt32BE(0);
+  let checked: Buffer;
+  let recordedId: string | undefined;
+  if (magic === IDENTIFIED_TRAILER_MAGIC) {
+    if (tail.length < TRAILER_SIZE + 1) throw corrupt("file is shorter than its id length");
+    const idLength = tail.readUInt8(tail.length - TRAILER_SIZE - 1);
+    const idStart = tail.length - TRAILER_SIZE - 1 - idLength;
+    if (idStart < 0) throw corrupt("file is shorter than its recorded id");
+    checked = tail.subarray(idStart, tail.length - 4);
+    recordedId = tail.toString("latin1", idStart, idStart + idLength);
+  } else if (magic === UNIDENTIFIED_TRAILER_MAGIC) {
+    checked = trailer.subarray(0, 20);
+  } else {
+    throw corrupt("bad magic");
+  }
+  if ((crc32c(checked) >>> 0) !== trailer.readUInt32BE(20)) throw corrupt("checksum mismatch");
   const blockSize = trailer.readUInt32BE(4);
   const length = Number(trailer.readBigUInt64BE(8));
-  if (blockSize === 0 || length + 4 * blockCount(length, blockSize) + TRAILER_SIZE !== fileSize) {
+  const tailSize = checked.length + 4;
+  if (blockSize === 0 || length + 4 * blockCount(length, blockSize) + tailSize !== fileSize) {
     throw corrupt("size does not match the file");
   }
-  return { length, blockSize, wholeCrc: trailer.readUInt32BE(16) };
+  return { length, blockSize, wholeCrc: trailer.readUInt32BE(16), recordedId };
+}
+
+/** Refuses a file that records another blob's id: its bytes are intact, but they are not this blob's. */
+function assertRecordsId(layout: BlobLayout, id: string): void {
+  if (layout.recordedId !== undefined && layout.recordedId !== id) {
+    throw new BlobStoreError("BlobIdMismatch", `the file of blob ${id} holds blob ${JSON.stringify(layout.recordedId)}`);
+  }
 }
 
 /**
@@ -170,6 +208,17 @@ export class OpenBlob implements BlobInfo {
       throw error;
     }
     return new VerifiedBlobStream(this, first, start + first.length, end);
+  }
+
+  /** Reads and checks every block, and the whole-file CRC32C against the trailer's; throws on the first failure. */
+  async verifyAll(): Promise<void> {
+    let crc = 0;
+    for (let position = 0; position < this.length; ) {
+      const chunk = await this.readVerifiedChunk(position, this.length - 1);
+      crc = crc32c(chunk, crc);
+      position += chunk.length;
+    }
+    if (crcHex(crc) !== this.crc32c) throw new BlobStoreError("ChecksumMismatch", `whole-file CRC32C ${crcHex(crc)}, trailer says ${this.crc32c}`);
   }
 
   /** Verified bytes from `position` up to the end of its read chunk, never past `end`. */
@@ -349,7 +398,7 @@ export class BlobStore {
 
       const checksumTable = Buffer.allocUnsafe(4 * blockChecksums.length);
       for (let i = 0; i < blockChecksums.length; i++) checksumTable.writeUInt32BE(blockChecksums[i]!, 4 * i);
-      batch.push(checksumTable, encodeTrailer(blockSize, length, wholeCrc));
+      batch.push(checksumTable, encodeTail(id, blockSize, length, wholeCrc));
       await flushBatch();
       await inflightWrite;
       await handle.sync();
@@ -396,11 +445,15 @@ export class BlobStore {
         await readFully(handle, file, 0);
         handleOpen = false;
         await handle.close();
-        return new OpenBlob(file, decodeTrailer(file.subarray(size - TRAILER_SIZE), size));
+        const layout = decodeTail(file, size);
+        assertRecordsId(layout, id);
+        return new OpenBlob(file, layout);
       }
-      const trailer = Buffer.allocUnsafe(TRAILER_SIZE);
-      await readFully(handle, trailer, size - TRAILER_SIZE);
-      return new OpenBlob(handle, decodeTrailer(trailer, size));
+      const tail = Buffer.allocUnsafe(Math.min(size, MAX_TAIL_SIZE));
+      await readFully(handle, tail, size - tail.length);
+      const layout = decodeTail(tail, size);
+      assertRecordsId(layout, id);
+      return new OpenBlob(handle, layout);
     } catch (error) {
       if (handleOpen) await handle.close();
       throw error;
@@ -412,6 +465,22 @@ export class BlobStore {
     if (!blob) return undefined;
     await blob.close();
     return { length: blob.length, crc32c: blob.crc32c };
+  }
+
+  /** Reads all of blob `id` and checks it (scrub): its id, every block, the whole-file CRC32C. */
+  async verify(id: string): Promise<VerifiedBlob> {
+    let blob: OpenBlob | undefined;
+    try {
+      blob = await this.openBlob(id);
+      if (!blob) return { id, status: "missing" };
+      await blob.verifyAll();
+      return { id, status: "ok", length: blob.length, crc32c: blob.crc32c };
+    } catch (error) {
+      if (error instanceof BlobStoreError && error.code !== "InvalidId") return { id, status: "corrupt", reason: `${error.code}: ${error.message}` };
+      throw error;
+    } finally {
+      await blob?.close();
+    }
   }
 
   /** Verified bytes [start, end] inclusive; undefined when the blob does not exist. See OpenBlob.stream. */
@@ -467,18 +536,4 @@ export class BlobStore {
 
 function compareIds(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-async function readOrCreateDiskId(dir: string): Promise<string> {
-  const markerPath = join(dir, "disk-id");
-  try {
-    return (await readFile(markerPath, "utf8")).trim();
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
-  const tmpPath = join(dir, "tmp", `disk-id.${randomUUID()}`);
-  await writeFile(tmpPath, `${randomUUID()}\n`, { flush: true });
-  await rename(tmpPath, markerPath);
-  await fsyncPath(dir);
-  return (await readFile(markerPath, "utf8")).trim();
 }
