@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { PlacementError, placeSlots } from "./placement.js";
+import { PlacementError, placeSlots, writableDiskIds, type DiskView } from "./placement.js";
 
 const servers = Array.from({ length: 10 }, (_, index) => `disk-${index}`);
 
@@ -46,5 +46,53 @@ describe("placement", () => {
     assert.throws(() => placeSlots("x", ["a", "b", "c"], 4), PlacementError);
     assert.throws(() => placeSlots("x", ["a", "a", "b", "c"], 4), PlacementError);
     assert.deepEqual(placeSlots("x", ["a"], 1), ["a"]);
+  });
+});
+
+describe("writable disks", () => {
+  const GiB = 1024 ** 3;
+  const disk = (id: string, overrides: Partial<DiskView> = {}): DiskView => ({ id, url: `http://127.0.0.1:91${id.slice(-2)}`, up: true, state: "active", freeBytes: 100 * GiB, ...overrides });
+
+  it("offers every up, active disk with room", () => {
+    const disks = ["disk-01", "disk-02", "disk-03"].map((id) => disk(id));
+    assert.deepEqual(writableDiskIds(disks, GiB), ["disk-01", "disk-02", "disk-03"]);
+  });
+
+  it("skips disks that are down, draining, retired or below the reserve", () => {
+    const disks = [
+      disk("disk-01"),
+      disk("disk-02", { up: false }),
+      disk("disk-03", { state: "draining" }),
+      disk("disk-04", { state: "retired" }),
+      disk("disk-05", { freeBytes: GiB - 1 }),
+      disk("disk-06", { freeBytes: GiB }),
+      disk("disk-07", { freeBytes: undefined }),
+    ];
+    assert.deepEqual(writableDiskIds(disks, GiB), ["disk-01", "disk-06", "disk-07"]);
+  });
+
+  it("never offers two ids of one URL, nor one id at two URLs", () => {
+    const shared = "http://127.0.0.1:9999";
+    const disks = [
+      disk("disk-01"),
+      disk("disk-02", { url: shared }),
+      disk("disk-03", { url: shared }),
+      disk("disk-04", { url: "http://127.0.0.1:9004" }),
+      disk("disk-04", { url: "http://127.0.0.1:9005" }),
+    ];
+    assert.deepEqual(writableDiskIds(disks, GiB), ["disk-01"]);
+    // A dead registration at the URL of a live disk does not cost the live one its place.
+    assert.deepEqual(writableDiskIds([disk("disk-02", { url: shared }), disk("disk-03", { url: shared, up: false })], GiB), ["disk-02"]);
+  });
+
+  it("places a part on distinct physical disks whatever the registry holds", () => {
+    const disks = Array.from({ length: 8 }, (_, index) => disk(`disk-${10 + index}`));
+    // Old ids still registered at the URLs of live disks, as a wiped disk used to leave behind.
+    disks.push(disk("old-10", { url: disks[0].url, up: false }), disk("old-11", { url: disks[1].url, up: false }));
+    const writable = writableDiskIds(disks, GiB);
+    for (let seed = 0; seed < 200; seed++) {
+      const urls = placeSlots(`p${seed}`, writable, 6).map((id) => disks.find((candidate) => candidate.id === id)!.url);
+      assert.equal(new Set(urls).size, 6);
+    }
   });
 });
