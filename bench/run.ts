@@ -5,7 +5,7 @@
 //   npm run bench -- --units 64K,1M,4M  the large-object section once per stripe unit
 //   npm run bench -- --quick            smaller sizes and shorter runs (a smoke run)
 //   npm run bench -- --profile DIR      also write the gateway's CPU profile (node --cpu-prof) into DIR
-//   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, memory)
+//   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, durability, memory)
 //   npm run bench -- --small-size 16K --inline 0   small objects of another size, and another inline threshold
 //   npm run bench -- --small-size 16K --replicate 0   ... and another replication threshold (0: stripe them 4+2)
 import aws4 from "aws4";
@@ -21,6 +21,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { request, Agent } from "undici";
 import { startLocalCluster, type LocalCluster } from "../cluster/local-cluster.js";
 import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
+import { DURABILITY_BENCH_ENV, dropCaches, durability, type BenchKit } from "./durability.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -263,6 +264,24 @@ async function diskCeiling(dir: string): Promise<CeilingSample> {
     await file.sync();
   });
   await file.close();
+  await rm(path);
+  return sample;
+}
+
+/** Reading 1 GiB back from the disk, page cache dropped first where the kernel lets us (bench/durability.ts). */
+async function diskReadCeiling(dir: string): Promise<CeilingSample> {
+  const path = join(dir, "disk-read-ceiling");
+  const file = await open(path, "w");
+  for (let done = 0; done < GiB; done += MiB) await file.write(block);
+  await file.sync();
+  await file.close();
+  await dropCaches();
+  const reader = await open(path, "r");
+  const buffer = Buffer.allocUnsafe(4 * MiB);
+  const sample = await measureCeiling(GiB, async () => {
+    for (let position = 0; position < GiB; position += buffer.length) await reader.read(buffer, 0, buffer.length, position);
+  });
+  await reader.close();
   await rm(path);
   return sample;
 }
@@ -784,6 +803,7 @@ async function startCluster(dataDir: string, unit: number | undefined): Promise<
     dataDir,
     port: 0,
     gatewayEnv: {
+      ...DURABILITY_BENCH_ENV,
       ...(unit ? { WEFT_STRIPE_UNIT: String(unit) } : {}),
       ...(inlineThreshold ? { WEFT_INLINE_THRESHOLD: inlineThreshold } : {}),
       ...(replicationThreshold ? { WEFT_REPLICATION_THRESHOLD: replicationThreshold } : {}),
@@ -811,6 +831,7 @@ try {
   const loopback = await ceiling("HTTP loopback, 1 GiB into a discarding server", loopbackCeiling);
   const relay = await ceiling("HTTP GET 1 GiB through a no-op relay (two hops)", relayCeiling);
   const disk = await ceiling("disk write 1 GiB + fsync", () => diskCeiling(root));
+  const diskRead = await ceiling("disk read 1 GiB, page cache dropped", () => diskReadCeiling(root));
   const parityDisk = await ceiling("disk: a 1 GiB object's 4+2 datafiles, 6 files + fsync", () => parityDiskCeiling(root));
   // Shares of MD5: the large PUT target is 70% of it.
   const ofMd5 = (rate: number): Partial<Figure> => ({ ceiling: "MD5", ratio: rate / md5.median });
@@ -828,6 +849,7 @@ try {
     loopback: loopback.median,
     relay: relay.median,
     disk: disk.median,
+    diskRead: diskRead.median,
     parityDisk: parityDisk.median,
     stripedPut: stripedPut.median,
     stripedPutMd5: stripedPutMd5.median,
@@ -846,6 +868,10 @@ try {
           await versionListing(cluster);
         }
         if (wanted("degraded")) await degraded(cluster, ceilings);
+        if (wanted("durability")) {
+          const kit: BenchKit = { runs: RUNS, largeBytes: LARGE, record, timed, median, put: (target, path, size) => s3(target, "PUT", path, size > 0 ? zeros(size) : undefined, size) };
+          await durability(cluster, ceilings, kit);
+        }
         if (wanted("memory")) await memory(cluster);
       }
     } finally {

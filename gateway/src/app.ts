@@ -1,5 +1,5 @@
-// The gateway's Koa application. Middleware order: request id and access log → S3 errors → resolve the
-// operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
+// The gateway's Koa application. Middleware order: request id and access log → S3 errors → the admin API (admin/)
+// or: resolve the operation → authenticate → dispatch to the operation's handler (gateway/src/ops/).
 import Koa from "koa";
 import { randomBytes } from "node:crypto";
 import type { S3Context, S3State, Services } from "./context.js";
@@ -12,6 +12,7 @@ import { H } from "./s3/headers.js";
 import { HANDLERS } from "./ops/index.js";
 import { toS3Error } from "./http/error-mapping.js";
 import { addCorsResponseHeaders, preflightCors } from "./ops/cors.js";
+import { isAdminPath, serveAdmin } from "./admin/admin-api.js";
 
 /**
  * 16 hex digits, like AWS's: 24 random bits drawn when the process starts, then a 40-bit counter; two gateways share a
@@ -63,6 +64,7 @@ export function createApp(services: Services): Koa<S3State> {
 
   app.use(async (ctx, next) => {
     const { config } = services;
+    if (isAdminPath(ctx.req.url ?? "")) return serveAdmin(ctx, { ...services.admin, config, credentials: services.credentials, log: services.log });
     ctx.state.target = parseRequestTarget(ctx.req.url ?? "/", ctx.get("host"), config.virtualHostDomains);
     const { bucket } = ctx.state.target;
     // A CORS preflight carries no credentials: answered from the bucket's CORS rules alone, before authentication.

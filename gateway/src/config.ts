@@ -14,8 +14,10 @@ export interface GatewayConfig {
   databaseUrl: string;
   /** PostgreSQL connections this gateway opens at most; statements beyond them are pipelined on busy ones. */
   databasePoolSize: number;
-  /** Base URLs of the ioservers this gateway writes to and reads from. */
+  /** Base URLs of ioservers this gateway registers; it also uses every disk the registry holds (data/io-pool.ts). */
   ioserverUrls: string[];
+  /** A disk whose filesystem has less free space than this gets no new datafiles (data/placement.ts). */
+  diskReserveBytes: number;
   clusterSecret: string;
   /** Access key pairs seeded into PostgreSQL at start (more can live there already). */
   accessKeys: Record<string, string>;
@@ -32,6 +34,14 @@ export interface GatewayConfig {
    * down or fail mid-write (capped at the class's m); the slots not written are recorded as missing.
    */
   minParityWritten: number;
+  /** How often each gateway's background healer drains the heal queue (ms). */
+  healIntervalMs: number;
+  /** Rebuilt bytes a healer writes per second at most; 0: no limit. */
+  healBytesPerSecond: number;
+  /** How long after a disk's last scrub it is scrubbed again (ms). */
+  scrubIntervalMs: number;
+  /** Bytes a scrub has each ioserver verify per second at most; 0: no limit. */
+  scrubBytesPerSecond: number;
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
@@ -96,6 +106,9 @@ export function loadConfig(): GatewayConfig {
     databaseUrl,
     databasePoolSize,
     ioserverUrls,
+    // 2 GiB: what lands on a disk between two health checks (2 s at a few hundred MB/s) plus a large slot in flight
+    // (a 5 GiB part striped over 4 data slots puts 1.25 GiB on each) still fits once the disk crosses the reserve.
+    diskReserveBytes: integer("WEFT_DISK_RESERVE_BYTES", 2 * 1024 * 1024 * 1024),
     clusterSecret,
     accessKeys: {
       [process.env.WEFT_ACCESS_KEY ?? DEFAULT_ACCESS_KEY]: process.env.WEFT_SECRET_KEY ?? DEFAULT_SECRET_KEY,
@@ -108,6 +121,13 @@ export function loadConfig(): GatewayConfig {
     replicationThreshold: integer("WEFT_REPLICATION_THRESHOLD", 64 * 1024),
     // 1: a degraded part still survives one more lost disk; m makes every write all-or-nothing.
     minParityWritten: integer("WEFT_MIN_PARITY_WRITTEN", 1),
+    healIntervalMs: integer("WEFT_HEAL_INTERVAL_MS", 10_000),
+    // 64 MiB/s: a quarter of one disk's sequential rate or less on the disks this was built on; heal reads k times that.
+    healBytesPerSecond: integer("WEFT_HEAL_BYTES_PER_SECOND", 64 * 1024 * 1024),
+    // A week, as Ceph's deep scrub: a disk's silent corruption is found within days, not at the next read years later.
+    scrubIntervalMs: integer("WEFT_SCRUB_INTERVAL_MS", 7 * 24 * 60 * 60 * 1000),
+    // 32 MiB/s per disk: a whole 4 TB disk in about a day and a half, leaving most of its bandwidth to clients.
+    scrubBytesPerSecond: integer("WEFT_SCRUB_BYTES_PER_SECOND", 32 * 1024 * 1024),
     pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
     gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
     memoryReducerGrowthBytes: integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),

@@ -2,6 +2,7 @@
 // the operations (ops/) and the application that dispatches to them (app.ts) both depend on it, not on each other.
 import type Koa from "koa";
 import type { Logger } from "pino";
+import type { AdminResources } from "./admin/admin-api.js";
 import type { CredentialStore } from "./auth/credentials.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
 import type { GatewayConfig } from "./config.js";
@@ -14,6 +15,8 @@ export interface Services {
   objects: ObjectStore;
   credentials: CredentialStore;
   log: Logger;
+  /** What the admin API works with beyond the object layer: the database, the disks, heal (admin/). */
+  admin: AdminResources;
 }
 
 export interface S3State {

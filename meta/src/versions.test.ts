@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { connect, type Sql } from "./db.js";
 import { NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "./errors.js";
 import { createBucket, setBucketVersioning } from "./pg/buckets.js";
-import { findUnreferencedBlobs, forgetGarbage, reapStalePending, takeGarbage } from "./pg/gc.js";
+import { forgetGarbage, queueUnreferencedBlobs, reapStalePending, takeGarbage } from "./pg/gc.js";
 import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
 import {
   abortVersion,
@@ -468,15 +468,19 @@ describe("meta: versions and the commit protocol", () => {
     assert.deepEqual(await queuedBlobs(), []);
   });
 
-  it("tells which blobs on a disk nothing references", async () => {
+  it("queues the blobs on a disk that nothing references, after a grace period", async () => {
     const put = await putTestObject(db.sql, bucketId, "referenced");
     const onDisk = put.datafiles.find((datafile) => datafile.ioserverId === "disk-0")!;
     const replaced = await putTestObject(db.sql, bucketId, "queued");
     await putTestObject(db.sql, bucketId, "queued");
     const queued = replaced.datafiles.find((datafile) => datafile.ioserverId === "disk-0")!;
-    const unknown = await findUnreferencedBlobs(db.sql, "disk-0", [onDisk.blobId, queued.blobId, "orphan-1", "orphan-2"]);
-    assert.deepEqual(unknown.sort(), ["orphan-1", "orphan-2"]);
-    assert.deepEqual(await findUnreferencedBlobs(db.sql, "disk-1", [onDisk.blobId]), [onDisk.blobId], "per disk");
+    const orphans = await queueUnreferencedBlobs(db.sql, "disk-0", [onDisk.blobId, queued.blobId, "orphan-1", "orphan-2"], 60_000);
+    assert.deepEqual(orphans.sort(), ["orphan-1", "orphan-2"]);
+    // Queued once: a second scrub finds them queued already.
+    assert.deepEqual(await queueUnreferencedBlobs(db.sql, "disk-0", ["orphan-1"], 60_000), []);
+    // Not due before the grace period ends.
+    assert.ok((await takeGarbage(db.sql, 100)).every((item) => !item.blobId.startsWith("orphan-")));
+    assert.deepEqual(await queueUnreferencedBlobs(db.sql, "disk-1", [onDisk.blobId], 60_000), [onDisk.blobId], "per disk");
   });
 
   it("returns a committed version by version id, and nothing for unknown ids", async () => {

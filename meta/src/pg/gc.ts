@@ -49,15 +49,20 @@ export async function reapStalePending(sql: Sql, olderThanMs: number): Promise<n
 }
 
 /**
- * Which of these blobs (found on an ioserver's disk) no datafile row or queued deletion knows. Reservations commit
- * before any byte is written, so these are orphans; the sweeper should still spare recent ones (a grace period)
- * so that a clock or ordering surprise never costs a live object.
+ * Queues for collection, after `delayMs`, the blobs found on an ioserver's disk that no datafile row or queued deletion
+ * knows (a scrub's orphans), and returns them. Every writer references a blob before its first byte is written (a
+ * reservation's row, or heal's delayed queue entry), so these are orphans: a deletion the ioserver lost in a crash,
+ * or garbage of a collector that forgot too early. The delay is a grace period all the same, so that a clock or
+ * ordering surprise never costs a live object.
  */
-export async function findUnreferencedBlobs(sql: Sql, ioserverId: string, blobIds: string[]): Promise<string[]> {
+export async function queueUnreferencedBlobs(sql: Sql, ioserverId: string, blobIds: string[], delayMs: number): Promise<string[]> {
   if (blobIds.length === 0) return [];
   const rows = await sql<{ blob_id: string }[]>`
-    select b.blob_id from unnest(${blobIds}::text[]) as b(blob_id)
+    insert into gc_queue (ioserver_id, blob_id, not_before)
+    select ${ioserverId}, b.blob_id, now() + make_interval(secs => ${delayMs / 1000})
+    from unnest(${blobIds}::text[]) as b(blob_id)
     where not exists (select 1 from datafiles d where d.ioserver_id = ${ioserverId} and d.blob_id = b.blob_id)
-      and not exists (select 1 from gc_queue g where g.ioserver_id = ${ioserverId} and g.blob_id = b.blob_id)`;
+      and not exists (select 1 from gc_queue g where g.ioserver_id = ${ioserverId} and g.blob_id = b.blob_id)
+    returning blob_id`;
   return rows.map((row) => row.blob_id);
 }
