@@ -1,11 +1,12 @@
 // `weft`: the operators' command. It talks to a running cluster through any gateway's admin API
 // (gateway/src/admin/admin-api.ts), configured by WEFT_ENDPOINT, WEFT_ACCESS_KEY and WEFT_SECRET_KEY.
 // Exit status: 0 the work succeeded (for `status`: the cluster is whole), 1 it ran but the cluster is not whole or
-// the work failed, 2 a usage error, 3 no answer from the admin API (unreachable, refused credentials).
+// the work failed or was refused, 2 a usage error, 3 no answer from the admin API (unreachable, refused credentials).
 import { parseArgs } from "node:util";
 import type { ClusterStatus } from "../gateway/src/admin/status.js";
 import { AdminClient, AdminRequestError, adminClientOptionsFromEnv } from "./admin-client.js";
 import { formatBytes, formatDuration, table } from "./format.js";
+import { disk } from "./disk.js";
 import { heal } from "./heal.js";
 import { scrub } from "./scrub.js";
 
@@ -15,6 +16,12 @@ commands:
   status         disks, PostgreSQL, gateways and the durability report
   heal [--wait]  rebuild every missing slot onto healthy disks; --wait follows it to the end
   scrub [--wait] have every ioserver check every datafile it holds, drop the bad ones for heal, collect orphans
+  disk add URL   register the new, empty ioserver folder at URL
+  disk drain ID [--wait]
+                 take no new data on disk ID and move its slots to other disks
+  disk retire ID [--force]
+                 forget disk ID for good (its slots are rebuilt elsewhere); refused while it holds slots other
+                 disks cannot replace, unless --force
 
 environment: WEFT_ENDPOINT (default http://127.0.0.1:9000), WEFT_ACCESS_KEY, WEFT_SECRET_KEY (an admin key pair)`;
 
@@ -26,7 +33,12 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
-      options: { json: { type: "boolean", default: false }, wait: { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+      options: {
+        json: { type: "boolean", default: false },
+        wait: { type: "boolean", default: false },
+        force: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h" },
+      },
     });
   } catch (error) {
     out(`${(error as Error).message}\n${USAGE}\n`);
@@ -46,11 +58,16 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
     }
     if (command === "heal" && rest.length === 0) return await heal(client, { wait: parsed.values.wait, json: parsed.values.json }, out);
     if (command === "scrub" && rest.length === 0) return await scrub(client, { wait: parsed.values.wait, json: parsed.values.json }, out);
+    if (command === "disk") {
+      const code = await disk(client, rest, { wait: parsed.values.wait, json: parsed.values.json, force: parsed.values.force }, out);
+      if (code !== undefined) return code;
+    }
   } catch (error) {
     if (!(error instanceof AdminRequestError)) throw error;
     const text = `weft ${command}: ${error.code}: ${error.message}`;
     out(parsed.values.json ? `${JSON.stringify({ error: { code: error.code, message: error.message, status: error.status } })}\n` : `${text}\n`);
-    return EXIT.noAnswer;
+    // Refused credentials or nobody there: no answer. Anything else is the operation's own refusal.
+    return error.status === undefined || error.status === 403 || error.status === 401 ? EXIT.noAnswer : EXIT.notWhole;
   }
   out(`unknown command: ${[command, ...rest].join(" ")}\n${USAGE}\n`);
   return EXIT.usage;

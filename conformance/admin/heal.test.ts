@@ -3,11 +3,10 @@
 // lost disks again. The durability report of `weft status` shows it before and after.
 import assert from "node:assert/strict";
 import { rm } from "node:fs/promises";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import type { ClusterStatus } from "../../gateway/src/admin/status.js";
-import { randomData, readAll } from "../support/bytes.js";
-import { runProgram, type RunResult } from "../support/clients.js";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { randomData } from "../support/bytes.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
+import { expectObjects, nextDiskRound, weftFor } from "../support/weft.js";
 
 const BUCKET = "healing";
 const KiB = 1024;
@@ -19,16 +18,8 @@ describe("heal", function () {
   let s3: S3Client;
   const objects = new Map<string, Buffer>();
 
-  function weft(args: string[]): Promise<RunResult> {
-    return runProgram("npx", ["weft", ...args], {
-      env: { WEFT_ENDPOINT: cluster.endpoint, WEFT_ACCESS_KEY: cluster.accessKey, WEFT_SECRET_KEY: cluster.secretKey },
-      allowFailure: true,
-    });
-  }
-
-  async function status(): Promise<ClusterStatus> {
-    return JSON.parse((await weft(["status", "--json"])).stdout) as ClusterStatus;
-  }
+  const weft = (args: string[]) => weftFor(cluster).run(args);
+  const status = () => weftFor(cluster).status();
 
   async function put(key: string, size: number): Promise<void> {
     const data = randomData(size);
@@ -36,14 +27,7 @@ describe("heal", function () {
     objects.set(key, data);
   }
 
-  async function expectAllReadable(label: string): Promise<void> {
-    for (const [key, data] of objects) {
-      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      assert.ok((await readAll(got.Body)).equals(data), `${label}: ${key}`);
-    }
-  }
-
-  const settle = () => new Promise((resolve) => setTimeout(resolve, 2500)); // the gateway's next disk round
+  const expectAllReadable = (label: string) => expectObjects(s3, BUCKET, objects, label);
 
   describe("weft heal --wait", () => {
     before(async () => {
@@ -62,7 +46,7 @@ describe("heal", function () {
       await cluster.ioservers[1].stop();
       for (const [index, size] of [2 * MiB + 1, 300 * KiB, 20 * KiB].entries()) await put(`degraded-${index}`, size);
       await cluster.restartIoServer(1);
-      await settle();
+      await nextDiskRound();
       const before = await status();
       assert.ok(before.durability.totals.degraded.versions >= 2, JSON.stringify(before.durability));
 
@@ -76,11 +60,11 @@ describe("heal", function () {
       // Whole again: any two disks may go.
       await cluster.ioservers[0].stop();
       await cluster.ioservers[1].stop();
-      await settle();
+      await nextDiskRound();
       await expectAllReadable("two down after heal");
       await cluster.restartIoServer(0);
       await cluster.restartIoServer(1);
-      await settle();
+      await nextDiskRound();
     });
 
     it("rebuilds every datafile of a wiped disk, which comes back as the same disk, empty", async () => {
@@ -89,7 +73,7 @@ describe("heal", function () {
       await wiped.stop();
       await rm(wiped.dir, { recursive: true, force: true });
       await cluster.restartIoServer(4);
-      await settle();
+      await nextDiskRound();
       const before = await status();
       // The same disk id, back as an empty replacement: its slots are missing, so every object that had one is degraded.
       const disk = before.disks.find((candidate) => candidate.id === wiped.diskId);
@@ -110,7 +94,7 @@ describe("heal", function () {
 
       await cluster.ioservers[2].stop();
       await cluster.ioservers[3].stop();
-      await settle();
+      await nextDiskRound();
       await expectAllReadable("wiped disk healed, two others down");
     });
   });
@@ -140,7 +124,7 @@ describe("heal", function () {
       assert.deepEqual(report.durability.totals.degraded, { versions: 0, bytes: 0 });
       await cluster.ioservers[0].stop();
       await cluster.ioservers[1].stop();
-      await settle();
+      await nextDiskRound();
       await expectAllReadable("healed in the background, two down");
     });
   });

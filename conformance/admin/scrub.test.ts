@@ -6,14 +6,13 @@ import { randomUUID } from "node:crypto";
 import { copyFile, open, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
-import type { ClusterStatus } from "../../gateway/src/admin/status.js";
+import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import type { ScrubProgress } from "../../gateway/src/heal/scrubber.js";
 import { IoClient } from "../../ioserver/src/client.js";
 import { connect, type Sql } from "../../meta/src/db.js";
-import { randomData, readAll } from "../support/bytes.js";
-import { runProgram, type RunResult } from "../support/clients.js";
+import { randomData } from "../support/bytes.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
+import { expectObjects, weftFor } from "../support/weft.js";
 
 const BUCKET = "scrubbed";
 const MiB = 1024 * 1024;
@@ -43,12 +42,7 @@ describe("weft scrub", function () {
     await cluster?.destroy();
   });
 
-  function weft(args: string[]): Promise<RunResult> {
-    return runProgram("npx", ["weft", ...args], {
-      env: { WEFT_ENDPOINT: cluster.endpoint, WEFT_ACCESS_KEY: cluster.accessKey, WEFT_SECRET_KEY: cluster.secretKey },
-      allowFailure: true,
-    });
-  }
+  const weft = (args: string[]) => weftFor(cluster).run(args);
 
   async function scrub(): Promise<{ code: number; report: ScrubProgress }> {
     const result = await weft(["scrub", "--wait", "--json"]);
@@ -71,12 +65,7 @@ describe("weft scrub", function () {
     throw new Error(`datafile ${row!.blob_id} not found`);
   }
 
-  async function expectAllReadable(label: string): Promise<void> {
-    for (const [key, data] of objects) {
-      const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-      assert.ok((await readAll(got.Body)).equals(data), `${label}: ${key}`);
-    }
-  }
+  const expectAllReadable = (label: string) => expectObjects(s3, BUCKET, objects, label);
 
   it("goes through every datafile of every disk and finds nothing wrong in a healthy cluster", async () => {
     const { code, report } = await scrub();
@@ -87,7 +76,7 @@ describe("weft scrub", function () {
     assert.equal(report.disks.reduce((sum, disk) => sum + disk.datafiles, 0), rows);
     assert.ok(report.disks.reduce((sum, disk) => sum + disk.bytesVerified, 0) >= report.totalBytes - 1);
     assert.deepEqual(totals(report), { missing: 0, corrupt: 0, orphans: 0 });
-    const status = JSON.parse((await weft(["status", "--json"])).stdout) as ClusterStatus;
+    const status = await weftFor(cluster).status();
     assert.ok(status.disks.every((disk) => disk.scrubbedAt !== undefined), "every disk has a last scrub time");
   });
 
@@ -108,12 +97,12 @@ describe("weft scrub", function () {
     const { code, report } = await scrub();
     assert.equal(code, 0);
     assert.deepEqual(totals(report), { missing: 1, corrupt: 2, orphans: 0 });
-    const status = JSON.parse((await weft(["status", "--json"])).stdout) as ClusterStatus;
+    const status = await weftFor(cluster).status();
     assert.equal(status.durability.totals.degraded.versions, 3);
 
     const healed = await weft(["heal", "--wait"]);
     assert.equal(healed.code, 0, healed.stdout);
-    const after = JSON.parse((await weft(["status", "--json"])).stdout) as ClusterStatus;
+    const after = await weftFor(cluster).status();
     assert.equal(after.durability.totals.degraded.versions, 0);
     assert.deepEqual(totals((await scrub()).report), { missing: 0, corrupt: 0, orphans: 0 });
     await expectAllReadable("healed after scrub");

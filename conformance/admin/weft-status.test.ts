@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { ClusterStatus } from "../../gateway/src/admin/status.js";
 import { randomData } from "../support/bytes.js";
-import { runProgram, type RunResult } from "../support/clients.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
+import { weftFor } from "../support/weft.js";
 
 const MiB = 1024 * 1024;
 
@@ -26,12 +26,7 @@ describe("weft status and the admin API", function () {
     await cluster?.destroy();
   });
 
-  function weft(args: string[], env: Record<string, string> = {}): Promise<RunResult> {
-    return runProgram("npx", ["weft", ...args], {
-      env: { WEFT_ENDPOINT: cluster.endpoint, WEFT_ACCESS_KEY: cluster.accessKey, WEFT_SECRET_KEY: cluster.secretKey, ...env },
-      allowFailure: true,
-    });
-  }
+  const weft = (args: string[], env: Record<string, string> = {}) => weftFor(cluster).run(args, env);
 
   async function status(): Promise<{ code: number; report: ClusterStatus }> {
     const result = await weft(["status", "--json"]);

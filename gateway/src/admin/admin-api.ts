@@ -10,6 +10,9 @@ import type { GatewayConfig } from "../config.js";
 import { toS3Error } from "../http/error-mapping.js";
 import type { Healer } from "../heal/healer.js";
 import type { Scrubber } from "../heal/scrubber.js";
+import { retireDisk, startDrain } from "../../../meta/src/pg/ioservers.js";
+import type { S3Context } from "../context.js";
+import { readSmallBody } from "../ops/common.js";
 import { clusterStatus, type StatusDeps } from "./status.js";
 
 export const ADMIN_PATH_PREFIX = "/_weft/admin/v1/";
@@ -55,10 +58,59 @@ const ROUTES: Record<string, AdminRoute> = {
     return deps.scrubber.progress();
   },
   "GET scrub": async (deps) => deps.scrubber.progress(),
+  "POST disk/add": async (deps, ctx) => {
+    const { url } = await jsonBody(ctx, { url: "string" });
+    try {
+      return await deps.io.addDisk(url);
+    } catch (error) {
+      throw new AdminError(409, "DiskRefused", (error as Error).message);
+    }
+  },
+  // Marks the disk draining and queues its parts; heal moves their slots (GET heal follows it).
+  "POST disk/drain": async (deps, ctx) => {
+    const { id } = await jsonBody(ctx, { id: "string" });
+    const { found, parts } = await startDrain(deps.sql, id);
+    if (!found) throw new AdminError(404, "NoSuchDisk", `No disk ${id} that is active or draining.`);
+    await deps.io.refresh();
+    void deps.healer.startPass({ scanAll: false });
+    return { id, state: "draining", partsQueued: parts };
+  },
+  "POST disk/retire": async (deps, ctx) => {
+    const { id, force } = await jsonBody(ctx, { id: "string", force: "boolean?" });
+    const outcome = await retireDisk(deps.sql, id, force === true);
+    if (!outcome.retired && outcome.reason === "unknown") throw new AdminError(404, "NoSuchDisk", `No disk ${id} that is not retired.`);
+    if (!outcome.retired) {
+      throw new AdminError(409, "DiskStillNeeded", `Retiring disk ${id} would leave ${outcome.partsAtRisk} parts with fewer than k slots on other disks; drain it first, or retire it with force if it is gone for good.`);
+    }
+    // Its parts are queued: the background healer rebuilds them, or `weft heal` at once.
+    await deps.io.refresh();
+    return { id, state: "retired", slotsLost: outcome.slotsLost };
+  },
 };
 
 async function healReport(deps: AdminDeps): Promise<{ progress: ReturnType<Healer["progress"]>; queued: number }> {
   return { progress: deps.healer.progress(), queued: await deps.healer.queued() };
+}
+
+/** The request's JSON object, with the fields `shape` names ("string", "boolean"; "?" when optional) checked. */
+async function jsonBody<Shape extends Record<string, "string" | "boolean" | "boolean?">>(
+  ctx: Koa.Context,
+  shape: Shape,
+): Promise<{ [Field in keyof Shape]: Shape[Field] extends "string" ? string : boolean | undefined }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readSmallBody(ctx as S3Context, { limit: 64 * 1024 }));
+  } catch (error) {
+    if (error instanceof SyntaxError) throw new AdminError(400, "MalformedJSON", "The request body is not JSON.");
+    throw error;
+  }
+  if (typeof parsed !== "object" || parsed === null) throw new AdminError(400, "MalformedJSON", "The request body is not a JSON object.");
+  for (const [field, type] of Object.entries(shape)) {
+    const value = (parsed as Record<string, unknown>)[field];
+    if (value === undefined && type.endsWith("?")) continue;
+    if (typeof value !== type.replace("?", "")) throw new AdminError(400, "InvalidArgument", `"${field}" must be a ${type.replace("?", "")}.`);
+  }
+  return parsed as { [Field in keyof Shape]: Shape[Field] extends "string" ? string : boolean | undefined };
 }
 
 export function isAdminPath(rawUrl: string): boolean {
@@ -68,6 +120,7 @@ export function isAdminPath(rawUrl: string): boolean {
 export async function serveAdmin(ctx: Koa.Context, deps: AdminDeps): Promise<void> {
   try {
     const auth = await verifyRequest(ctx.req, deps.credentials);
+    ctx.state.auth = auth;
     if (auth.authType !== "header") throw new AdminError(403, "AccessDenied", "The admin API takes header-signed requests only.");
     if (!(auth.accessKeyId in deps.config.accessKeys)) throw new AdminError(403, "AccessDenied", "This access key is not an admin key.");
     const path = (ctx.req.url ?? "").slice(ADMIN_PATH_PREFIX.length).split("?")[0];

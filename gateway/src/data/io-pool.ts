@@ -75,6 +75,19 @@ export class IoPool {
     schedule();
   }
 
+  /**
+   * `weft disk add`: makes `url` one of this gateway's URLs and runs a round, which registers the folder there if it is
+   * a new one; from then on every gateway finds it in the registry. Resolves to the disk, or throws why it was refused.
+   */
+  async addDisk(url: string): Promise<DiskReport> {
+    const origin = originOf(url);
+    if (!this.configuredUrls.includes(origin)) this.configuredUrls.push(origin);
+    await this.refresh();
+    const disk = [...this.disks.values()].find((candidate) => candidate.url === origin && candidate.up);
+    if (disk) return this.diskViews().find((view) => view.id === disk.id)!;
+    throw new Error(this.refusals.get(origin) ?? `no ioserver answers at ${origin}`);
+  }
+
   /** One round; rounds never overlap. */
   refresh(): Promise<void> {
     const round = this.rounds.then(() => this.runRound());

@@ -1,4 +1,5 @@
-// Heal: rebuilds the missing slots of parts in `heal_queue` (docs/architecture.md, Healing). Every gateway runs one in
+// Heal: rebuilds the missing slots of parts in `heal_queue`, and moves the slots of draining and retired disks
+// (docs/architecture.md, Healing). Every gateway runs one in
 // the background, draining the queue every interval; `weft heal` starts a pass at once that first queues every part
 // missing slots. Parts are leased (not_before), so gateways share the work, and a healer that dies mid-part leaves
 // the lease to lapse and its rebuilt blobs to the collector: the work resumes from the queue.
@@ -174,14 +175,18 @@ export class Healer {
       return "postponed";
     }
     const layout = { size: part.size, unit: part.unit, k: part.k, m: part.m };
-    const held = new Set(part.datafiles.map((datafile) => datafile.slot));
+    // A slot on a draining or retired disk is moved: rebuilt elsewhere from the others, then its old datafile collected.
+    const states = new Map(this.io.diskViews().map((disk) => [disk.id, disk.state]));
+    const leaving = part.datafiles.filter((datafile) => states.get(datafile.ioserverId) === "draining" || states.get(datafile.ioserverId) === "retired");
+    const staying = part.datafiles.filter((datafile) => !leaving.includes(datafile));
+    const held = new Set(staying.map((datafile) => datafile.slot));
     const missing = Array.from({ length: part.k + part.m }, (_, slot) => slot).filter((slot) => !held.has(slot));
     if (missing.length === 0 || part.k === 0) {
       await finishHeal(this.sql, partId);
       return "healed";
     }
     // Data slots first: with all of them, a parity slot's rebuild is the writer's own encoding.
-    let sources: SlotEndpoint[] = part.datafiles
+    let sources: SlotEndpoint[] = staying
       .map((datafile) => ({ slot: datafile.slot, blobId: datafile.blobId, client: this.io.clientFor(datafile.ioserverId) }))
       .filter((source): source is SlotEndpoint => source.client !== undefined);
     // Never two slots of a part on one disk, counting the slots on disks that are down.
@@ -192,7 +197,10 @@ export class Healer {
       return "postponed";
     }
     const disks = placeSlots(`heal/${partId}`, candidates, Math.min(missing.length, candidates.length));
-    const slots = missing.slice(0, disks.length).map((slot, index) => ({ slot, ioserverId: disks[index]!, blobId: newId() }));
+    const slots = missing.slice(0, disks.length).map((slot, index) => {
+      const old = leaving.find((datafile) => datafile.slot === slot);
+      return { slot, ioserverId: disks[index]!, blobId: newId(), ...(old ? { replaces: { ioserverId: old.ioserverId, blobId: old.blobId } } : {}) };
+    });
     const targets = slots.map((slot) => ({ slot: slot.slot, blobId: slot.blobId, client: this.io.clientFor(slot.ioserverId)! }));
     await queueBlobsUnlessClaimed(this.sql, slots, this.options.unclaimedBlobGraceMs);
     for (;;) {

@@ -101,17 +101,31 @@ export interface HealedSlot extends BlobRef {
   slot: number;
   length: number;
   crc32c: string;
+  /** The datafile this one takes the place of (a slot moved off a draining or retired disk); its blob is collected. */
+  replaces?: BlobRef;
 }
 
 /**
- * Records rebuilt datafiles of a part, if it is still complete and still misses those slots, and takes their blobs
- * off the collection queue; the others (the part is gone, or another healer filled the slot) are collected at once.
- * The part row is locked for share, so a concurrent delete of the version waits and then discards these rows with
- * the rest. Returns the slots recorded.
+ * Records rebuilt datafiles of a part, if it is still complete and still misses those slots (or still has the datafile
+ * a slot replaces, which goes to the collector), and takes their blobs off the collection queue; the others (the part
+ * is gone, or another healer filled the slot) are collected at once. The part row is locked for share, so a concurrent
+ * delete of the version waits and then discards these rows with the rest. Returns the slots recorded.
  */
 export async function commitHealedSlots(sql: Sql, partId: number, slots: HealedSlot[]): Promise<number[]> {
   return sql.begin(async (tx) => {
     const [part] = await tx`select id from parts where id = ${partId} and state = 'complete' for share`;
+    const moved = slots.filter((slot) => slot.replaces !== undefined);
+    if (part && moved.length > 0) {
+      await tx`
+        with replaced as (
+          delete from datafiles d
+          using unnest(${moved.map((slot) => slot.slot)}::smallint[], ${moved.map((slot) => slot.replaces!.ioserverId)}::text[],
+                       ${moved.map((slot) => slot.replaces!.blobId)}::text[]) as r(slot, ioserver_id, blob_id)
+          where d.part_id = ${partId} and d.slot = r.slot and d.ioserver_id = r.ioserver_id and d.blob_id = r.blob_id
+          returning d.ioserver_id, d.blob_id
+        )
+        insert into gc_queue (ioserver_id, blob_id) select ioserver_id, blob_id from replaced`;
+    }
     const recorded = part
       ? (
           await tx<{ slot: number }[]>`

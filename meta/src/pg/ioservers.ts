@@ -111,6 +111,56 @@ export async function moveDisk(sql: Sql, move: { id: string; fromUrl: string; to
   });
 }
 
+/**
+ * Starts draining a disk: it takes no new slots, and every committed part with a slot on it is queued for heal, which
+ * moves that slot to another disk. False when no disk that is active or draining has that id.
+ */
+export async function startDrain(sql: Sql, id: string): Promise<{ found: boolean; parts: number }> {
+  const [row] = await sql<{ found: number; parts: number }[]>`
+    with disk as (
+      update ioservers set state = 'draining', updated_at = now() where id = ${id} and state in ('active', 'draining') returning id
+    ), queued as (
+      insert into heal_queue (part_id)
+      select distinct d.part_id from datafiles d join parts p on p.id = d.part_id
+      where d.ioserver_id in (select id from disk) and p.state = 'complete'
+      on conflict (part_id) do update set not_before = now(), waiting_for_disks = false
+      returning 1
+    )
+    select (select count(*) from disk)::int as found, (select count(*) from queued)::int as parts`;
+  return { found: row!.found === 1, parts: row!.parts };
+}
+
+export type RetireOutcome = { retired: true; slotsLost: number } | { retired: false; reason: "unknown" | "at-risk"; partsAtRisk?: number };
+
+/**
+ * Retires a disk for good: its datafile rows are forgotten (their parts queued for heal, which rebuilds the slots
+ * elsewhere) and its queued deletions dropped (there is no disk left to delete from). Refused while that would leave
+ * some part with fewer than k slots on disks not retired, unless `force`.
+ */
+export async function retireDisk(sql: Sql, id: string, force: boolean): Promise<RetireOutcome> {
+  return sql.begin(async (tx) => {
+    await lockRegistry(tx);
+    const [disk] = await tx`select 1 from ioservers where id = ${id} and state <> 'retired'`;
+    if (!disk) return { retired: false as const, reason: "unknown" as const };
+    const [risk] = await tx<{ parts: number }[]>`
+      select count(*)::int as parts from parts p
+      where p.id in (select part_id from datafiles where ioserver_id = ${id})
+        and (select count(*) from datafiles o join ioservers s on s.id = o.ioserver_id
+             where o.part_id = p.id and o.ioserver_id <> ${id} and s.state <> 'retired') < p.k`;
+    if (risk!.parts > 0 && !force) return { retired: false as const, reason: "at-risk" as const, partsAtRisk: risk!.parts };
+    await tx`update ioservers set state = 'retired', updated_at = now() where id = ${id}`;
+    const [lost] = await tx<{ slots: number }[]>`
+      with lost as (
+        delete from datafiles d using parts p where d.ioserver_id = ${id} and p.id = d.part_id and p.state = 'complete' returning d.part_id
+      ), queued as (
+        insert into heal_queue (part_id) select distinct part_id from lost on conflict (part_id) do nothing
+      )
+      select count(*)::int as slots from lost`;
+    await tx`delete from gc_queue where ioserver_id = ${id}`;
+    return { retired: true as const, slotsLost: lost!.slots };
+  });
+}
+
 /** Sets a disk's state (an operator's decision); false when no disk has that id. */
 export async function setDiskState(sql: Sql, id: string, state: DiskState): Promise<boolean> {
   const updated = await sql`update ioservers set state = ${state}, updated_at = now() where id = ${id}`;
