@@ -2,180 +2,32 @@
 // openStripedRead, and break things (missing servers, deleted and corrupted datafiles, failing sources).
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, open, readdir, rm, unlink } from "node:fs/promises";
+import { mkdtemp, rm, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Readable } from "node:stream";
-import { crc32c } from "@node-rs/crc32";
 import type { Pool } from "undici";
 import { IoClient } from "../../../ioserver/src/client.js";
-import { spawnIoServer, type IoServerProcess } from "../../../ioserver/src/spawn.js";
-import { chooseLayout, datafileLength, locate, type StripeLayout } from "./layout.js";
-import { DataUnavailableError, openStripedRead, type StoredPart, type StripedReadOptions } from "./stripe-reader.js";
+import { spawnIoServer } from "../../../ioserver/src/spawn.js";
+import { chooseLayout, type StripeLayout } from "./layout.js";
+import { DataUnavailableError, openStripedRead, type StoredPart } from "./stripe-reader.js";
 import { LongBodyError, ShortBodyError, StripeWriteError, writeStriped, type SlotTarget } from "./striper.js";
-
-const SECRET = "stripe-test-secret";
-const KiB = 1024;
-const MiB = 1024 * KiB;
-
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Yields `bytes` in pieces of random sizes, from single bytes to a few hundred KiB. */
-async function* pieces(bytes: Buffer, seed = 7): AsyncGenerator<Uint8Array> {
-  const random = prng(seed);
-  let offset = 0;
-  while (offset < bytes.length) {
-    const roll = random();
-    const size = roll < 0.1 ? 1 + Math.floor(random() * 16) : roll < 0.6 ? 1 + Math.floor(random() * 64 * KiB) : 1 + Math.floor(random() * 400 * KiB);
-    // Plain Uint8Array views too: the source is any AsyncIterable<Uint8Array>.
-    const piece = bytes.subarray(offset, offset + size);
-    yield random() < 0.5 ? piece : new Uint8Array(piece.buffer, piece.byteOffset, piece.length);
-    offset += size;
-  }
-}
-
-async function collect(stream: Readable): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-function crcHex(bytes: Buffer): string {
-  return (crc32c(bytes) >>> 0).toString(16).padStart(8, "0");
-}
-
-interface Cluster {
-  servers: IoServerProcess[];
-  clients: IoClient[];
-}
-
-async function startCluster(root: string, count: number): Promise<Cluster> {
-  const servers = await Promise.all(Array.from({ length: count }, (_, index) => spawnIoServer({ dir: join(root, `disk-${index}`), secret: SECRET })));
-  return { servers, clients: servers.map((server) => new IoClient(server.url, SECRET)) };
-}
-
-async function stopCluster(cluster: Cluster): Promise<void> {
-  await Promise.all(cluster.clients.map((client) => client.close()));
-  await Promise.all(cluster.servers.map((server) => server.stop()));
-}
-
-interface StoredObject {
-  data: Buffer;
-  part: StoredPart;
-  /** Server index of each slot. */
-  serverOf: number[];
-}
-
-/** Writes `data` with slot i on server (i + rotate) mod servers, and checks what writeStriped reports. */
-async function writeObject(cluster: Cluster, data: Buffer, layout: StripeLayout, rotate = 0): Promise<StoredObject> {
-  const width = layout.k + layout.m;
-  const serverOf = Array.from({ length: width }, (_, slot) => (slot + rotate) % cluster.servers.length);
-  const targets: SlotTarget[] = serverOf.map((server, slot) => ({ slot, client: cluster.clients[server], blobId: randomUUID() }));
-  const written = await writeStriped(pieces(data, data.length), layout, targets, { requestId: "test-write" });
-  assert.equal(written.length, width);
-  for (const [slot, result] of written.entries()) {
-    assert.equal(result.slot, slot);
-    assert.equal(result.length, datafileLength(layout, slot));
-  }
-  // Data slots hold exactly the object's bytes in layout order.
-  for (let slot = 0; slot < layout.k; slot++) {
-    const expected = Buffer.alloc(datafileLength(layout, slot));
-    for (let b = 0; b < data.length; b++) {
-      const where = locate(layout, b);
-      if (where.slot === slot) expected[where.local] = data[b];
-    }
-    assert.equal(written[slot].crc32c, crcHex(expected), `slot ${slot} checksum`);
-  }
-  return {
-    data,
-    serverOf,
-    part: {
-      layout,
-      datafiles: targets.map(({ slot, client, blobId }) => ({ slot, client, blobId, length: datafileLength(layout, slot) })),
-    },
-  };
-}
-
-function withClients(part: StoredPart, clientOf: (slot: number) => IoClient | undefined): StoredPart {
-  return { layout: part.layout, datafiles: part.datafiles.map((datafile) => ({ ...datafile, client: clientOf(datafile.slot) })) };
-}
-
-async function readRange(parts: StoredPart[], start: number, end: number, options?: StripedReadOptions): Promise<Buffer> {
-  return collect(await openStripedRead(parts, start, end, options));
-}
-
-/** Whole object, edges, and random ranges: each must equal the original bytes. */
-async function assertReadsCorrectly(parts: StoredPart[], data: Buffer, seed: number, ranges = 8): Promise<void> {
-  if (data.length === 0) {
-    assert.equal((await readRange(parts, 0, -1)).length, 0);
-    return;
-  }
-  const random = prng(seed);
-  const checks: [number, number][] = [
-    [0, data.length - 1],
-    [0, 0],
-    [data.length - 1, data.length - 1],
-  ];
-  for (let index = 0; index < ranges; index++) {
-    const start = Math.floor(random() * data.length);
-    const length = random() < 0.5 ? 1 + Math.floor(random() * 100 * KiB) : 1 + Math.floor(random() * data.length);
-    checks.push([start, Math.min(data.length - 1, start + length - 1)]);
-  }
-  for (const [start, end] of checks) {
-    const bytes = await readRange(parts, start, end);
-    assert.equal(bytes.length, end - start + 1, `length of ${start}-${end}`);
-    assert.ok(bytes.equals(data.subarray(start, end + 1)), `bytes ${start}-${end} differ`);
-  }
-}
-
-async function blobFile(dir: string, id: string): Promise<string | undefined> {
-  for (const fanout of await readdir(join(dir, "blobs"))) {
-    const entries = await readdir(join(dir, "blobs", fanout));
-    if (entries.includes(id)) return join(dir, "blobs", fanout, id);
-  }
-  return undefined;
-}
-
-async function flipByte(path: string, position: number): Promise<void> {
-  const handle = await open(path, "r+");
-  try {
-    const byte = Buffer.alloc(1);
-    await handle.read(byte, 0, 1, position);
-    byte[0] ^= 0x5a;
-    await handle.write(byte, 0, 1, position);
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Reads until the stream ends or errors; every byte that did arrive must be right. */
-async function readPrefix(parts: StoredPart[], data: Buffer, start: number, end: number): Promise<{ bytes: number; error?: unknown }> {
-  let stream: Readable;
-  try {
-    stream = await openStripedRead(parts, start, end);
-  } catch (error) {
-    return { bytes: 0, error };
-  }
-  let offset = start;
-  try {
-    for await (const chunk of stream) {
-      assert.ok((chunk as Buffer).equals(data.subarray(offset, offset + chunk.length)), `wrong bytes at ${offset}`);
-      offset += chunk.length;
-    }
-  } catch (error) {
-    return { bytes: offset - start, error };
-  }
-  return { bytes: offset - start };
-}
+import {
+  assertReadsCorrectly,
+  blobFile,
+  flipByte,
+  KiB,
+  MiB,
+  pieces,
+  readPrefix,
+  readRange,
+  SECRET,
+  startCluster,
+  stopCluster,
+  withClients,
+  writeObject,
+  type Cluster,
+  type StoredObject,
+} from "./stripe-test-support.js";
 
 describe("stripe engine with real ioservers", function () {
   this.timeout(180_000);
@@ -505,7 +357,8 @@ describe("stripe engine with real ioservers", function () {
         }
       }
       assert.equal(offset, long.length);
-      assert.deepEqual(failed, [2], "the read switched to reconstruction when slot 2 died");
+      // Its stream is cut, and then its server refuses the next stripe: slot 2 may be reported more than once.
+      assert.deepEqual([...new Set(failed)], [2], "the read switched to reconstruction when slot 2 died");
 
       await spare.servers[stored.serverOf[5]].stop();
       await assertReadsCorrectly([stored.part], data, 1);

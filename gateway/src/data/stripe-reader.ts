@@ -2,15 +2,17 @@
 //
 // Normal mode opens one ranged GET per data slot the range touches (per part), each covering that slot's
 // contiguous local range, and merges them in object order; each slot stream reads ahead a bounded amount
-// so all k downloads run in parallel. When a slot fails (server unknown or down, HTTP error, cut stream,
-// checksum failure on the ioserver), the part switches to degraded mode from the current stripe on: it
-// streams whole shards of the remaining stripes from k surviving slots (data first, then parity) and
-// rebuilds the missing data shards with Reed–Solomon. Another failure excludes that slot too and restarts
-// from the same stripe; fewer than k usable slots is a DataUnavailableError. Bytes are only emitted once
-// they are known good, so the stream errors rather than ever handing out a wrong byte.
+// so all k downloads run in parallel. A part is read in segments, runs of stripes that one set of slots
+// serves (slot-health.ts); with nothing failing, the whole range is one segment. When a slot fails (HTTP
+// error, cut stream, checksum failure on the ioserver), the read goes on from the current stripe: stripes
+// that miss a data slot are rebuilt with Reed–Solomon from whole shards of k slots (data first, then
+// parity), and the failed slot is used again a stripe or a few later, since one bad block spoils one stripe,
+// not the datafile. Only a slot whose server is down or does not answer, or whose datafile is missing, is
+// given up for the rest of the part. A stripe with fewer than k readable slots is a DataUnavailableError.
+// Bytes are only emitted once they are known good, so the stream errors rather than ever handing out a
+// wrong byte.
 import { Readable } from "node:stream";
-import type { IoClient } from "../../../ioserver/src/client.js";
-import { chunksOf } from "./chunk-reader.js";
+import { IoServerError, type IoClient } from "../../../ioserver/src/client.js";
 import { reconstructShards } from "./erasure.js";
 import {
   dataUnitLength,
@@ -23,6 +25,10 @@ import {
   type LocalRange,
   type StripeLayout,
 } from "./layout.js";
+import { SlotHealth } from "./slot-health.js";
+import { openReaders, SlotFailure, type ReadContext, type SlotFailureInfo } from "./slot-reader.js";
+
+export type { SlotFailureInfo } from "./slot-reader.js";
 
 export interface StoredDatafile {
   slot: number;
@@ -37,13 +43,7 @@ export interface StoredPart {
   datafiles: StoredDatafile[];
 }
 
-export interface SlotFailureInfo {
-  slot: number;
-  blobId: string;
-  cause: unknown;
-}
-
-/** More than m slots of a stripe are unreadable. */
+/** A stripe has fewer than k readable slots. */
 export class DataUnavailableError extends Error {
   constructor(
     message: string,
@@ -59,192 +59,11 @@ export interface StripedReadOptions {
   requestId?: string;
   /** Bytes each slot stream may buffer ahead of the consumer; default one stripe unit (at least 64 KiB). */
   readAhead?: number;
-  /** Told about every slot that failed, e.g. to log it or mark its server down. */
+  /** Told about every failed slot read, e.g. to log it or mark its server down; a slot may fail more than once. */
   onSlotFailure?: (failure: SlotFailureInfo) => void;
 }
 
 const MIN_READ_AHEAD = 64 * 1024;
-
-/** One or more slots failed while reading a part; the part loop decides what to do. */
-class SlotFailure extends Error {
-  constructor(readonly failures: SlotFailureInfo[]) {
-    super(`slot ${failures.map((failure) => failure.slot).join(", ")} failed`);
-  }
-}
-
-interface ReadContext {
-  signal: AbortSignal;
-  requestId: string | undefined;
-  readAhead: number | undefined;
-  onSlotFailure: ((failure: SlotFailureInfo) => void) | undefined;
-}
-
-/**
- * One ranged GET of one datafile, read ahead into a bounded queue. Anything short of exactly the
- * requested bytes followed by a clean end is an error.
- */
-class SlotReader {
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
-  private remaining: number;
-  private error: unknown;
-  private closed = false;
-  /** The GET has answered and its body was read to the end, or it failed: nothing left to abort. */
-  private settled = false;
-  private stream: (NodeJS.ReadableStream & AsyncIterable<Buffer>) | undefined;
-  private wakeConsumer: (() => void) | undefined;
-  private wakePump: (() => void) | undefined;
-  private readonly controller = new AbortController();
-  /** Settles (never rejects) once the GET has answered or failed. */
-  readonly opened: Promise<void>;
-  private readonly onContextAbort = () => this.close();
-
-  constructor(
-    readonly slot: number,
-    readonly blobId: string,
-    client: IoClient,
-    range: LocalRange,
-    private readonly readAhead: number,
-    context: ReadContext,
-  ) {
-    this.remaining = range.end - range.start + 1;
-    context.signal.addEventListener("abort", this.onContextAbort, { once: true });
-    let markOpened!: () => void;
-    this.opened = new Promise((resolve) => {
-      markOpened = resolve;
-    });
-    const response = client.getBlob(blobId, range, { signal: this.controller.signal, requestId: context.requestId });
-    void this.pump(response, context.signal, markOpened);
-    if (context.signal.aborted) this.close();
-  }
-
-  private async pump(
-    response: Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>>,
-    contextSignal: AbortSignal,
-    markOpened: () => void,
-  ): Promise<void> {
-    try {
-      const stream = await response;
-      this.stream = stream;
-      markOpened();
-      if (this.closed) {
-        stream.on("error", () => {});
-        (stream as unknown as Readable).destroy();
-        return;
-      }
-      for await (const chunk of { [Symbol.asyncIterator]: () => chunksOf(stream) }) {
-        if (chunk.length > this.remaining) throw new Error(`datafile ${this.blobId} sent more bytes than asked for`);
-        this.remaining -= chunk.length;
-        this.chunks.push(chunk);
-        this.buffered += chunk.length;
-        this.wake();
-        while (this.buffered >= this.readAhead && !this.closed) {
-          await new Promise<void>((resolve) => {
-            this.wakePump = resolve;
-          });
-        }
-        if (this.closed) break;
-      }
-      if (!this.closed && this.remaining > 0) throw new Error(`datafile ${this.blobId} ended ${this.remaining} bytes early`);
-    } catch (error) {
-      if (!this.closed) this.error = error ?? new Error(`reading datafile ${this.blobId} failed`);
-    } finally {
-      this.settled = true;
-      markOpened();
-      contextSignal.removeEventListener("abort", this.onContextAbort);
-      this.wake();
-    }
-  }
-
-  /** Up to `max` bytes as soon as any are buffered; throws SlotFailure if the slot failed. */
-  async read(max: number): Promise<Buffer> {
-    for (;;) {
-      const head = this.chunks[0];
-      if (head) {
-        let chunk: Buffer;
-        if (head.length <= max) {
-          this.chunks.shift();
-          chunk = head;
-        } else {
-          this.chunks[0] = head.subarray(max);
-          chunk = head.subarray(0, max);
-        }
-        this.buffered -= chunk.length;
-        const pump = this.wakePump;
-        if (pump && this.buffered < this.readAhead) {
-          this.wakePump = undefined;
-          pump();
-        }
-        return chunk;
-      }
-      if (this.error !== undefined) throw new SlotFailure([{ slot: this.slot, blobId: this.blobId, cause: this.error }]);
-      if (this.closed) throw new Error("read from a closed slot stream");
-      await new Promise<void>((resolve) => {
-        this.wakeConsumer = resolve;
-      });
-    }
-  }
-
-  /** Copies exactly `length` bytes into target[at…]. */
-  async readInto(target: Buffer, at: number, length: number): Promise<void> {
-    let copied = 0;
-    while (copied < length) {
-      const chunk = await this.read(length - copied);
-      chunk.copy(target, at + copied);
-      copied += chunk.length;
-    }
-  }
-
-  /** The failure seen so far, if any (after `opened` this tells whether the GET itself failed). */
-  failure(): SlotFailureInfo | undefined {
-    return this.error === undefined ? undefined : { slot: this.slot, blobId: this.blobId, cause: this.error };
-  }
-
-  close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.chunks.length = 0;
-    this.buffered = 0;
-    // Aborting builds a DOMException and walks undici's listeners: ~3% of a small GET's CPU when done every time.
-    if (!this.settled) this.controller.abort();
-    if (this.stream) {
-      this.stream.on("error", () => {});
-      (this.stream as unknown as Readable).destroy();
-    }
-    const pump = this.wakePump;
-    this.wakePump = undefined;
-    pump?.();
-    this.wake();
-  }
-
-  private wake(): void {
-    const consumer = this.wakeConsumer;
-    this.wakeConsumer = undefined;
-    consumer?.();
-  }
-}
-
-/** Opens readers and, before any byte is used, waits for every GET to answer: a dead slot found now costs
- *  nothing, and a read that cannot be served fails before the gateway sends headers. */
-async function openReaders(
-  part: StoredPart,
-  ranges: Map<number, LocalRange>,
-  readAhead: number,
-  context: ReadContext,
-): Promise<Map<number, SlotReader>> {
-  const readers = new Map<number, SlotReader>();
-  for (const [slot, range] of ranges) {
-    const datafile = part.datafiles[slot];
-    readers.set(slot, new SlotReader(slot, datafile.blobId, datafile.client!, range, readAhead, context));
-  }
-  await Promise.all([...readers.values()].map((reader) => reader.opened));
-  const failed = [...readers.values()].map((reader) => reader.failure()).filter((failure) => failure !== undefined);
-  if (failed.length > 0) {
-    for (const reader of readers.values()) reader.close();
-    throw new SlotFailure(failed);
-  }
-  return readers;
-}
 
 interface Cursor {
   /** Next part-relative offset to emit. */
@@ -259,7 +78,7 @@ async function* readNormal(part: StoredPart, cursor: Cursor, to: number, readAhe
     const range = slotLocalRange(layout, slot, cursor.pos, to);
     if (range) ranges.set(slot, range);
   }
-  const readers = await openReaders(part, ranges, readAhead, context);
+  const readers = await openReaders(part.datafiles, ranges, readAhead, context);
   try {
     while (cursor.pos <= to) {
       const unitIndex = Math.floor(cursor.pos / unit);
@@ -276,60 +95,35 @@ async function* readNormal(part: StoredPart, cursor: Cursor, to: number, readAhe
   }
 }
 
-interface ShardSources {
-  firstStripe: number;
-  lastStripe: number;
-  /** k slot indexes, data first; a data slot without a range holds only zero padding in these stripes. */
-  sources: number[];
-  ranges: Map<number, LocalRange>;
-}
-
-/** Which k slots to rebuild part bytes [from, to] from, or undefined when fewer than k are usable. */
-function chooseSources(part: StoredPart, from: number, to: number, excluded: Set<number>): ShardSources | undefined {
-  const { layout } = part;
-  const { unit, k, m } = layout;
-  const perStripe = stripeBytes(layout);
-  const firstStripe = Math.floor(from / perStripe);
-  const lastStripe = Math.floor(to / perStripe);
-  // Data slots first: every one of them is a shard that needs no decoding. A data slot with no bytes in
-  // these stripes (the tail of a short last stripe) is known to be zeros and needs no server at all.
-  const sources: number[] = [];
-  const ranges = new Map<number, LocalRange>();
-  for (let slot = 0; slot < k + m && sources.length < k; slot++) {
-    const length = (lastStripe - firstStripe) * unit + storedLength(layout, lastStripe, slot);
-    if (length === 0) sources.push(slot);
-    else if (!excluded.has(slot) && part.datafiles[slot].client) {
-      sources.push(slot);
-      ranges.set(slot, { start: firstStripe * unit, end: firstStripe * unit + length - 1 });
-    }
-  }
-  return sources.length === k ? { firstStripe, lastStripe, sources, ranges } : undefined;
-}
-
-function unavailable(part: StoredPart, excluded: Set<number>, failures: SlotFailureInfo[]): DataUnavailableError {
+function unavailable(part: StoredPart, health: SlotHealth, stripe: number, failures: SlotFailureInfo[]): DataUnavailableError {
   const { k, m } = part.layout;
-  const lost = [...excluded].sort((a, b) => a - b).join(", ");
-  return new DataUnavailableError(`a ${k}+${m} part needs ${k} readable slots; slots ${lost} are unavailable`, failures);
+  const lost = health.unusableIn(stripe).join(", ");
+  return new DataUnavailableError(`a ${k}+${m} part needs ${k} readable slots; stripe ${stripe} has lost slots ${lost}`, failures);
 }
 
+/** Rebuilds part bytes [cursor.pos, to] stripe by stripe from whole shards of the k `sources` (slot order). */
 async function* readDegraded(
   part: StoredPart,
   cursor: Cursor,
   to: number,
-  excluded: Set<number>,
-  failures: SlotFailureInfo[],
+  sources: readonly number[],
   readAhead: number,
   context: ReadContext,
 ): AsyncGenerator<Buffer> {
   const { layout } = part;
   const { unit, k, m } = layout;
   const perStripe = stripeBytes(layout);
-  const chosen = chooseSources(part, cursor.pos, to, excluded);
-  if (!chosen) throw unavailable(part, excluded, failures);
-  const { firstStripe, lastStripe, sources, ranges } = chosen;
+  const firstStripe = Math.floor(cursor.pos / perStripe);
+  const lastStripe = Math.floor(to / perStripe);
+  // A data source with no bytes in these stripes (the tail of a short last stripe) holds zeros: no GET.
+  const ranges = new Map<number, LocalRange>();
+  for (const slot of sources) {
+    const length = (lastStripe - firstStripe) * unit + storedLength(layout, lastStripe, slot);
+    if (length > 0) ranges.set(slot, { start: firstStripe * unit, end: firstStripe * unit + length - 1 });
+  }
   const missingData = [...Array(k).keys()].filter((slot) => !sources.includes(slot));
 
-  const readers = await openReaders(part, ranges, readAhead, context);
+  const readers = await openReaders(part.datafiles, ranges, readAhead, context);
   // Parity is never handed out, so one buffer serves every stripe; data buffers are emitted and so are fresh.
   const parity = Buffer.allocUnsafe(Math.max(8, m * unit));
   try {
@@ -363,36 +157,52 @@ async function* readDegraded(
   }
 }
 
-function unknownSlots(part: StoredPart): Set<number> {
-  return new Set(part.datafiles.filter((datafile) => !datafile.client).map((datafile) => datafile.slot));
+function unknownSlots(part: StoredPart): number[] {
+  return part.datafiles.filter((datafile) => !datafile.client).map((datafile) => datafile.slot);
 }
 
-/** Whether bytes [from, to] of the part need slots that are known to be unavailable. */
-function needsReconstruction(part: StoredPart, from: number, to: number, excluded: Set<number>): boolean {
-  return [...Array(part.layout.k).keys()].some((slot) => excluded.has(slot) && slotLocalRange(part.layout, slot, from, to) !== undefined);
+/** A server that does not answer, or a datafile that does not exist, will serve no later stripe either. */
+function isLostForPart(cause: unknown): boolean {
+  return cause instanceof IoServerError && (cause.unreachable || cause.status === 404);
 }
 
 async function* readPart(part: StoredPart, from: number, to: number, context: ReadContext): AsyncGenerator<Buffer> {
   const { layout } = part;
   const readAhead = Math.max(MIN_READ_AHEAD, context.readAhead ?? layout.unit);
-  const excluded = unknownSlots(part);
+  const perStripe = stripeBytes(layout);
+  const health = new SlotHealth(layout, unknownSlots(part));
   const failures: SlotFailureInfo[] = [];
   const cursor: Cursor = { pos: from };
-  let degraded = needsReconstruction(part, from, to, excluded);
   while (cursor.pos <= to) {
+    const plan = health.planSegment(cursor.pos, to);
+    if (!plan) throw unavailable(part, health, Math.floor(cursor.pos / perStripe), failures);
+    const until = Math.min(to, (plan.lastStripe + 1) * perStripe - 1);
     try {
-      if (degraded) yield* readDegraded(part, cursor, to, excluded, failures, readAhead, context);
-      else yield* readNormal(part, cursor, to, readAhead, context);
+      if (plan.sources) yield* readDegraded(part, cursor, until, plan.sources, readAhead, context);
+      else yield* readNormal(part, cursor, until, readAhead, context);
     } catch (error) {
       if (context.signal.aborted) throw context.signal.reason;
       if (!(error instanceof SlotFailure)) throw error;
-      for (const failure of error.failures) {
-        excluded.add(failure.slot);
+      for (const { slot, blobId, cause, failedAt, askedUntil } of error.faults) {
+        if (isLostForPart(cause)) health.giveUp(slot);
+        else health.recordFailure(slot, failedAt, askedUntil);
+        const failure = { slot, blobId, cause };
         failures.push(failure);
         context.onSlotFailure?.(failure);
       }
-      degraded = true;
+      // Fail before handing out more bytes (or, early on, while a 503 is still possible) when a stripe ahead is lost.
+      checkReadable(part, health, cursor.pos, to, failures);
     }
+  }
+}
+
+/** Throws DataUnavailableError if, as far as `health` knows, a stripe of part bytes [from, to] is short of k slots. */
+function checkReadable(part: StoredPart, health: SlotHealth, from: number, to: number, failures: SlotFailureInfo[]): void {
+  const perStripe = stripeBytes(part.layout);
+  for (let pos = from; pos <= to; ) {
+    const plan = health.planSegment(pos, to);
+    if (!plan) throw unavailable(part, health, Math.floor(pos / perStripe), failures);
+    pos = (plan.lastStripe + 1) * perStripe;
   }
 }
 
@@ -489,10 +299,7 @@ export async function openStripedRead(parts: StoredPart[], start: number, end: n
   if (options.signal?.aborted) throw options.signal.reason;
   // A later part whose servers are known to be gone must fail the read now, while a 503 is still possible.
   const touched = partsInRange(parts, start, end);
-  for (const { part, from, to } of touched) {
-    const excluded = unknownSlots(part);
-    if (needsReconstruction(part, from, to, excluded) && !chooseSources(part, from, to, excluded)) throw unavailable(part, excluded, []);
-  }
+  for (const { part, from, to } of touched) checkReadable(part, new SlotHealth(part.layout, unknownSlots(part)), from, to, []);
 
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(options.signal!.reason);
