@@ -58,6 +58,10 @@ export interface LocalCluster {
   restartIoServer(index: number): Promise<IoServerProcess>;
   /** Starts the gateway again with the same settings (after gateway.stop() or kill()). */
   restartGateway(): Promise<GatewayProcess>;
+  /** SIGKILLs the embedded PostgreSQL's postmaster, as a crash would (fault tests; not with `databaseUrl`). */
+  killPostgres(): Promise<void>;
+  /** Starts the embedded PostgreSQL again on its folder and port (after killPostgres). */
+  restartPostgres(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -189,6 +193,17 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         gateway = await spawnGateway(gatewayEnv, stdout, options.gatewayNodeArgs);
         cluster.gateway = gateway;
         return gateway;
+      },
+      async killPostgres() {
+        if (!postgres) throw new Error("this cluster's PostgreSQL is not embedded");
+        const pid = Number.parseInt((await readFile(join(dataDir, "postgres", "pgdata", "postmaster.pid"), "utf8")).split("\n")[0]!, 10);
+        process.kill(pid, "SIGKILL");
+        // The backends exit once they notice their postmaster is gone; the next start clears what remains.
+        while (await readFile(`/proc/${pid}/stat`, "utf8").then((stat) => !/\) Z /.test(stat), () => false)) await new Promise((resolve) => setTimeout(resolve, 50));
+      },
+      async restartPostgres() {
+        if (!postgres) throw new Error("this cluster's PostgreSQL is not embedded");
+        postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, "postgres"), port: Number(new URL(databaseUrl).port) });
       },
       stop,
     };

@@ -250,12 +250,6 @@ export class IoPool {
     return disk?.up ? this.clientAt(disk.url) : undefined;
   }
 
-  /** The client for a registered disk whatever its health (the collector retries deletes later anyway). */
-  anyClientFor(id: string): IoClient | undefined {
-    const disk = this.disks.get(id);
-    return disk ? this.clientAt(disk.url) : undefined;
-  }
-
   /** Every registered disk, as of the last round. */
   diskViews(): DiskReport[] {
     return [...this.disks.values()].map(({ answered: _answered, ...report }) => report);

@@ -2,8 +2,11 @@
 // Any number of gateways may run it: takeGarbage hands each item to one of them.
 import type { Logger } from "pino";
 import type { Sql } from "../../../meta/src/db.js";
-import { forgetGarbage, reapStalePending, takeGarbage } from "../../../meta/src/pg/gc.js";
+import { deferGarbage, forgetGarbage, reapStalePending, takeGarbage } from "../../../meta/src/pg/gc.js";
 import type { IoPool } from "../data/io-pool.js";
+
+/** A delete that failed is tried again after this (a collector that dies instead lets its 30-second lease lapse). */
+const DEFER_MS = 10_000;
 
 export class Sweeper {
   private timer: NodeJS.Timeout | undefined;
@@ -34,19 +37,23 @@ export class Sweeper {
       const batch = await takeGarbage(this.sql, 100);
       if (batch.length === 0) break;
       const done: number[] = [];
+      const deferred: number[] = [];
       await Promise.all(
         batch.map(async (item) => {
-          const client = this.io.anyClientFor(item.ioserverId);
-          if (!client) return; // unknown server: keep the item until it is registered again
+          // A disk that is down (or unknown here) keeps its items until it is back.
+          const client = this.io.clientFor(item.ioserverId);
+          if (!client) return void deferred.push(item.id);
           try {
             await client.deleteBlob(item.blobId);
             done.push(item.id);
           } catch (error) {
+            deferred.push(item.id);
             this.log.debug({ err: error, blob: item.blobId, ioserver: item.ioserverId }, "datafile delete deferred");
           }
         }),
       );
       await forgetGarbage(this.sql, done);
+      await deferGarbage(this.sql, deferred, DEFER_MS);
       deleted += done.length;
       if (done.length < batch.length) break; // some server is unreachable: try again next pass
     }

@@ -15,6 +15,7 @@ import {
   postponeHeal,
   queueBlobsUnlessClaimed,
   queueDegradedParts,
+  renewHealLease,
   wakePartsWaitingForDisks,
   type HealedSlot,
 } from "../../../meta/src/pg/heal.js";
@@ -52,7 +53,8 @@ export interface HealProgress {
 
 type PartOutcome = "healed" | "postponed" | "failed" | "gone";
 
-const LEASE_MS = 5 * 60_000;
+/** Renewed every third of itself while a part is rebuilt: a healer that dies holds a part for this long at most. */
+const LEASE_MS = 30_000;
 const LEASE_BATCH = 8;
 /** A part that cannot be rebuilt yet is looked at again after this, or when a disk comes up if it waits for one. */
 const RETRY_LATER_MS = 60_000;
@@ -142,12 +144,15 @@ export class Healer {
       if (parts.length === 0 && !this.scanWanted) break;
       for (const partId of parts) {
         if (this.stopped) return;
-        const outcome = await this.healPart(partId, progress).catch(async (error: unknown) => {
-          progress.lastError = (error as Error).message;
-          this.log.warn({ err: error, partId }, "healing a part failed");
-          await postponeHeal(this.sql, partId, RETRY_LATER_MS).catch(() => undefined);
-          return "failed" as const;
-        });
+        const renewal = setInterval(() => void renewHealLease(this.sql, partId, LEASE_MS).catch(() => undefined), LEASE_MS / 3);
+        const outcome = await this.healPart(partId, progress)
+          .catch(async (error: unknown) => {
+            progress.lastError = (error as Error).message;
+            this.log.warn({ err: error, partId }, "healing a part failed");
+            await postponeHeal(this.sql, partId, RETRY_LATER_MS).catch(() => undefined);
+            return "failed" as const;
+          })
+          .finally(() => clearInterval(renewal));
         if (outcome === "healed") progress.partsHealed++;
         else if (outcome === "postponed") progress.partsPostponed++;
         else if (outcome === "failed") progress.failures++;

@@ -3,7 +3,9 @@ import type { Sql } from "../db.js";
 import type { GarbageItem } from "../types.js";
 import { discardParts, discardVersions } from "./common.js";
 
-const DEFAULT_LEASE_MS = 5 * 60_000;
+// Short: a collector that dies (or loses PostgreSQL) mid-batch holds its items only this long; a delete is idempotent,
+// so one that outlasts its lease and is done twice costs nothing.
+const DEFAULT_LEASE_MS = 30_000;
 
 /**
  * Leases up to `limit` queued blobs to this collector for leaseMs: other collectors skip them meanwhile, and if this
@@ -20,6 +22,12 @@ export async function takeGarbage(sql: Sql, limit: number, leaseMs = DEFAULT_LEA
   return rows
     .map((row) => ({ id: row.id, ioserverId: row.ioserver_id, blobId: row.blob_id }))
     .sort((a, b) => a.id - b.id);
+}
+
+/** Items whose delete failed (their ioserver is down): due again after `delayMs` rather than when the lease lapses. */
+export async function deferGarbage(sql: Sql, ids: number[], delayMs: number): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`update gc_queue set not_before = now() + make_interval(secs => ${delayMs / 1000}) where id in (select unnest(${ids}::bigint[]))`;
 }
 
 /** The blobs are deleted from their ioservers (or were already missing). */

@@ -32,6 +32,11 @@ export async function leaseHealWork(sql: Sql, limit: number, leaseMs: number): P
   return rows.map((row) => row.part_id).sort((a, b) => a - b);
 }
 
+/** Keeps this healer's lease on a part it is still rebuilding. */
+export async function renewHealLease(sql: Sql, partId: number, leaseMs: number): Promise<void> {
+  await sql`update heal_queue set not_before = now() + make_interval(secs => ${leaseMs / 1000}) where part_id = ${partId}`;
+}
+
 export async function postponeHeal(sql: Sql, partId: number, delayMs: number, waitingForDisks = false): Promise<void> {
   await sql`
     update heal_queue set not_before = now() + make_interval(secs => ${delayMs / 1000}), waiting_for_disks = ${waitingForDisks}
