@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import type { ClusterStatus } from "../gateway/src/admin/status.js";
 import { AdminClient, AdminRequestError, adminClientOptionsFromEnv } from "./admin-client.js";
 import { formatBytes, formatDuration, table } from "./format.js";
+import { bucket } from "./bucket.js";
 import { disk } from "./disk.js";
 import { heal } from "./heal.js";
 import { scrub } from "./scrub.js";
@@ -22,6 +23,8 @@ commands:
   disk retire ID [--force]
                  forget disk ID for good (its slots are rebuilt elsewhere); refused while it holds slots other
                  disks cannot replace, unless --force
+  bucket storage-class BUCKET [CLASS | --clear]
+                 show, set or clear the class a bucket's writes get when they name none (a Weft extension)
 
 environment: WEFT_ENDPOINT (default http://127.0.0.1:9000), WEFT_ACCESS_KEY, WEFT_SECRET_KEY (an admin key pair)`;
 
@@ -37,6 +40,7 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
         json: { type: "boolean", default: false },
         wait: { type: "boolean", default: false },
         force: { type: "boolean", default: false },
+        clear: { type: "boolean", default: false },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -58,6 +62,10 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
     }
     if (command === "heal" && rest.length === 0) return await heal(client, { wait: parsed.values.wait, json: parsed.values.json }, out);
     if (command === "scrub" && rest.length === 0) return await scrub(client, { wait: parsed.values.wait, json: parsed.values.json }, out);
+    if (command === "bucket") {
+      const code = await bucket(client, rest, { json: parsed.values.json, clear: parsed.values.clear }, out);
+      if (code !== undefined) return code;
+    }
     if (command === "disk") {
       const code = await disk(client, rest, { wait: parsed.values.wait, json: parsed.values.json, force: parsed.values.force }, out);
       if (code !== undefined) return code;

@@ -214,7 +214,8 @@ create type weft_inline_put as (
 -- in one statement with one statement per step for the whole batch: PostgreSQL pays for each statement's start
 -- whatever its row count, and at concurrency 16 that start was most of a small PUT's cost (docs/performance.md).
 --
--- Each item of p_items is {bucketName, owner, key, versionId (minted), storageClass, commit, dataOffset, dataLength}
+-- Each item of p_items is {bucketName, owner, key, versionId (minted), storageClass (absent: the bucket's default class,
+-- else defaultStorageClass), defaultStorageClass, commit, dataOffset, dataLength}
 -- (commit as for weft_commit_version); its data is the slice of p_inline_data that dataOffset (from 0) and
 -- dataLength name. Each item is stored exactly as if the items were PUT one by one in (bucket name, key, position)
 -- order: under its key lock, its condition checked and what it replaces retired. An item that cannot be stored gets
@@ -246,7 +247,8 @@ begin
   select coalesce(array_agg(row(
       e.position, e.round, e.spec ->> 'bucketName', b.id, b.versioning, e.spec ->> 'key',
       weft_stored_version_id(b.versioning, e.spec ->> 'versionId'),
-      e.spec ->> 'storageClass', e.spec -> 'commit', (e.spec ->> 'dataOffset')::integer,
+      coalesce(e.spec ->> 'storageClass', b.default_storage_class, e.spec ->> 'defaultStorageClass'), e.spec -> 'commit',
+      (e.spec ->> 'dataOffset')::integer,
       (e.spec ->> 'dataLength')::integer
     )::weft_inline_put order by e.spec ->> 'bucketName' collate "C", e.spec ->> 'key' collate "C", e.position), '{}')
   into batch

@@ -9,6 +9,8 @@ export interface Bucket {
   createdAt: Date;
   versioning: VersioningState;
   region: string;
+  /** What a write that names no storage class is stored as (a Weft extension); absent: the gateway's default. */
+  defaultStorageClass?: string;
 }
 
 export interface DatafileRef {

@@ -10,6 +10,7 @@ import type { GatewayConfig } from "../config.js";
 import { toS3Error } from "../http/error-mapping.js";
 import type { Healer } from "../heal/healer.js";
 import type { Scrubber } from "../heal/scrubber.js";
+import { getBucket, setBucketDefaultStorageClass } from "../../../meta/src/pg/buckets.js";
 import { retireDisk, startDrain } from "../../../meta/src/pg/ioservers.js";
 import type { S3Context } from "../context.js";
 import { readSmallBody } from "../ops/common.js";
@@ -58,6 +59,16 @@ const ROUTES: Record<string, AdminRoute> = {
     return deps.scrubber.progress();
   },
   "GET scrub": async (deps) => deps.scrubber.progress(),
+  // A bucket's default storage class (a Weft extension): set with storageClass, cleared with clear, else read.
+  "POST bucket/storage-class": async (deps, ctx) => {
+    const { bucket, storageClass, clear } = await jsonBody(ctx, { bucket: "string", storageClass: "string?", clear: "boolean?" });
+    if (storageClass !== undefined && !deps.config.storageClasses[storageClass]) {
+      throw new AdminError(400, "InvalidStorageClass", `No storage class ${storageClass}; this gateway has ${Object.keys(deps.config.storageClasses).join(", ")}.`);
+    }
+    const found = storageClass !== undefined || clear ? await setBucketDefaultStorageClass(deps.sql, bucket, storageClass ?? null) : await getBucket(deps.sql, bucket);
+    if (!found) throw new AdminError(404, "NoSuchBucket", `No bucket ${bucket}.`);
+    return { bucket: found.name, defaultStorageClass: found.defaultStorageClass ?? null, gatewayDefault: deps.config.defaultStorageClass };
+  },
   "POST disk/add": async (deps, ctx) => {
     const { url } = await jsonBody(ctx, { url: "string" });
     try {
@@ -93,10 +104,10 @@ async function healReport(deps: AdminDeps): Promise<{ progress: ReturnType<Heale
 }
 
 /** The request's JSON object, with the fields `shape` names ("string", "boolean"; "?" when optional) checked. */
-async function jsonBody<Shape extends Record<string, "string" | "boolean" | "boolean?">>(
-  ctx: Koa.Context,
-  shape: Shape,
-): Promise<{ [Field in keyof Shape]: Shape[Field] extends "string" ? string : boolean | undefined }> {
+type FieldType = "string" | "string?" | "boolean?";
+type FieldValue<Type extends FieldType> = Type extends "string" ? string : Type extends "string?" ? string | undefined : boolean | undefined;
+
+async function jsonBody<Shape extends Record<string, FieldType>>(ctx: Koa.Context, shape: Shape): Promise<{ [Field in keyof Shape]: FieldValue<Shape[Field]> }> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readSmallBody(ctx as S3Context, { limit: 64 * 1024 }));
@@ -110,7 +121,7 @@ async function jsonBody<Shape extends Record<string, "string" | "boolean" | "boo
     if (value === undefined && type.endsWith("?")) continue;
     if (typeof value !== type.replace("?", "")) throw new AdminError(400, "InvalidArgument", `"${field}" must be a ${type.replace("?", "")}.`);
   }
-  return parsed as { [Field in keyof Shape]: Shape[Field] extends "string" ? string : boolean | undefined };
+  return parsed as { [Field in keyof Shape]: FieldValue<Shape[Field]> };
 }
 
 export function isAdminPath(rawUrl: string): boolean {

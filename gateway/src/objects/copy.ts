@@ -113,8 +113,7 @@ export interface CopyObjectRequest extends ReadOptions {
   principal: string;
   source: CopySource;
   conditions: CopySourceConditions;
-  storageClass: string;
-  /** The storage class the request named, if any: naming the source's own class changes nothing. */
+  /** The storage class the request named, if any (else the bucket's default): naming the source's own changes nothing. */
   requestedStorageClass?: string;
   /** REPLACE's headers; absent copies the source's (COPY). */
   replacedHeaders?: ObjectHeaders;
@@ -147,7 +146,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
   const copy = await storeObjectVersion(deps, request.requestId, body, {
     bucket,
     key,
-    storageClass: request.storageClass,
+    storageClass: request.requestedStorageClass,
     headers: request.replacedHeaders ?? storedHeaders(version),
     tags,
     beforeCommit: (written) => {

@@ -12,7 +12,7 @@ import { S3Error } from "../s3/errors.js";
 import { newId } from "./ids.js";
 import { completedChecksum, partChecksum, type WholeObjectChecksumClaim } from "./multipart-checksums.js";
 import type { ObjectDeps } from "./object-store.js";
-import { storePart, uploadPartPlan } from "./write.js";
+import { storageClassOf, storePart, uploadPartPlan } from "./write.js";
 
 /** AWS: every part but the last must be at least 5 MiB; part numbers run from 1 to 10,000. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -34,7 +34,8 @@ export async function loadUpload(deps: ObjectDeps, bucket: Bucket, key: string, 
 
 export interface NewUpload {
   key: string;
-  storageClass: string;
+  /** The class the request named; undefined: the bucket's default. */
+  storageClass: string | undefined;
   headers: ObjectHeaders;
   checksumAlgorithm?: ChecksumAlgorithm;
   checksumType?: ChecksumType;
@@ -45,7 +46,7 @@ export interface NewUpload {
 /** Returns the new upload's id. */
 export async function createUpload(deps: ObjectDeps, bucket: Bucket, upload: NewUpload): Promise<string> {
   const uploadId = newId();
-  await deps.meta.createUpload({ bucketId: bucket.id, uploadId, ...upload });
+  await deps.meta.createUpload({ bucketId: bucket.id, uploadId, ...upload, storageClass: storageClassOf(deps, upload.storageClass, bucket) });
   return uploadId;
 }
 

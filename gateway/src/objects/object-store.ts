@@ -34,8 +34,8 @@ export class ObjectStore {
   constructor(private readonly deps: ObjectDeps) {}
 
   /** The storage class a write asked for (the default when none), checked against the configured ones. */
-  storageClassOf(requested: string | undefined): string {
-    return writes.storageClassOf(this.deps, requested);
+  requestedStorageClass(requested: string | undefined): string | undefined {
+    return writes.requestedStorageClass(this.deps, requested);
   }
 
   // Buckets. Operations on a bucket start with ownBucket: NoSuchBucket or AccessDenied come before anything else.

@@ -82,10 +82,24 @@ export function declaredSize(body: VerifiedBody): number {
   return body.declaredLength;
 }
 
-export function storageClassOf(deps: ObjectDeps, requested: string | undefined): string {
-  const name = requested ?? deps.config.defaultStorageClass;
-  if (!deps.config.storageClasses[name]) throw new S3Error("InvalidStorageClass", undefined, { details: { StorageClassRequested: name } });
-  return name;
+/** The storage class a request names, if any, checked against the configured ones (else 400 InvalidStorageClass). */
+export function requestedStorageClass(deps: ObjectDeps, requested: string | undefined): string | undefined {
+  if (requested !== undefined && !deps.config.storageClasses[requested]) {
+    throw new S3Error("InvalidStorageClass", undefined, { details: { StorageClassRequested: requested } });
+  }
+  return requested;
+}
+
+/**
+ * The class a write into `bucket` is stored as: the one it asked for, else the bucket's default (a Weft extension),
+ * else the gateway's. A bucket default naming a class no longer configured is passed over, loudly.
+ */
+export function storageClassOf(deps: ObjectDeps, requested: string | undefined, bucket: Bucket): string {
+  if (requested !== undefined) return requestedStorageClass(deps, requested)!;
+  const bucketDefault = bucket.defaultStorageClass;
+  if (bucketDefault !== undefined && deps.config.storageClasses[bucketDefault]) return bucketDefault;
+  if (bucketDefault !== undefined) deps.log.warn({ bucket: bucket.name, storageClass: bucketDefault }, "the bucket's default storage class is not configured here; the gateway's default is used");
+  return deps.config.defaultStorageClass;
 }
 
 /**
@@ -210,7 +224,8 @@ export function copiedBody(source: Readable, size: number, checksumAlgorithm?: C
 export interface NewObjectVersion {
   bucket: Bucket;
   key: string;
-  storageClass: string;
+  /** The class the request named (checked with requestedStorageClass); undefined: the bucket's default. */
+  storageClass: string | undefined;
   headers: ObjectHeaders;
   tags?: { Key: string; Value: string }[];
   precondition?: WritePrecondition;
@@ -240,7 +255,15 @@ export async function storeInlineObject(
 ): Promise<StoredObjectVersion> {
   const stored = await readInline(body, declaredSize(body));
   await version.beforeCommit?.(stored);
-  const target = { bucketName: version.bucketName, owner: version.principal, key: version.key, versionId: newId(), storageClass: version.storageClass };
+  const target = {
+    bucketName: version.bucketName,
+    owner: version.principal,
+    key: version.key,
+    versionId: newId(),
+    storageClass: version.storageClass,
+    // The bucket is not loaded on this path: the statement applies its default class itself.
+    defaultStorageClass: deps.config.defaultStorageClass,
+  };
   const committed = await deps.meta.putInlineVersion(target, commitOf(stored, version), stored.inlineData);
   return { stored, ...committed };
 }
@@ -268,7 +291,8 @@ function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" 
  */
 export async function storeObjectVersion(deps: ObjectDeps, requestId: string, body: VerifiedBody, version: NewObjectVersion): Promise<StoredObjectVersion> {
   const { meta } = deps;
-  const { bucket, key, storageClass } = version;
+  const { bucket, key } = version;
+  const storageClass = storageClassOf(deps, version.storageClass, bucket);
   // The caller loaded the bucket as its owner's: the owner is the principal.
   if (isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, principal: bucket.owner });
 
@@ -299,7 +323,8 @@ export interface PutObjectRequest {
   principal: string;
   requestId: string;
   key: string;
-  storageClass: string;
+  /** The class the request named; undefined: the bucket's default. */
+  storageClass: string | undefined;
   headers: ObjectHeaders;
   tags?: { Key: string; Value: string }[];
   precondition?: WritePrecondition;

@@ -89,8 +89,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const { headers } = ctx.req;
   const directive = directiveOf(headers, COPY.metadataDirective, "metadata");
   const replacedTags = directiveOf(headers, COPY.taggingDirective, "tagging") === "REPLACE" ? (tagsFromHeader(headers) ?? []) : undefined;
-  const requestedStorageClass = headerValue(headers, H.storageClass);
-  const storageClass = objects.storageClassOf(requestedStorageClass);
+  const requestedStorageClass = objects.requestedStorageClass(headerValue(headers, H.storageClass));
   const replacedHeaders = directive === "REPLACE" ? objectHeadersFromRequest(headers) : undefined;
   const checksumAlgorithm = requestedChecksumAlgorithm(headers);
   const { copy, sourceVersionId } = await objects.copyObject({
@@ -99,7 +98,6 @@ export async function copyObject(ctx: S3Context): Promise<void> {
     principal: ctx.state.auth.accessKeyId,
     source: copySourceOf(ctx),
     conditions: copySourceConditions(headers),
-    storageClass,
     requestedStorageClass,
     replacedHeaders,
     replacedTags,

@@ -56,7 +56,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
   const bucket = await loadOwnBucket(ctx);
   const key = objectKey(ctx);
   const headers = objectHeadersFromRequest(ctx.req.headers);
-  const storageClass = objects.storageClassOf(headerValue(ctx.req.headers, H.storageClass));
+  const storageClass = objects.requestedStorageClass(headerValue(ctx.req.headers, H.storageClass));
   const checksumAlgorithm = requestedChecksumAlgorithm(ctx.req.headers);
   const checksumType = uploadChecksumType(ctx.req.headers, checksumAlgorithm);
   const tags = tagsFromHeader(ctx.req.headers);

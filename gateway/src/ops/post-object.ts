@@ -314,7 +314,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   if (key.includes("\u0000")) throw new S3Error("InvalidArgument", "Object key contains a NUL character.", { details: { ArgumentName: "key" } });
   if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
   const headers = objectHeadersFromRequest(headersFromFields(fields));
-  const storageClass = objects.storageClassOf(fields.get(H.storageClass));
+  const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
   const status = successStatus(fields.get("success_action_status"));
 

@@ -10,7 +10,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const { objects } = ctx.services;
   const key = objectKey(ctx);
   const headers = objectHeadersFromRequest(ctx.req.headers);
-  const storageClass = objects.storageClassOf(headerValue(ctx.req.headers, H.storageClass));
+  const storageClass = objects.requestedStorageClass(headerValue(ctx.req.headers, H.storageClass));
   const body = ctx.state.auth.openBody();
   const precondition = writePreconditionFromRequest(ctx.req.headers);
   const tags = tagsFromHeader(ctx.req.headers);

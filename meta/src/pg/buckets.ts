@@ -9,6 +9,8 @@ export interface BucketRow {
   region: string;
   versioning: VersioningState;
   created_at: Date;
+  /** Absent from the bucket columns a read of an object selects: only writes need it. */
+  default_storage_class?: string | null;
 }
 
 export function bucketFromRow(row: BucketRow): Bucket {
@@ -19,6 +21,7 @@ export function bucketFromRow(row: BucketRow): Bucket {
     createdAt: row.created_at,
     versioning: row.versioning,
     region: row.region,
+    ...(row.default_storage_class ? { defaultStorageClass: row.default_storage_class } : {}),
   };
 }
 
@@ -46,6 +49,12 @@ export async function getBucket(sql: Sql, name: string): Promise<Bucket | undefi
 export async function listBuckets(sql: Sql, owner: string): Promise<Bucket[]> {
   const rows = await sql<BucketRow[]>`select * from buckets where owner = ${owner} order by name`;
   return rows.map(bucketFromRow);
+}
+
+/** Sets (or, with null, clears) a bucket's default storage class; undefined when there is no such bucket. */
+export async function setBucketDefaultStorageClass(sql: Sql, name: string, storageClass: string | null): Promise<Bucket | undefined> {
+  const [row] = await sql<BucketRow[]>`update buckets set default_storage_class = ${storageClass} where name = ${name} returning *`;
+  return row ? bucketFromRow(row) : undefined;
 }
 
 export async function setBucketVersioning(sql: Sql, bucketId: number, versioning: VersioningState): Promise<void> {

@@ -107,7 +107,9 @@ export interface InlineVersion {
   key: string;
   /** Minted: the version's id if the bucket keeps versions (see commitVersion). */
   versionId: string;
-  storageClass: string;
+  /** The class the write asked for; undefined: the bucket's default class, else `defaultStorageClass` (then required). */
+  storageClass: string | undefined;
+  defaultStorageClass?: string;
 }
 
 interface InlinePut {
