@@ -2,22 +2,13 @@
 // storage-class`) is what every kind of write that names none is stored as, with that class's layout; a class a write
 // names wins; and CopyObject onto itself with a new class re-stripes the object in place, its old datafiles collected.
 import assert from "node:assert/strict";
-import {
-  CompleteMultipartUploadCommand,
-  CopyObjectCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  HeadObjectCommand,
-  PutObjectCommand,
-  UploadPartCommand,
-  type S3Client,
-} from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { CopyObjectCommand, CreateBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { IoClient } from "../../ioserver/src/client.js";
 import { connect, type Sql } from "../../meta/src/db.js";
 import { randomData } from "../support/bytes.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { expectObjects, weftFor } from "../support/weft.js";
+import { postForm, uploadInParts } from "../support/writes.js";
 
 const BUCKET = "classes";
 const MiB = 1024 * 1024;
@@ -85,20 +76,10 @@ describe("storage classes: a bucket's default, and a class changed in place", fu
     await put("inline", 100);
     await put("replicated", 30_000);
     const pieces = [randomData(5 * MiB), randomData(MiB)];
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "multipart" }));
-    const parts = [];
-    for (const [index, piece] of pieces.entries()) {
-      const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: "multipart", UploadId, PartNumber: index + 1, Body: piece }));
-      parts.push({ ETag, PartNumber: index + 1 });
-    }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "multipart", UploadId, MultipartUpload: { Parts: parts } }));
+    await uploadInParts(s3, BUCKET, "multipart", pieces);
     objects.set("multipart", Buffer.concat(pieces));
     const posted = randomData(2 * MiB);
-    const { url, fields } = await createPresignedPost(s3, { Bucket: BUCKET, Key: "posted" });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    form.append("file", new Blob([new Uint8Array(posted)]), "file.bin");
-    assert.equal((await fetch(url, { method: "POST", body: form })).status, 204);
+    await postForm(s3, BUCKET, "posted", posted);
     objects.set("posted", posted);
     const copied = randomData(MiB);
     await s3.send(new PutObjectCommand({ Bucket: "elsewhere", Key: "source", Body: copied }));

@@ -3,20 +3,12 @@
 // the objects read back whole, even after one more disk is lost. Below k+1, a quick 503 that leaves nothing behind.
 import assert from "node:assert/strict";
 import { Readable } from "node:stream";
-import {
-  CompleteMultipartUploadCommand,
-  CreateBucketCommand,
-  CreateMultipartUploadCommand,
-  GetObjectCommand,
-  PutObjectCommand,
-  S3Client,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { connect, type Sql } from "../../meta/src/db.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { expectS3Error } from "../support/expect.js";
 import { randomData, readAll } from "../support/bytes.js";
+import { postForm, uploadInParts } from "../support/writes.js";
 
 const BUCKET = "degraded";
 const MiB = 1024 * 1024;
@@ -67,23 +59,12 @@ describe("degraded writes (4+2 over six ioservers)", function () {
     await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "small", Body: smallData }));
     objects.set("small", smallData);
 
-    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "multipart" }));
     const pieces = [randomData(5 * MiB), randomData(MiB + 3)];
-    const etags = [];
-    for (const [index, piece] of pieces.entries()) {
-      const { ETag } = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: "multipart", UploadId, PartNumber: index + 1, Body: piece }));
-      etags.push({ ETag, PartNumber: index + 1 });
-    }
-    await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: "multipart", UploadId, MultipartUpload: { Parts: etags } }));
+    await uploadInParts(s3, BUCKET, "multipart", pieces);
     objects.set("multipart", Buffer.concat(pieces));
 
     const postData = randomData(2 * MiB + 5);
-    const { url, fields } = await createPresignedPost(s3, { Bucket: BUCKET, Key: "posted" });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(fields)) form.append(name, value);
-    form.append("file", new Blob([new Uint8Array(postData)]), "file.bin");
-    const response = await fetch(url, { method: "POST", body: form });
-    assert.equal(response.status, 204, await response.text());
+    await postForm(s3, BUCKET, "posted", postData);
     objects.set("posted", postData);
 
     await expectReadable("one down");

@@ -2,10 +2,10 @@ import assert from "node:assert/strict";
 import { open, readdir, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { expectS3Error } from "../support/expect.js";
 import { randomData, readAll } from "../support/bytes.js";
+import { postForm } from "../support/writes.js";
 
 const BUCKET = "durable";
 const MiB = 1024 * 1024;
@@ -59,12 +59,7 @@ describe("durability: degraded reads with parity (4+2 over six ioservers)", func
     for (const size of [5000, 3 * MiB + 11]) {
       const data = randomData(size);
       const key = `posted-${size}`;
-      const { url, fields } = await createPresignedPost(s3, { Bucket: BUCKET, Key: key });
-      const form = new FormData();
-      for (const [name, value] of Object.entries(fields)) form.append(name, value);
-      form.append("file", new Blob([new Uint8Array(data)]), "file.bin");
-      const response = await fetch(url, { method: "POST", body: form });
-      assert.equal(response.status, 204, await response.text());
+      await postForm(s3, BUCKET, key, data);
       objects.set(key, data);
     }
   });
