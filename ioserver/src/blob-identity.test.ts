@@ -188,6 +188,14 @@ describe("ioserver: a blob file proves which blob it is", function () {
       await rejectsWith(client.getBlob(original.id, { start: 150_000, end: 199_999 }), 416, "RangeNotSatisfiable");
     });
 
+    it("record no id: in a blob's place, a longer one is refused when the reader says how long the datafile is", async () => {
+      const original = await put(200_000);
+      const longer = await putUnidentified(300_000);
+      await copyFile(longer.path, await blobPath(dir, original.id));
+      await rejectsWith(client.getBlob(original.id, { start: 0, end: 199_999 }, { datafileLength: 200_000 }), 206, "RangeMismatch");
+      await rejectsWith(client.getBlob(original.id, undefined, { datafileLength: 200_000 }), 200, "RangeMismatch");
+    });
+
     it("are replaced by identified files when their blob is written again", async () => {
       const { id } = await putUnidentified(5000);
       const bytes = randomBytes(5000);

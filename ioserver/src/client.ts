@@ -92,11 +92,15 @@ export class IoClient {
     return (await response.body.json()) as PutBlobResponse;
   }
 
-  /** Bytes [start, end] inclusive of datafile `id`; the Readable errors if the server cuts the stream or the checksum fails. */
+  /**
+   * Bytes [start, end] inclusive of datafile `id`; the Readable errors if the server cuts the stream or the checksum
+   * fails. `datafileLength`, when the caller knows it, must be the whole datafile's: a file of another length in its
+   * place (one written before files recorded their blob id) is refused with RangeMismatch.
+   */
   async getBlob(
     id: string,
     range?: { start: number; end: number },
-    options: IoCallOptions = {},
+    options: IoCallOptions & { datafileLength?: number } = {},
   ): Promise<NodeJS.ReadableStream & AsyncIterable<Buffer>> {
     const headers: Record<string, string> = {};
     if (range) {
@@ -111,7 +115,8 @@ export class IoClient {
     if (range) {
       // A clamped range means the caller's idea of the datafile length is wrong: never hand back fewer bytes.
       const contentRange = headerText(response, "content-range");
-      if (!contentRange.startsWith(`bytes ${range.start}-${range.end}/`)) {
+      const expected = `bytes ${range.start}-${range.end}/${options.datafileLength ?? ""}`;
+      if (options.datafileLength === undefined ? !contentRange.startsWith(expected) : contentRange !== expected) {
         discard(response);
         throw new IoServerError(
           `GET ${id}: asked for bytes ${range.start}-${range.end}, got ${JSON.stringify(contentRange)}`,
@@ -119,6 +124,10 @@ export class IoClient {
           "RangeMismatch",
         );
       }
+    }
+    if (!range && options.datafileLength !== undefined && headerText(response, "content-length") !== String(options.datafileLength)) {
+      discard(response);
+      throw new IoServerError(`GET ${id}: expected ${options.datafileLength} bytes, the file holds ${headerText(response, "content-length")}`, response.statusCode, "RangeMismatch");
     }
     // undici fails the body with a socket error when the connection closes before Content-Length
     // bytes arrived, which is how the ioserver reports a bad block after the headers are out.

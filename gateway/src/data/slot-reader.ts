@@ -56,6 +56,7 @@ export class SlotReader {
   constructor(
     readonly slot: number,
     readonly blobId: string,
+    datafileLength: number,
     client: IoClient,
     private readonly range: LocalRange,
     private readonly readAhead: number,
@@ -67,7 +68,7 @@ export class SlotReader {
     this.opened = new Promise((resolve) => {
       markOpened = resolve;
     });
-    const response = client.getBlob(blobId, range, { signal: this.controller.signal, requestId: context.requestId });
+    const response = client.getBlob(blobId, range, { signal: this.controller.signal, requestId: context.requestId, datafileLength });
     void this.pump(response, context.signal, markOpened);
     if (context.signal.aborted) this.close();
   }
@@ -185,7 +186,7 @@ export class SlotReader {
 /** Opens readers and, before any byte is used, waits for every GET to answer: a dead slot found now costs
  *  nothing, and a read that cannot be served fails before the gateway sends headers. */
 export async function openReaders(
-  datafiles: readonly { blobId: string; client: IoClient | undefined }[],
+  datafiles: readonly { blobId: string; length: number; client: IoClient | undefined }[],
   ranges: Map<number, LocalRange>,
   readAhead: number,
   context: ReadContext,
@@ -193,7 +194,7 @@ export async function openReaders(
   const readers = new Map<number, SlotReader>();
   for (const [slot, range] of ranges) {
     const datafile = datafiles[slot];
-    readers.set(slot, new SlotReader(slot, datafile.blobId, datafile.client!, range, readAhead, context));
+    readers.set(slot, new SlotReader(slot, datafile.blobId, datafile.length, datafile.client!, range, readAhead, context));
   }
   await Promise.all([...readers.values()].map((reader) => reader.opened));
   const faults = [...readers.values()].map((reader) => reader.failure()).filter((fault) => fault !== undefined);

@@ -112,7 +112,7 @@ export async function rebuildSlots(
   try {
     for (const source of chosen) {
       try {
-        readers.push(new ExactReader(chunksOf(await source.client.getBlob(source.blobId, undefined, call))));
+        readers.push(new ExactReader(chunksOf(await source.client.getBlob(source.blobId, undefined, { ...call, datafileLength: datafileLength(layout, source.slot) }))));
       } catch (error) {
         throw new RebuildSourceError(source.slot, { cause: error });
       }
