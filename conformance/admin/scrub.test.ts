@@ -3,7 +3,7 @@
 // collected after the grace period; a disk that is down is reported as skipped (exit 1).
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { copyFile, open, readdir, unlink } from "node:fs/promises";
+import { copyFile, readdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
@@ -11,6 +11,7 @@ import type { ScrubProgress } from "../../gateway/src/heal/scrubber.js";
 import { IoClient } from "../../ioserver/src/client.js";
 import { connect, type Sql } from "../../meta/src/db.js";
 import { randomData } from "../support/bytes.js";
+import { flipByteAt } from "../support/datafiles.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { expectObjects, weftFor } from "../support/weft.js";
 
@@ -82,12 +83,7 @@ describe("weft scrub", function () {
 
   it("drops a flipped, a missing and a foreign datafile for heal, and heal makes the objects whole again", async () => {
     const flipped = await datafileOf("object-0", 1);
-    const file = await open(flipped.path, "r+");
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, 1000);
-    byte[0] ^= 0xff;
-    await file.write(byte, 0, 1, 1000);
-    await file.close();
+    await flipByteAt(flipped.path, 1000);
     const missing = await datafileOf("object-1", 4);
     await unlink(missing.path);
     // The replicated object's first copy replaced by its second (same length, valid blocks, another blob's id).

@@ -21,6 +21,7 @@ import { connect, type Sql } from "../../meta/src/db.js";
 import { readAll } from "../support/bytes.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { nextDiskRound, weftFor } from "../support/weft.js";
+import { prng } from "../support/prng.js";
 
 const BUCKET = "crash";
 const KiB = 1024;
@@ -31,17 +32,6 @@ const LOAD_SECONDS = Number(process.env.WEFT_CRASH_SECONDS ?? 6);
 const WORKERS = 4;
 const KEYS_PER_WORKER = 6;
 
-/** mulberry32: small, seedable, good enough to choose operations. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Bytes that name the write that made them, so a wrong answer says whose bytes it is. */
 function contentOf(key: string, write: number, size: number): Buffer {

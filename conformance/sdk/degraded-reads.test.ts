@@ -3,11 +3,11 @@
 // keeps fewer than k fails the GET loudly, never with wrong bytes.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { open, readdir } from "node:fs/promises";
-import { join } from "node:path";
+import { open } from "node:fs/promises";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { randomData, readAll } from "../support/bytes.js";
+import { datafilesOf, flipByteAt } from "../support/datafiles.js";
 
 const BUCKET = "damaged";
 const KiB = 1024;
@@ -22,10 +22,6 @@ function sha256(bytes: Buffer): string {
 }
 
 /** Every datafile an ioserver holds (under its blobs/ folder). */
-async function datafilesOf(ioserverDir: string): Promise<string[]> {
-  const entries = await readdir(join(ioserverDir, "blobs"), { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
 
 /**
  * The datafile of each data slot of an object, found by content: a data datafile starts with its slot's first
@@ -51,18 +47,6 @@ async function dataSlotFiles(cluster: TestCluster, data: Buffer): Promise<string
   return found;
 }
 
-/** Flips one byte at `offset` of a datafile, as a failing disk might: the 64 KiB block holding it fails its CRC. */
-async function flipByte(path: string, offset: number): Promise<void> {
-  const file = await open(path, "r+");
-  try {
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, offset);
-    byte[0] ^= 0x5a;
-    await file.write(byte, 0, 1, offset);
-  } finally {
-    await file.close();
-  }
-}
 
 describe("degraded reads: damaged blocks in many stripes (4+2 over six ioservers)", function () {
   this.timeout(300_000);
@@ -92,9 +76,9 @@ describe("degraded reads: damaged blocks in many stripes (4+2 over six ioservers
   it("returns exactly the stored bytes of a 20 MiB object with a bad block in three stripes, each in another slot", async () => {
     const { data, slots } = await put("twenty", 20 * MiB);
     // Stripes 2, 8 and 14 of data slots 0, 1 and 2: the old reader gave up at the second one, around 8 MiB.
-    await flipByte(slots[0], 2 * UNIT + 1000);
-    await flipByte(slots[1], 8 * UNIT + 70 * KiB);
-    await flipByte(slots[2], 14 * UNIT + 5);
+    await flipByteAt(slots[0], 2 * UNIT + 1000);
+    await flipByteAt(slots[1], 8 * UNIT + 70 * KiB);
+    await flipByteAt(slots[2], 14 * UNIT + 5);
 
     assert.equal(sha256(await get("twenty")), sha256(data), "whole object");
     // Again: nothing is repaired, each GET reads around the damage by itself.
@@ -112,7 +96,7 @@ describe("degraded reads: damaged blocks in many stripes (4+2 over six ioservers
   it("fails the GET loudly, never with wrong bytes, when one stripe has three bad slots", async () => {
     const { data, slots } = await put("lost-stripe", 6 * MiB + 3);
     // Data slots 0, 1 and 3 of stripe 4: only three of its six units are left.
-    for (const slot of [0, 1, 3]) await flipByte(slots[slot], 4 * UNIT + 100);
+    for (const slot of [0, 1, 3]) await flipByteAt(slots[slot], 4 * UNIT + 100);
     let body: Buffer | undefined;
     try {
       body = await get("lost-stripe");

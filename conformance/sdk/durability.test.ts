@@ -1,42 +1,33 @@
 import assert from "node:assert/strict";
-import { open, readdir, rm, stat } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
 import { expectS3Error } from "../support/expect.js";
 import { randomData, readAll } from "../support/bytes.js";
 import { postForm } from "../support/writes.js";
+import { datafilesOf, flipByteAt } from "../support/datafiles.js";
 
 const BUCKET = "durable";
 const MiB = 1024 * 1024;
 
-/** Every datafile an ioserver holds (under its blobs/ folder). */
-async function datafilesOf(ioserverDir: string): Promise<string[]> {
-  const entries = await readdir(join(ioserverDir, "blobs"), { recursive: true, withFileTypes: true });
-  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name));
-}
 
 /** Flips one data byte of a datafile in place, as a failing disk might (data sits at the file's start;
  *  block checksums, the blob id and a 24-byte trailer follow it: ioserver/src/store.ts). */
 async function flipByte(path: string, preferredOffset: number): Promise<void> {
   // The collector may delete a replaced version's datafile between the listing and here: it is garbage, skip it.
-  const file = await open(path, "r+").catch((error: NodeJS.ErrnoException) => {
-    if (error.code === "ENOENT") return undefined;
-    throw error;
+  const size = await stat(path).then(
+    (found) => found.size,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return undefined;
+      throw error;
+    },
+  );
+  // An empty datafile (a short object's unused slot) is its 33-byte id and 24-byte trailer: no data byte to flip.
+  if (size === undefined || size <= 57) return;
+  await flipByteAt(path, Math.min(preferredOffset, Math.floor((size - 57 - 4) / 2))).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "ENOENT") throw error;
   });
-  if (file === undefined) return;
-  try {
-    const { size } = await file.stat();
-    // An empty datafile (a short object's unused slot) is its 33-byte id and 24-byte trailer: no data byte to flip.
-    if (size <= 57) return;
-    const offset = Math.min(preferredOffset, Math.floor((size - 57 - 4) / 2));
-    const byte = Buffer.alloc(1);
-    await file.read(byte, 0, 1, offset);
-    byte[0] ^= 0x5a;
-    await file.write(byte, 0, 1, offset);
-  } finally {
-    await file.close();
-  }
 }
 
 describe("durability: degraded reads with parity (4+2 over six ioservers)", function () {

@@ -36,6 +36,7 @@ describe("a full disk", function () {
       await run("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", small.dir]);
       mounted = small.dir;
     } catch (error) {
+      // Skipped, and said so: a per-disk full filesystem needs a mount, and mounting needs CAP_SYS_ADMIN (root).
       console.log(`      skipped: mounting a tmpfs needs root (${(error as Error).message.split("\n")[0]})`);
       this.skip();
     }

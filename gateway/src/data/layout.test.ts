@@ -10,18 +10,8 @@ import {
   stripeCount,
   type StripeLayout,
 } from "./layout.js";
+import { prng } from "../../../conformance/support/prng.js";
 
-/** A tiny deterministic PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reference mapping straight from docs/architecture.md, Data layout (the offset formula). */
 function reference(layout: StripeLayout, b: number) {

@@ -11,21 +11,12 @@ import { spawnIoServer, type IoServerProcess } from "../../../ioserver/src/spawn
 import { datafileLength, locate, type StripeLayout } from "./layout.js";
 import { openStripedRead, type StoredPart, type StripedReadOptions } from "./stripe-reader.js";
 import { writeStriped, type SlotTarget } from "./striper.js";
+import { prng } from "../../../conformance/support/prng.js";
 
 export const SECRET = "stripe-test-secret";
 export const KiB = 1024;
 export const MiB = 1024 * KiB;
 
-export function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Yields `bytes` in pieces of random sizes, from single bytes to a few hundred KiB. */
 export async function* pieces(bytes: Buffer, seed = 7): AsyncGenerator<Uint8Array> {
