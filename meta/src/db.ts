@@ -35,7 +35,8 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
   const sql = postgres(url, {
     max: options.max ?? 10,
     idle_timeout: 60,
-    connect_timeout: 10,
+    // Seconds. A request waiting on a PostgreSQL that does not answer fails with 503 this soon, and the client retries.
+    connect_timeout: 5,
     max_lifetime: 60 * 30,
     types: { int8: int8AsNumber },
     transform: { undefined: null },

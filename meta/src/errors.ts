@@ -1,4 +1,5 @@
 // Small typed errors for the gateway to map onto S3 errors in one place. Never S3 codes here.
+import postgres from "postgres";
 
 export class MetaError extends Error {
   constructor(message: string) {
@@ -71,4 +72,27 @@ export class WriteConditionFailedError extends MetaError {
   constructor(readonly reason: "exists" | "missing" | "etag") {
     super(`write condition failed: ${reason}`);
   }
+}
+
+/** postgres.js's own codes for a connection that failed, was cut or timed out while connecting. */
+const CLIENT_CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
+/** Socket errors, which postgres.js passes on as they are; told from a client's own cut socket by the query they carry. */
+const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+/**
+ * SQLSTATEs of a server that is going away or not taking work: connection exceptions (class 08), admin or crash
+ * shutdown, cannot connect now, too many connections.
+ */
+const UNAVAILABLE_SQLSTATES = /^(08...|57P0[123]|53300)$/;
+
+/**
+ * True when `error` means PostgreSQL could not be reached or dropped the connection: the request did nothing wrong and
+ * may be retried, unlike a failed statement.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof postgres.PostgresError) return UNAVAILABLE_SQLSTATES.test(error.code);
+  if (typeof error !== "object" || error === null) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string") return false;
+  // postgres.js marks every error it rejects a statement with by defining `query` on it.
+  return CLIENT_CONNECTION_CODES.has(code) || (SOCKET_CODES.has(code) && "query" in error);
 }

@@ -2,7 +2,7 @@
 // apart by type, never by message text.
 import type { Logger } from "pino";
 import { IoServerError } from "../../../ioserver/src/client.js";
-import { InvalidPartError, NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, WriteConditionFailedError } from "../../../meta/src/errors.js";
+import { isDatabaseUnavailable, InvalidPartError, NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, WriteConditionFailedError } from "../../../meta/src/errors.js";
 import { DataUnavailableError } from "../data/stripe-reader.js";
 import { LongBodyError, ShortBodyError, StripeWriteError } from "../data/striper.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
@@ -29,6 +29,9 @@ export function toS3Error(error: unknown, log: Logger): S3Error {
   if (error instanceof DataUnavailableError || error instanceof StripeWriteError || error instanceof IoServerError) {
     log.warn({ err: error }, "storage unavailable");
     return new S3Error("ServiceUnavailable", "The object's storage is not available right now. Please retry.", { cause: error });
+  }
+  if (isDatabaseUnavailable(error)) {
+    return new S3Error("ServiceUnavailable", "The metadata database is not reachable right now. Please retry.", { cause: error });
   }
   if ((error as { code?: string })?.code === "ECONNRESET" || (error as { code?: string })?.code === "ERR_STREAM_PREMATURE_CLOSE") {
     return new S3Error("IncompleteBody", undefined, { cause: error });
