@@ -43,6 +43,8 @@ export interface GatewayProcess {
   pid: number;
   stop(): Promise<void>;
   kill(): Promise<void>;
+  /** Settles when the process has exited, for whatever reason. */
+  exited: Promise<void>;
 }
 
 export interface LocalCluster {
@@ -54,6 +56,8 @@ export interface LocalCluster {
   clusterSecret: string;
   ioservers: IoServerProcess[];
   gateway: GatewayProcess;
+  /** The embedded PostgreSQL; undefined when the cluster uses `databaseUrl`. */
+  postgres: EmbeddedPostgres | undefined;
   /** Starts ioserver `index` again on its folder and port (after stop() or kill()). */
   restartIoServer(index: number): Promise<IoServerProcess>;
   /** Starts the gateway again with the same settings (after gateway.stop() or kill()). */
@@ -82,8 +86,10 @@ function exited(child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once("exit", () => resolve()));
 }
 
-export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = []): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeArgs, compiledEntry("gateway/src/main.ts")], {
+/** `commandPrefix` runs node through another command, e.g. `ip netns exec NS` to start it in a network namespace. */
+export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = [], commandPrefix: string[] = []): Promise<GatewayProcess> {
+  const [command, ...args] = [...commandPrefix, process.execPath, ...NODE_FLAGS, ...nodeArgs, compiledEntry("gateway/src/main.ts")];
+  const child = spawn(command!, args, {
     env: withMallocTunables({ ...process.env, ...env }),
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -121,6 +127,7 @@ export async function spawnGateway(env: Record<string, string>, stdout: "inherit
       child.kill("SIGKILL");
       await exited(child);
     },
+    exited: exited(child),
   };
 }
 
@@ -183,6 +190,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       clusterSecret,
       ioservers,
       gateway,
+      postgres,
       async restartIoServer(index) {
         const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index], logLevel: options.ioserverLogLevel });
         ioservers[index] = ioserver;
@@ -196,14 +204,14 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       },
       async killPostgres() {
         if (!postgres) throw new Error("this cluster's PostgreSQL is not embedded");
-        const pid = Number.parseInt((await readFile(join(dataDir, "postgres", "pgdata", "postmaster.pid"), "utf8")).split("\n")[0]!, 10);
-        process.kill(pid, "SIGKILL");
         // The backends exit once they notice their postmaster is gone; the next start clears what remains.
-        while (await readFile(`/proc/${pid}/stat`, "utf8").then((stat) => !/\) Z /.test(stat), () => false)) await new Promise((resolve) => setTimeout(resolve, 50));
+        process.kill(postgres.pid, "SIGKILL");
+        await postgres.exited;
       },
       async restartPostgres() {
         if (!postgres) throw new Error("this cluster's PostgreSQL is not embedded");
         postgres = await startEmbeddedPostgres({ dataDir: join(dataDir, "postgres"), port: Number(new URL(databaseUrl).port) });
+        cluster.postgres = postgres;
       },
       stop,
     };

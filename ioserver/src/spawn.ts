@@ -16,6 +16,8 @@ export interface IoServerProcess {
   stop(): Promise<void>;
   /** SIGKILL, as a crash would. */
   kill(): void;
+  /** Settles when the process has exited, for whatever reason. */
+  exited: Promise<void>;
 }
 
 const READY_TIMEOUT_MS = 20_000;
@@ -92,9 +94,12 @@ export async function spawnIoServer(options: {
   host?: string;
   /** pino level for the child; defaults to WEFT_LOG_LEVEL, else the server's own default ("warn"). */
   logLevel?: string;
+  /** A command that runs node for us, e.g. `ip netns exec NS` to start the server in a network namespace. */
+  commandPrefix?: string[];
 }): Promise<IoServerProcess> {
   const dir = resolve(options.dir);
-  const child = spawn(process.execPath, [...NODE_FLAGS, ...extraNodeArgs(), compiledEntry("ioserver/src/main.ts")], {
+  const [command, ...args] = [...(options.commandPrefix ?? []), process.execPath, ...NODE_FLAGS, ...extraNodeArgs(), compiledEntry("ioserver/src/main.ts")];
+  const child = spawn(command!, args, {
     cwd: REPO_ROOT,
     env: withMallocTunables({
       ...process.env,
@@ -154,5 +159,6 @@ export async function spawnIoServer(options: {
     kill() {
       child.kill("SIGKILL");
     },
+    exited,
   };
 }

