@@ -1,7 +1,7 @@
 import { readdir } from "node:fs/promises";
 import assert from "node:assert/strict";
 import { connect, migrate } from "./db.js";
-import { MigrationChangedError, NoSuchBucketError, VersionNotPendingError } from "./errors.js";
+import { MigrationChangedError, NoSuchBucketError, SchemaNewerError, VersionNotPendingError } from "./errors.js";
 import { createBucket, deleteBucket, getBucket, listBuckets } from "./pg/buckets.js";
 import { listIoServers, upsertIoServer } from "./pg/ioservers.js";
 import { getAccessKeySecret, upsertAccessKey } from "./pg/keys.js";
@@ -134,6 +134,8 @@ describe("meta: buckets, access keys, ioservers, migrations", () => {
 
       await gateways[0]!`update schema_migrations set checksum = 'edited' where name = '0001_init.sql'`;
       await assert.rejects(migrate(gateways[2]!), MigrationChangedError);
+      await gateways[0]!`insert into schema_migrations (name, checksum) values ('9999_from_a_newer_weft.sql', 'x')`;
+      await assert.rejects(migrate(gateways[3]!), SchemaNewerError);
     } finally {
       await Promise.all(gateways.map((sql) => sql.end()));
     }

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs/promises";
 import postgres from "postgres";
-import { MigrationChangedError, UnsupportedDatabaseError } from "./errors.js";
+import { MigrationChangedError, SchemaNewerError, UnsupportedDatabaseError } from "./errors.js";
 
 export type Sql = postgres.Sql<{}>;
 export type Tx = postgres.TransactionSql<{}>;
@@ -87,6 +87,10 @@ export async function migrate(sql: Sql): Promise<void> {
         row.checksum,
       ]),
     );
+    // An older gateway restarted during a rolling upgrade would otherwise put its older functions.sql back.
+    const known = new Set(migrations.map((migration) => migration.name));
+    const unknown = [...applied.keys()].filter((name) => !known.has(name));
+    if (unknown.length > 0) throw new SchemaNewerError(unknown.sort());
     for (const migration of migrations) {
       const appliedChecksum = applied.get(migration.name);
       if (appliedChecksum !== undefined) {

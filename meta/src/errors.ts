@@ -60,6 +60,13 @@ export class MigrationChangedError extends MetaError {
   }
 }
 
+/** The database holds migrations this code does not know: a newer Weft upgraded it, and this one must not run on it. */
+export class SchemaNewerError extends MetaError {
+  constructor(readonly migrations: string[]) {
+    super(`the database schema is newer than this Weft (unknown migrations: ${migrations.join(", ")}); upgrade this process`);
+  }
+}
+
 /** The database cannot hold Weft's keys faithfully. */
 export class UnsupportedDatabaseError extends MetaError {}
 
