@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { connect } from "./db.js";
+import { startTestDatabase } from "./test-support.js";
 
 // postgres.js's connection queues, as patched by patches/postgres+3.4.9.patch (see patches/README.md). The module
 // is internal to postgres.js (its package exports do not name it), so it is loaded by path.
@@ -55,5 +57,27 @@ describe("meta: postgres.js connection queues (patched)", () => {
     }
     assert.equal(queue.length, 4);
     assert.ok(widest <= 4, `a remove searched ${widest} slots for a queue of 4`);
+  });
+});
+
+describe("meta: postgres.js connections whose server went away (patched)", function () {
+  this.timeout(60_000);
+
+  it("fail the next queries on a reserved connection whose backend was terminated, instead of crashing the process", async () => {
+    // Unpatched, the second query's write waits for the next tick, finds the socket gone and throws from there: an
+    // uncaught TypeError ("reading 'write'") that takes the whole gateway down.
+    const database = await startTestDatabase({ max: 2 });
+    const killer = connect(database.url, { max: 1 });
+    try {
+      const reserved = await database.sql.reserve();
+      const [backend] = await reserved<{ pid: number }[]>`select pg_backend_pid() as pid`;
+      await killer`select pg_terminate_backend(${backend!.pid})`;
+      await assert.rejects(reserved`select 1`);
+      await assert.rejects(reserved`select 1`, { code: "CONNECTION_CLOSED" });
+      reserved.release();
+    } finally {
+      await killer.end();
+      await database.stop();
+    }
   });
 });
