@@ -20,3 +20,20 @@ export async function flipByteAt(path: string, offset: number): Promise<void> {
     await file.close();
   }
 }
+
+/** The ioserver (its index in the cluster) and the datafile holding data slot 0 of an object: the one whose first bytes are the object's. */
+export async function holderOfFirstDataSlot(ioservers: readonly { dir: string }[], data: Buffer): Promise<{ index: number; path: string }> {
+  const head = Buffer.alloc(64);
+  for (const [index, ioserver] of ioservers.entries()) {
+    for (const path of await datafilesOf(ioserver.dir)) {
+      const file = await open(path, "r");
+      try {
+        const { bytesRead } = await file.read(head, 0, head.length, 0);
+        if (bytesRead === head.length && head.equals(data.subarray(0, head.length))) return { index, path };
+      } finally {
+        await file.close();
+      }
+    }
+  }
+  throw new Error("no datafile starts with the object's first bytes");
+}

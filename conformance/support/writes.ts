@@ -1,4 +1,5 @@
 // Writes the suites make in more than one way: a multipart upload of given pieces, and a browser form upload.
+import { Readable } from "node:stream";
 import assert from "node:assert/strict";
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, UploadPartCommand, type S3Client } from "@aws-sdk/client-s3";
 import { createPresignedPost } from "@aws-sdk/s3-presigned-post";
@@ -22,4 +23,17 @@ export async function postForm(s3: S3Client, bucket: string, key: string, data: 
   form.append("file", new Blob([new Uint8Array(data)]), "file.bin");
   const response = await fetch(url, { method: "POST", body: form });
   assert.equal(response.status, 204, await response.text());
+}
+
+/** `bytes` in `chunk`-sized pieces spread over about `ms`, so that a fault can strike while the body is still arriving. */
+export function pacedBody(bytes: Buffer, ms: number, chunk = 64 * 1024): Readable {
+  const pause = ms / Math.ceil(bytes.length / chunk);
+  return Readable.from(
+    (async function* () {
+      for (let offset = 0; offset < bytes.length; offset += chunk) {
+        yield bytes.subarray(offset, offset + chunk);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    })(),
+  );
 }

@@ -1,16 +1,20 @@
 // The ioserver's HTTP face: serves the routes of protocol.ts over a BlobStore. No body parser: PUT
-// bodies stream straight into the store, and nothing else has a body.
+// bodies stream straight into the store, through the check of their tag, and nothing else has a body.
 import Koa from "koa";
 import { Router } from "@koa/router";
 import type { Logger } from "pino";
 import type { DiskIdentity } from "./disk-identity.js";
 import { diskSpace, type DatafileCounter } from "./disk-usage.js";
+import type { IoServerMetrics } from "./metrics.js";
+import { BodyTagCheck } from "./body-tag.js";
 import {
+  acceptsAnyDisk,
+  BODY_TAG_SIZE,
+  deriveKeys,
   DISK_ID_PATTERN,
   HEADERS,
   MAX_VERIFY_BATCH,
   ROUTES,
-  verifySignature,
   type ClaimDiskResponse,
   type ErrorResponse,
   type HealthResponse,
@@ -19,6 +23,7 @@ import {
   type VerifiedBlob,
   type VerifyBlobsResponse,
 } from "./protocol.js";
+import { RequestAuthenticator, RequestRefused, type AuthenticatedRequest } from "./request-auth.js";
 import { BlobStoreError, isValidBlobId, type BlobStore } from "./store.js";
 
 type ErrorCode = ErrorResponse["error"];
@@ -40,8 +45,11 @@ class HttpFailure extends Error {
   }
 }
 
+const REFUSAL_STATUS: Record<RequestRefused["code"], number> = { BadSignature: 403, Replayed: 403, BadBodyTag: 403, WrongDisk: 421, Busy: 503 };
+
 function failureOf(error: unknown): HttpFailure {
   if (error instanceof HttpFailure) return error;
+  if (error instanceof RequestRefused) return new HttpFailure(REFUSAL_STATUS[error.code], error.code, error.message);
   if (error instanceof BlobStoreError) {
     switch (error.code) {
       case "InvalidId":
@@ -52,6 +60,8 @@ function failureOf(error: unknown): HttpFailure {
         return new HttpFailure(500, "ChecksumMismatch", error.message);
       case "BlobIdMismatch":
         return new HttpFailure(500, "BlobIdMismatch", error.message);
+      case "AlreadyExists":
+        return new HttpFailure(409, "AlreadyExists", error.message);
     }
   }
   return new HttpFailure(500, "Internal", error instanceof Error ? error.message : String(error));
@@ -91,6 +101,8 @@ export interface IoServerAppOptions {
   datafiles: DatafileCounter;
   secret: string;
   logger: Logger;
+  /** Answers GET /metrics (unsigned) and records every other request. */
+  metrics: IoServerMetrics;
 }
 
 function validDiskId(id: unknown): string {
@@ -98,11 +110,12 @@ function validDiskId(id: unknown): string {
   return id;
 }
 
-export function createIoServerApp({ store, identity, datafiles, secret, logger }: IoServerAppOptions): Koa {
+export function createIoServerApp({ store, identity, datafiles, secret, logger, metrics }: IoServerAppOptions): Koa {
   const app = new Koa();
   // Failures are logged by the access-log middleware below, once, with the request id.
   app.silent = true;
   app.on("error", () => {});
+  app.use(metrics.middleware);
 
   app.use(async (ctx, next) => {
     const startedAt = performance.now();
@@ -149,23 +162,24 @@ export function createIoServerApp({ store, identity, datafiles, secret, logger }
         ms: Math.round((performance.now() - startedAt) * 10) / 10,
         err: problem,
       };
-      // A client that hangs up early (a gateway cancelling a read) is routine; a bad signature is a misconfigured peer.
+      // A client that hangs up early (a gateway cancelling a read) is routine; a refused request is a misconfigured
+      // peer or an attacker.
       if (problem) logger.error(line, "request failed");
-      else if (failure?.status === 403) logger.warn(line, "request");
+      else if (failure?.status === 403 || failure?.status === 421) logger.warn(line, "request");
       else logger.info(line, completed ? "request" : "request cut short by the client");
     });
   });
 
+  const keys = deriveKeys(secret);
+  const authenticator = new RequestAuthenticator(keys.signing, () => identity.diskId);
   app.use(async (ctx, next) => {
     if (ctx.path !== ROUTES.health) {
-      const signed = verifySignature(
-        secret,
-        ctx.method,
-        ctx.originalUrl,
-        ctx.get(HEADERS.date) || undefined,
-        ctx.get(HEADERS.signature) || undefined,
-      );
-      if (!signed) throw new HttpFailure(403, "BadSignature", "missing, stale or wrong request signature");
+      ctx.state.auth = authenticator.authenticate({
+        method: ctx.method,
+        pathAndQuery: ctx.originalUrl,
+        header: (name) => ctx.get(name),
+        anyDiskAllowed: acceptsAnyDisk(ctx.method, ctx.path),
+      }) satisfies AuthenticatedRequest;
     }
     await next();
   });
@@ -173,7 +187,11 @@ export function createIoServerApp({ store, identity, datafiles, secret, logger }
   const router = new Router();
   const blobRoute = ROUTES.blob(":id");
 
-  router.get(ROUTES.health, async (ctx) => {
+  router.get(ROUTES.health, (ctx) => {
+    ctx.body = { ok: true };
+  });
+
+  router.get(ROUTES.status, async (ctx) => {
     const { freeBytes, usedBytes } = await diskSpace(identity.dir);
     // Only an unclaimed folder looks into its blobs here: checks of a disk in use cost one statfs.
     const fresh = await identity.isFresh();
@@ -225,11 +243,15 @@ export function createIoServerApp({ store, identity, datafiles, secret, logger }
     const contentLength = ctx.get("content-length");
     let expectedLength: number | undefined;
     if (contentLength !== "") {
-      expectedLength = Number(contentLength);
+      expectedLength = Number(contentLength) - BODY_TAG_SIZE;
+      if (expectedLength < 0) throw new HttpFailure(400, "BadRequest", `a PUT body ends with its ${BODY_TAG_SIZE}-byte tag`);
     } else if (!/\bchunked\b/i.test(ctx.get("transfer-encoding"))) {
       throw new HttpFailure(411, "BadRequest", "a PUT needs Content-Length or chunked transfer encoding");
     }
-    const stored = await store.write(id, ctx.req, expectedLength);
+    const { nonce, signature } = ctx.state.auth as AuthenticatedRequest;
+    const tag = new BodyTagCheck(keys.bodyTag, nonce, signature);
+    // The tag is checked once the body has ended, before the datafile is published.
+    const stored = await store.write(id, tag.untagged(ctx.req), { expectedLength, beforePublish: () => tag.verify() });
     ctx.state.bytesIn = stored.length;
     ctx.set(HEADERS.crc32c, stored.crc32c);
     ctx.body = stored satisfies PutBlobResponse;

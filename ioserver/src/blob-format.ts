@@ -11,7 +11,7 @@
 // length byte) stay readable without that check, since refusing them would make every older object unreadable.
 import { crc32c } from "@node-rs/crc32";
 
-export type BlobStoreErrorCode = "InvalidId" | "LengthMismatch" | "ChecksumMismatch" | "BlobIdMismatch";
+export type BlobStoreErrorCode = "InvalidId" | "LengthMismatch" | "ChecksumMismatch" | "BlobIdMismatch" | "AlreadyExists";
 
 export class BlobStoreError extends Error {
   constructor(

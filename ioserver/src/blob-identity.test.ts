@@ -1,16 +1,12 @@
 // A blob file records its blob id, so an intact file of another blob in its place is refused, not served.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { copyFile, mkdtemp, open, readdir, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { copyFile, open, stat, writeFile } from "node:fs/promises";
 import { crc32c } from "@node-rs/crc32";
-import { IoClient, IoServerError } from "./client.js";
+import type { IoClient } from "./client.js";
 import { CHECKSUM_BLOCK_SIZE } from "./protocol.js";
-import { spawnIoServer, type IoServerProcess } from "./spawn.js";
+import { blobPath, collect, crcHex, rejectsWith, useTestIoServer } from "./test-support.js";
 
-const SECRET = "test-cluster-secret";
-const LOG_LEVEL = process.env.WEFT_LOG_LEVEL ?? "fatal";
 const BLOCK = CHECKSUM_BLOCK_SIZE;
 const MiB = 1024 * 1024;
 const TRAILER_SIZE = 24;
@@ -22,35 +18,6 @@ function newId(): string {
 
 async function* once(bytes: Buffer): AsyncGenerator<Uint8Array> {
   yield bytes;
-}
-
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function crcHex(bytes: Buffer): string {
-  return (crc32c(bytes) >>> 0).toString(16).padStart(8, "0");
-}
-
-async function blobPath(dir: string, id: string): Promise<string> {
-  for (const fanout of await readdir(join(dir, "blobs"))) {
-    if ((await readdir(join(dir, "blobs", fanout))).includes(id)) return join(dir, "blobs", fanout, id);
-  }
-  throw new Error(`blob ${id} not found on disk`);
-}
-
-async function rejectsWith(promise: Promise<unknown>, status: number | undefined, code?: string): Promise<IoServerError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof IoServerError, `expected IoServerError, got ${String(error)}`);
-    assert.equal(error.status, status, error.message);
-    if (code !== undefined) assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail("expected a rejection");
 }
 
 /** A blob file as ioservers wrote it before blob ids were recorded: [data][block CRC32Cs][24-byte "WFB1" trailer]. */
@@ -72,20 +39,9 @@ function unidentifiedBlobFile(data: Buffer): Buffer {
 describe("ioserver: a blob file proves which blob it is", function () {
   this.timeout(30_000);
   let dir: string;
-  let server: IoServerProcess;
   let client: IoClient;
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "weft-ioserver-identity-"));
-    server = await spawnIoServer({ dir, secret: SECRET, logLevel: LOG_LEVEL });
-    client = new IoClient(server.url, SECRET);
-  });
-
-  after(async () => {
-    await client?.close();
-    await server?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  useTestIoServer("weft-ioserver-identity-", (started) => ({ dir, client } = started));
 
   async function put(size: number): Promise<{ id: string; bytes: Buffer }> {
     const id = newId();
@@ -196,11 +152,10 @@ describe("ioserver: a blob file proves which blob it is", function () {
       await rejectsWith(client.getBlob(original.id, undefined, { datafileLength: 200_000 }), 200, "RangeMismatch");
     });
 
-    it("are replaced by identified files when their blob is written again", async () => {
-      const { id } = await putUnidentified(5000);
-      const bytes = randomBytes(5000);
-      await client.putBlob(id, once(bytes), bytes.length);
-      assert.equal((await stat(await blobPath(dir, id))).size, 5000 + 4 + id.length + 1 + TRAILER_SIZE);
+    it("are written once like any other: a PUT of their id is 409 AlreadyExists", async () => {
+      const { id, bytes } = await putUnidentified(5000);
+      await rejectsWith(client.putBlob(id, once(randomBytes(5000)), 5000), 409, "AlreadyExists");
+      assert.equal((await stat(await blobPath(dir, id))).size, 5000 + 4 + TRAILER_SIZE, "still the file without an id");
       assert.ok((await collect(await client.getBlob(id))).equals(bytes));
     });
   });

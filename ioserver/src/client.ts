@@ -1,17 +1,28 @@
 // The only caller of the ioserver wire protocol (protocol.ts). One keep-alive undici Pool per ioserver.
+import { randomBytes } from "node:crypto";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
+import { withBodyTag } from "./body-tag.js";
 import {
+  ANY_DISK,
+  BODY_TAG_SIZE,
+  CHUNKED_BODY,
+  deriveKeys,
   HEADERS,
+  NONCE_BYTES,
   ROUTES,
   signRequest,
   type ClaimDiskResponse,
   type ErrorResponse,
   type HealthResponse,
   type ListBlobsResponse,
+  type ProtocolKeys,
   type PutBlobResponse,
   type VerifyBlobsResponse,
 } from "./protocol.js";
+
+/** The code of a request abandoned because its server was found down (IoClient.abandonRequests). */
+export const SERVER_LOST = "ServerLost";
 
 export class IoServerError extends Error {
   constructor(
@@ -45,6 +56,21 @@ export interface IoClientOptions {
   headersTimeoutMs?: number;
   /** Most idle time between response body chunks while the reader is not applying backpressure. */
   bodyTimeoutMs?: number;
+  /**
+   * The disk this client's requests are for: the ioserver refuses a request meant for another disk (421 WrongDisk).
+   * Left out, the client asks the server which disk it is (health) before its first other request and keeps to that
+   * answer, which suits tools and tests; the gateway names the disk it expects at each URL (io-pool.ts).
+   */
+  diskId?: string;
+}
+
+/** A request as send() signs it; `body` is made once the signature is known, since a PUT body's tag covers it. */
+interface OutgoingRequest {
+  disk: string;
+  /** The signed body length: Content-Length, CHUNKED_BODY, or "0" without a body (the default). */
+  bodyLength?: string;
+  headers?: Record<string, string>;
+  body?: (signed: { nonce: Buffer; signature: Buffer }) => AsyncIterable<Uint8Array>;
 }
 
 type ResponseData = Dispatcher.ResponseData;
@@ -53,14 +79,18 @@ const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class IoClient {
   private readonly pool: Pool;
-  private readonly secret: string;
+  private readonly keys: ProtocolKeys;
+  private diskId: string | undefined;
+  /** Aborted (and replaced) by abandonRequests: every request under way listens to it. */
+  private serverLost = new AbortController();
 
   constructor(
     readonly baseUrl: string,
     secret: string,
     options: IoClientOptions = {},
   ) {
-    this.secret = secret;
+    this.keys = deriveKeys(secret);
+    this.diskId = options.diskId;
     this.pool = new Pool(new URL(baseUrl).origin, {
       connections: options.connections ?? 64,
       connectTimeout: options.connectTimeoutMs ?? 5_000,
@@ -84,9 +114,13 @@ export class IoClient {
     options: IoCallOptions = {},
   ): Promise<PutBlobResponse> {
     if (length !== undefined && (!Number.isSafeInteger(length) || length < 0)) throw new RangeError(`bad blob length ${length}`);
+    const data = body as AsyncIterable<Uint8Array>;
+    const bodyLength = length === undefined ? CHUNKED_BODY : String(length + BODY_TAG_SIZE);
     const response = await this.send("PUT", ROUTES.blob(encodeURIComponent(id)), options, {
-      headers: length === undefined ? { "content-type": "application/octet-stream" } : { "content-length": String(length), "content-type": "application/octet-stream" },
-      body: (length === undefined ? body : exactLength(body as AsyncIterable<Uint8Array>, length)) as unknown as Dispatcher.DispatchOptions["body"],
+      disk: await this.targetDisk(options),
+      bodyLength,
+      headers: { "content-type": "application/octet-stream", ...(length === undefined ? {} : { "content-length": bodyLength }) },
+      body: ({ nonce, signature }) => withBodyTag(length === undefined ? data : exactLength(data, length), this.keys.bodyTag, nonce, signature),
     });
     if (response.statusCode !== 200) throw await errorFrom(response, "PUT", id);
     return (await response.body.json()) as PutBlobResponse;
@@ -110,7 +144,7 @@ export class IoClient {
       }
       headers.range = `bytes=${start}-${end}`;
     }
-    const response = await this.send("GET", ROUTES.blob(encodeURIComponent(id)), options, { headers });
+    const response = await this.send("GET", ROUTES.blob(encodeURIComponent(id)), options, { disk: await this.targetDisk(options), headers });
     if (response.statusCode !== (range ? 206 : 200)) throw await errorFrom(response, "GET", id);
     if (range) {
       // A clamped range means the caller's idea of the datafile length is wrong: never hand back fewer bytes.
@@ -135,7 +169,7 @@ export class IoClient {
   }
 
   async headBlob(id: string, options: IoCallOptions = {}): Promise<{ length: number; crc32c: string } | undefined> {
-    const response = await this.send("HEAD", ROUTES.blob(encodeURIComponent(id)), options);
+    const response = await this.send("HEAD", ROUTES.blob(encodeURIComponent(id)), options, { disk: await this.targetDisk(options) });
     if (response.statusCode === 404) {
       await response.body.dump();
       return undefined;
@@ -146,7 +180,7 @@ export class IoClient {
   }
 
   async deleteBlob(id: string, options: IoCallOptions = {}): Promise<void> {
-    const response = await this.send("DELETE", ROUTES.blob(encodeURIComponent(id)), options);
+    const response = await this.send("DELETE", ROUTES.blob(encodeURIComponent(id)), options, { disk: await this.targetDisk(options) });
     if (response.statusCode !== 204) throw await errorFrom(response, "DELETE", id);
     await response.body.dump();
   }
@@ -156,7 +190,7 @@ export class IoClient {
     if (after !== undefined) query.set("after", after);
     if (limit !== undefined) query.set("limit", String(limit));
     const search = query.size > 0 ? `?${query}` : "";
-    const response = await this.send("GET", `${ROUTES.list}${search}`, options);
+    const response = await this.send("GET", `${ROUTES.list}${search}`, options, { disk: await this.targetDisk(options) });
     if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.list);
     return (await response.body.json()) as ListBlobsResponse;
   }
@@ -164,14 +198,15 @@ export class IoClient {
   /** Has the ioserver read and check every block of each blob (at most MAX_VERIFY_BATCH); no data comes back. */
   async verifyBlobs(ids: string[], options: IoCallOptions = {}): Promise<VerifyBlobsResponse> {
     const path = `${ROUTES.verify}?${new URLSearchParams({ ids: ids.join(",") })}`;
-    const response = await this.send("GET", path, options);
+    const response = await this.send("GET", path, options, { disk: await this.targetDisk(options) });
     if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.verify);
     return (await response.body.json()) as VerifyBlobsResponse;
   }
 
+  /** The signed status of the folder (its disk id, claim, space): answered whichever disk it is. */
   async health(options: IoCallOptions = {}): Promise<HealthResponse> {
-    const response = await this.send("GET", ROUTES.health, options);
-    if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.health);
+    const response = await this.send("GET", ROUTES.status, options, { disk: ANY_DISK });
+    if (response.statusCode !== 200) throw await errorFrom(response, "GET", ROUTES.status);
     return (await response.body.json()) as HealthResponse;
   }
 
@@ -181,7 +216,7 @@ export class IoClient {
    */
   async claimDisk(diskId: string, from: string, options: IoCallOptions = {}): Promise<ClaimDiskResponse> {
     const path = `${ROUTES.claim(diskId)}?${new URLSearchParams({ from })}`;
-    const response = await this.send("PUT", path, options);
+    const response = await this.send("PUT", path, options, { disk: ANY_DISK });
     if (response.statusCode !== 200) throw await errorFrom(response, "PUT", path);
     return (await response.body.json()) as ClaimDiskResponse;
   }
@@ -190,23 +225,47 @@ export class IoClient {
     await this.pool.close();
   }
 
+  /**
+   * Ends every request under way to this server, which its caller found down. A host cut off from the network leaves
+   * open connections silent rather than closed: without this, a slot stream on one would hold up its whole PUT or GET
+   * until the timeouts (minutes). They fail as unreachable (code SERVER_LOST), so reads rebuild from parity and writes
+   * go on without the slot. Later requests are sent as usual.
+   */
+  abandonRequests(): void {
+    this.serverLost.abort(new IoServerError(`${this.baseUrl}: found down, requests under way abandoned`, undefined, SERVER_LOST));
+    this.serverLost = new AbortController();
+  }
+
+  /** The disk requests are for: the one given, else the one the server said it is when first asked. */
+  private async targetDisk(options: IoCallOptions): Promise<string> {
+    this.diskId ??= (await this.health(options)).diskId;
+    return this.diskId;
+  }
+
   private async send(
     method: Dispatcher.HttpMethod,
     path: string,
     { signal, requestId }: IoCallOptions,
-    extra: { headers?: Record<string, string>; body?: Dispatcher.DispatchOptions["body"] } = {},
+    { disk, bodyLength = "0", headers: extraHeaders, body }: OutgoingRequest,
   ): Promise<ResponseData> {
     const date = String(Date.now());
+    const nonce = randomBytes(NONCE_BYTES);
+    const nonceHex = nonce.toString("hex");
+    const signature = signRequest(this.keys.signing, { method, pathAndQuery: path, disk, bodyLength, nonce: nonceHex, date });
     const headers: Record<string, string> = {
-      ...extra.headers,
+      ...extraHeaders,
       [HEADERS.date]: date,
-      [HEADERS.signature]: signRequest(this.secret, method, path, date),
+      [HEADERS.nonce]: nonceHex,
+      [HEADERS.disk]: disk,
+      [HEADERS.signature]: signature,
     };
     if (requestId) headers[HEADERS.requestId] = requestId;
+    const requestBody = body?.({ nonce, signature: Buffer.from(signature, "hex") }) as Dispatcher.DispatchOptions["body"] | undefined;
+    const serverLost = this.serverLost.signal;
     try {
-      return await this.pool.request({ method, path, headers, body: extra.body, signal });
+      return await this.pool.request({ method, path, headers, body: requestBody, signal: signal ? AbortSignal.any([signal, serverLost]) : serverLost });
     } catch (error) {
-      throw networkError(method, `${this.baseUrl}${path}`, error, signal);
+      throw networkError(method, `${this.baseUrl}${path}`, error, signal, serverLost);
     }
   }
 }
@@ -238,10 +297,9 @@ function headerText(response: ResponseData, name: string): string {
   return Array.isArray(value) ? (value[0] ?? "") : (value ?? "");
 }
 
-function networkError(method: string, url: string, error: unknown, signal: AbortSignal | undefined): IoServerError {
+function networkError(method: string, url: string, error: unknown, signal: AbortSignal | undefined, serverLost: AbortSignal): IoServerError {
   if (error instanceof IoServerError) return error;
-  const aborted = signal?.aborted === true;
-  const code = aborted ? "Aborted" : ((error as { code?: string })?.code ?? "Network");
+  const code = signal?.aborted ? "Aborted" : serverLost.aborted ? SERVER_LOST : ((error as { code?: string })?.code ?? "Network");
   const message = error instanceof Error ? error.message : String(error);
   return new IoServerError(`${method} ${url}: ${message}`, undefined, code, { cause: error });
 }

@@ -1,74 +1,18 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { mkdtemp, open, readdir, rm } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { crc32c } from "@node-rs/crc32";
+import { Readable } from "node:stream";
 import { request } from "undici";
 import { IoClient, IoServerError } from "./client.js";
-import { CHECKSUM_BLOCK_SIZE, HEADERS, ROUTES, signRequest } from "./protocol.js";
+import { CHECKSUM_BLOCK_SIZE, ROUTES } from "./protocol.js";
 import { spawnIoServer, type IoServerProcess } from "./spawn.js";
+import { blobPath, collect, crcHex, LOG_LEVEL, newId, pieces, rejectsWith, SECRET, signedHeaders, useTestIoServer, waitForEmptyTmp } from "./test-support.js";
 
-const SECRET = "test-cluster-secret";
-// The failures these tests provoke on purpose would otherwise fill the output; WEFT_LOG_LEVEL=info shows them.
-const LOG_LEVEL = process.env.WEFT_LOG_LEVEL ?? "fatal";
 const BLOCK = CHECKSUM_BLOCK_SIZE;
 const MiB = 1024 * 1024;
-
-function newId(): string {
-  return randomUUID();
-}
-
-/** Yields `bytes` in pieces that do not line up with checksum blocks. */
-async function* pieces(bytes: Buffer, size = 50_000): AsyncGenerator<Uint8Array> {
-  for (let offset = 0; offset < bytes.length; offset += size) yield bytes.subarray(offset, offset + size);
-}
-
-async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(chunk);
-  return Buffer.concat(chunks);
-}
-
-function crcHex(bytes: Buffer): string {
-  return (crc32c(bytes) >>> 0).toString(16).padStart(8, "0");
-}
-
-async function blobPath(dir: string, id: string): Promise<string> {
-  for (const fanout of await readdir(join(dir, "blobs"))) {
-    if ((await readdir(join(dir, "blobs", fanout))).includes(id)) return join(dir, "blobs", fanout, id);
-  }
-  throw new Error(`blob ${id} not found on disk`);
-}
-
-/** The server deletes the temp file of a failed upload asynchronously after the connection drops. */
-async function waitForEmptyTmp(dir: string): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  for (;;) {
-    const left = await readdir(join(dir, "tmp"));
-    if (left.length === 0) return;
-    if (Date.now() > deadline) assert.fail(`temp files left behind: ${left.join(", ")}`);
-    await new Promise((resolveWait) => setTimeout(resolveWait, 25));
-  }
-}
-
-async function rejectsWith(promise: Promise<unknown>, status: number | undefined, code?: string): Promise<IoServerError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof IoServerError, `expected IoServerError, got ${String(error)}`);
-    assert.equal(error.status, status, error.message);
-    if (code !== undefined) assert.equal(error.code, code, error.message);
-    return error;
-  }
-  assert.fail("expected a rejection");
-}
-
-function signedHeaders(method: string, path: string, secret = SECRET): Record<string, string> {
-  const date = String(Date.now());
-  return { [HEADERS.date]: date, [HEADERS.signature]: signRequest(secret, method, path, date) };
-}
 
 describe("ioserver", function () {
   this.timeout(30_000);
@@ -76,17 +20,7 @@ describe("ioserver", function () {
   let server: IoServerProcess;
   let client: IoClient;
 
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "weft-ioserver-"));
-    server = await spawnIoServer({ dir, secret: SECRET, logLevel: LOG_LEVEL });
-    client = new IoClient(server.url, SECRET);
-  });
-
-  after(async () => {
-    await client?.close();
-    await server?.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
+  useTestIoServer("weft-ioserver-", (started) => ({ dir, server, client } = started));
 
   describe("round trips", () => {
     for (const size of [0, 1, BLOCK - 1, BLOCK, BLOCK + 1, 5 * MiB + 123]) {
@@ -102,13 +36,38 @@ describe("ioserver", function () {
       });
     }
 
-    it("accepts a Readable body and overwrites an existing id", async () => {
+    for (const size of [0, 15, 16, 17, 3 * BLOCK + 7]) {
+      it(`stores a chunked body of ${size} bytes (length unknown to the sender)`, async () => {
+        const id = newId();
+        const bytes = randomBytes(size);
+        assert.deepEqual(await client.putBlob(id, pieces(bytes, 7000), undefined), { length: size, crc32c: crcHex(bytes) });
+        assert.ok((await collect(await client.getBlob(id))).equals(bytes));
+      });
+    }
+
+    it("writes a datafile once: a second PUT of its id is 409 AlreadyExists and changes nothing", async () => {
       const id = newId();
-      await client.putBlob(id, pieces(randomBytes(1000)), 1000);
-      const replacement = randomBytes(3 * BLOCK + 7);
-      const { Readable } = await import("node:stream");
-      await client.putBlob(id, Readable.from(pieces(replacement, 8192)), replacement.length);
-      assert.ok((await collect(await client.getBlob(id))).equals(replacement));
+      const first = randomBytes(1000);
+      await client.putBlob(id, pieces(first), first.length);
+      const before = await readFile(await blobPath(dir, id));
+      await rejectsWith(client.putBlob(id, Readable.from(pieces(randomBytes(3 * BLOCK + 7), 8192)), 3 * BLOCK + 7), 409, "AlreadyExists");
+      await rejectsWith(client.putBlob(id, pieces(randomBytes(1000)), undefined), 409, "AlreadyExists");
+      assert.ok((await readFile(await blobPath(dir, id))).equals(before), "the file is untouched");
+      assert.ok((await collect(await client.getBlob(id))).equals(first));
+      await waitForEmptyTmp(dir);
+    });
+
+    it("lets one of two concurrent PUTs of an id win, whole", async () => {
+      const id = newId();
+      const bodies = [randomBytes(2 * MiB), randomBytes(2 * MiB)];
+      const outcomes = await Promise.allSettled(bodies.map((bytes) => client.putBlob(id, pieces(bytes), bytes.length)));
+      const won = outcomes.findIndex((outcome) => outcome.status === "fulfilled");
+      assert.notEqual(won, -1, "one PUT stores the datafile");
+      const lost = outcomes[1 - won]!;
+      assert.equal(lost.status, "rejected");
+      assert.equal((lost.reason as IoServerError).code, "AlreadyExists");
+      assert.ok((await collect(await client.getBlob(id))).equals(bodies[won]!));
+      await waitForEmptyTmp(dir);
     });
   });
 
@@ -151,7 +110,7 @@ describe("ioserver", function () {
     it("sends Content-Length and Content-Range on a ranged GET", async () => {
       const path = ROUTES.blob(id);
       const response = await request(`${server.url}${path}`, {
-        headers: { ...signedHeaders("GET", path), range: "bytes=100-199" },
+        headers: { ...signedHeaders("GET", path, server.diskId), range: "bytes=100-199" },
       });
       assert.equal(response.statusCode, 206);
       assert.equal(response.headers["content-length"], "100");
@@ -188,63 +147,6 @@ describe("ioserver", function () {
       }
       assert.deepEqual(paged, all);
       assert.deepEqual((await client.listBlobs(ids[2], 1)).ids, [all[all.indexOf(ids[2]!) + 1]]);
-    });
-  });
-
-  describe("signatures and ids", () => {
-    it("refuses a wrong secret with 403 and stores nothing", async () => {
-      const forger = new IoClient(server.url, "not-the-secret");
-      try {
-        const id = newId();
-        await rejectsWith(forger.putBlob(id, pieces(randomBytes(200_000)), 200_000), 403, "BadSignature");
-        assert.equal(await client.headBlob(id), undefined);
-        await client.putBlob(id, pieces(randomBytes(5)), 5);
-        await rejectsWith(forger.getBlob(id), 403, "BadSignature");
-        await rejectsWith(forger.deleteBlob(id), 403, "BadSignature");
-        assert.equal((await client.headBlob(id))?.length, 5);
-      } finally {
-        await forger.close();
-      }
-      assert.deepEqual(await readdir(join(dir, "tmp")), []);
-    });
-
-    it("refuses missing, stale and replayed signatures", async () => {
-      const id = newId();
-      const path = ROUTES.blob(id);
-      const missing = await request(`${server.url}${path}`, { method: "PUT", body: "hello" });
-      assert.equal(missing.statusCode, 403);
-      assert.deepEqual(await missing.body.json(), { error: "BadSignature", message: "missing, stale or wrong request signature" });
-
-      const staleDate = String(Date.now() - 10 * 60 * 1000);
-      const stale = await request(`${server.url}${path}`, {
-        method: "PUT",
-        body: "hello",
-        headers: { [HEADERS.date]: staleDate, [HEADERS.signature]: signRequest(SECRET, "PUT", path, staleDate) },
-      });
-      assert.equal(stale.statusCode, 403);
-      await stale.body.dump();
-
-      // A signature is bound to its path: one for another blob does not open this one.
-      const replayed = await request(`${server.url}${path}`, {
-        method: "PUT",
-        body: "hello",
-        headers: signedHeaders("PUT", ROUTES.blob(newId())),
-      });
-      assert.equal(replayed.statusCode, 403);
-      await replayed.body.dump();
-      assert.equal(await client.headBlob(id), undefined);
-
-      const health = await request(`${server.url}${ROUTES.health}`);
-      assert.equal(health.statusCode, 200);
-      assert.equal(((await health.body.json()) as { diskId: string }).diskId, server.diskId);
-    });
-
-    it("rejects ids that could name a path", async () => {
-      for (const id of ["../x", "..", "abc", "ABCDEF0123456789ABCDEF", `a${"/b".repeat(10)}0123456789`]) {
-        await rejectsWith(client.putBlob(id, pieces(Buffer.from("evil")), 4), 400, "BadRequest");
-        await rejectsWith(client.getBlob(id), 400, "BadRequest");
-      }
-      assert.deepEqual((await readdir(dir)).sort(), ["blobs", "disk-id", "tmp"]);
     });
   });
 
@@ -344,7 +246,7 @@ describe("ioserver", function () {
     it("a connection closed before Content-Length bytes arrived", async () => {
       const id = newId();
       const path = ROUTES.blob(id);
-      const headers = signedHeaders("PUT", path);
+      const headers = signedHeaders("PUT", path, server.diskId, { bodyLength: String(3 * BLOCK) });
       const { port } = new URL(server.url);
       const socket = connect(Number(port), "127.0.0.1");
       await new Promise<void>((resolveConnect) => socket.once("connect", resolveConnect));
@@ -388,7 +290,7 @@ describe("ioserver", function () {
     }
   });
 
-  it("a restarted ioserver on the same folder and port serves its old blobs", async () => {
+  it("a restarted ioserver on the same folder and port serves its old blobs, and no request signed before it started", async () => {
     const restartDir = await mkdtemp(join(tmpdir(), "weft-ioserver-restart-"));
     let first: IoServerProcess | undefined = await spawnIoServer({ dir: restartDir, secret: SECRET, logLevel: LOG_LEVEL });
     let second: IoServerProcess | undefined;
@@ -398,6 +300,8 @@ describe("ioserver", function () {
       const bytes = randomBytes(300_000);
       await firstClient.putBlob(id, pieces(bytes), bytes.length);
       await firstClient.close();
+      // Signed now, never sent: the restarted server cannot know that, nor which nonces the first one saw.
+      const signedBeforeRestart = signedHeaders("GET", ROUTES.blob(id), first.diskId);
       await first.stop();
       const port = Number(new URL(first.url).port);
       second = await spawnIoServer({ dir: restartDir, secret: SECRET, port, logLevel: LOG_LEVEL });
@@ -408,6 +312,9 @@ describe("ioserver", function () {
       try {
         assert.ok((await collect(await secondClient.getBlob(id))).equals(bytes));
         assert.equal((await secondClient.health()).diskId, second.diskId);
+        const early = await request(`${second.url}${ROUTES.blob(id)}`, { headers: signedBeforeRestart });
+        assert.equal(early.statusCode, 403);
+        assert.equal(((await early.body.json()) as { error: string }).error, "Replayed", "dated before the server started");
       } finally {
         await secondClient.close();
       }

@@ -2,13 +2,14 @@
 // the secret comes only from WEFT_CLUSTER_SECRET so it never shows in a process listing.
 // Prints one line `WEFT_IOSERVER_READY {"url":...,"diskId":...}` on stdout once listening (spawn.ts parses it); the
 // disk id is the one the folder had at start, which a fresh folder gives up if it replaces a registered disk.
-import { createServer } from "node:http";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { pino } from "pino";
 import { createIoServerApp } from "./app.js";
 import { DiskIdentity } from "./disk-identity.js";
 import { DatafileCounter } from "./disk-usage.js";
+import { createListener, listenerUrl, readTlsFiles, type TlsFiles } from "./listener.js";
+import { IoServerMetrics } from "./metrics.js";
 import { IOSERVER_READY_PREFIX } from "./protocol.js";
 import { BlobStore } from "./store.js";
 
@@ -18,33 +19,51 @@ const KEEP_ALIVE_TIMEOUT_MS = 65_000;
 // A connection silent this long mid-request is a dead peer; uploads and downloads that are merely slow keep moving.
 const IDLE_SOCKET_TIMEOUT_MS = 120_000;
 
-function fail(message: string): never {
-  process.stderr.write(`ioserver: ${message}\n`);
-  process.exit(2);
-}
+const LOG_LEVELS = [...Object.keys(pino.levels.values), "silent"];
 
-async function main(): Promise<void> {
+/**
+ * Flags and environment, every one checked before anything starts: with any problem, each is printed on its own line
+ * (as the gateway prints its own, gateway/src/config.ts) and the process exits with status 2.
+ */
+function readSettings(): { dir: string; port: number; host: string; secret: string; logLevel: string; tls: TlsFiles | undefined } {
   const { values } = parseArgs({
     options: { dir: { type: "string" }, port: { type: "string" }, host: { type: "string" } },
   });
-  const dir = values.dir ?? process.env.WEFT_IOSERVER_DIR;
-  const portText = values.port ?? process.env.WEFT_IOSERVER_PORT ?? "0";
-  const host = values.host ?? process.env.WEFT_IOSERVER_HOST ?? "127.0.0.1";
-  const secret = process.env.WEFT_CLUSTER_SECRET;
-  if (!dir) fail("WEFT_IOSERVER_DIR (or --dir) is required");
-  if (!secret) fail("WEFT_CLUSTER_SECRET is required");
-  const port = Number(portText);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`bad port ${JSON.stringify(portText)}`);
+  // A flag overrides its variable; a problem names whichever was used.
+  const setting = (flag: "dir" | "port" | "host", variable: string): [name: string, value: string | undefined] =>
+    values[flag] !== undefined ? [`--${flag}`, values[flag]] : [variable, process.env[variable] || undefined];
+  const problems: string[] = [];
+  const [dirName, dir] = setting("dir", "WEFT_IOSERVER_DIR");
+  if (dir === undefined) problems.push(`${dirName}: required (the folder this ioserver keeps its datafiles in)`);
+  const [portName, portText = "0"] = setting("port", "WEFT_IOSERVER_PORT");
+  if (!/^\d+$/.test(portText) || Number(portText) > 65535) problems.push(`${portName}=${portText}: not a port number (0 to 65535)`);
+  const [, host = "127.0.0.1"] = setting("host", "WEFT_IOSERVER_HOST");
+  const secret = process.env.WEFT_CLUSTER_SECRET || undefined;
+  if (secret === undefined) problems.push("WEFT_CLUSTER_SECRET: required (the secret shared with the gateways)");
+  const logLevel = process.env.WEFT_LOG_LEVEL || "warn";
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`WEFT_LOG_LEVEL=${logLevel}: must be one of ${LOG_LEVELS.join(", ")}`);
+  const { tls, problems: tlsProblems } = readTlsFiles(process.env);
+  problems.push(...tlsProblems);
+  if (dir === undefined || secret === undefined || problems.length > 0) {
+    for (const problem of problems) process.stderr.write(`weft ioserver: ${problem}\n`);
+    process.exit(2);
+  }
+  return { dir, port: Number(portText), host, secret, logLevel, tls };
+}
+
+async function main(): Promise<void> {
+  const { dir, port, host, secret, logLevel, tls } = readSettings();
 
   // Logs go to stderr: stdout carries only the READY line for the parent process.
-  const logger = pino({ name: "ioserver", level: process.env.WEFT_LOG_LEVEL ?? "warn" }, pino.destination(2));
+  const logger = pino({ name: "ioserver", level: logLevel }, pino.destination(2));
   const store = await BlobStore.open(resolve(dir));
   const identity = await DiskIdentity.open(store.dir);
   const datafiles = new DatafileCounter(store.dir, logger);
   datafiles.current(); // starts the first count, so that early health answers already carry it
-  const app = createIoServerApp({ store, identity, datafiles, secret, logger });
+  const metrics = new IoServerMetrics({ dir: store.dir, datafiles, token: process.env.WEFT_METRICS_TOKEN || undefined });
+  const app = createIoServerApp({ store, identity, datafiles, secret, logger, metrics });
 
-  const server = createServer(app.callback());
+  const server = createListener(app.callback(), tls);
   server.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   server.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
   // Whole-request deadlines would cut long multi-gigabyte uploads; the idle timeout catches dead peers.
@@ -58,10 +77,7 @@ async function main(): Promise<void> {
       resolveListen();
     });
   });
-  const address = server.address();
-  if (address === null || typeof address === "string") fail("server has no TCP address");
-  const urlHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
-  const url = `http://${urlHost}:${address.port}`;
+  const url = listenerUrl(server);
   process.stdout.write(`${IOSERVER_READY_PREFIX}${JSON.stringify({ url, diskId: identity.diskId })}\n`);
   logger.info({ url, dir: store.dir, diskId: identity.diskId, claimed: identity.claimed }, "listening");
 

@@ -1,6 +1,16 @@
-// The wire protocol between gateways and ioservers: the single definition of routes, headers and
-// the request signature. ioserver/src/app.ts serves it; ioserver/src/client.ts is its only caller.
-import { createHmac, timingSafeEqual } from "node:crypto";
+// The wire protocol between gateways and ioservers: the single definition of routes, headers, the request signature
+// and the body tag. ioserver/src/app.ts serves it (request-auth.ts checks each request), ioserver/src/client.ts is its
+// only caller.
+//
+// Every request but GET /healthz is signed (signRequest): HMAC-SHA256, under a key derived from the cluster secret,
+// over the method, the path with its query exactly as sent, the disk it is meant for, the declared body length, a
+// random 96-bit nonce and the date. An ioserver accepts a request dated within MAX_CLOCK_SKEW_MS of its clock, meant
+// for its own disk (ANY_DISK only where acceptsAnyDisk says), and only once: it remembers the nonces it accepted for
+// longer than a date stays acceptable (nonce-cache.ts), and refuses requests dated before it started, whose nonces it
+// cannot know. A PUT body ends with a BODY_TAG_SIZE-byte tag over every byte before it and the signature
+// (body-tag.ts); the ioserver checks it before the datafile is published. Datafiles are written once: a PUT to an
+// existing id is refused. Answers are not authenticated (README.md, Threat model).
+import { createHmac, hkdfSync } from "node:crypto";
 
 /** Datafile ids are chosen by the gateway: lowercase hex/uuid-like, so no id can name a path. */
 export const BLOB_ID_PATTERN = /^[0-9a-f][0-9a-f-]{15,127}$/;
@@ -9,11 +19,13 @@ export const BLOB_ID_PATTERN = /^[0-9a-f][0-9a-f-]{15,127}$/;
 export const DISK_ID_PATTERN = /^[0-9A-Za-z][0-9A-Za-z_-]{0,127}$/;
 
 export const ROUTES = {
-  blob: (id: string) => `/blobs/${id}`, // PUT (body), GET (optional Range), HEAD, DELETE
+  blob: (id: string) => `/blobs/${id}`, // PUT (tagged body), GET (optional Range), HEAD, DELETE
   list: "/blobs", // GET ?after=<id>&limit=<n>  → ListBlobsResponse
-  health: "/healthz", // GET → HealthResponse (unsigned)
+  health: "/healthz", // GET → {ok: true}, unsigned: for load balancers and supervisors, it tells nothing else
+  status: "/status", // GET → HealthResponse; signed for ANY_DISK, since the caller asks it to learn which disk answers
   // PUT ?from=<id>: the folder is disk `diskId` from now on; it must be that disk already, or the unclaimed and empty
-  // folder whose own id is `from` (it then adopts diskId) → ClaimDiskResponse, else 409 IdentityConflict
+  // folder whose own id is `from` (it then adopts diskId) → ClaimDiskResponse, else 409 IdentityConflict. Signed for
+  // ANY_DISK: its path names both ids, so it does nothing on any folder but the one it was meant for.
   claim: (diskId: string) => `/identity/${diskId}`,
   // GET ?ids=<id>,<id>,… (at most MAX_VERIFY_BATCH): every block of each blob read and checked here, no bytes sent
   verify: "/verify", // → VerifyBlobsResponse
@@ -23,16 +35,34 @@ export const MAX_VERIFY_BATCH = 64;
 
 export const HEADERS = {
   date: "x-weft-date", // milliseconds since the epoch, as decimal text
-  signature: "x-weft-signature", // hex HMAC-SHA256, see signRequest
+  nonce: "x-weft-nonce", // NONCE_BYTES random bytes, lowercase hex, new for every request
+  disk: "x-weft-disk", // the disk id the request is meant for, or ANY_DISK
+  signature: "x-weft-signature", // lowercase hex HMAC-SHA256, see signRequest
   requestId: "x-weft-request-id", // forwarded from the gateway's x-amz-request-id, for the logs
   crc32c: "x-weft-crc32c", // whole-datafile CRC32C (8 lowercase hex digits), on PUT response and HEAD
 } as const;
 
+/** The disk value of a request made before the caller knows which disk answers: accepted where acceptsAnyDisk says. */
+export const ANY_DISK = "*";
+
+/** The only requests that may be signed for ANY_DISK: the status a caller asks to learn the disk, and claims. */
+export function acceptsAnyDisk(method: string, path: string): boolean {
+  return (method === "GET" && path === ROUTES.status) || (method === "PUT" && path.startsWith(ROUTES.claim("")));
+}
+
 /** Start of the one stdout line an ioserver prints once listening, followed by JSON {url, diskId}. */
 export const IOSERVER_READY_PREFIX = "WEFT_IOSERVER_READY ";
 
-/** How far a request's date may be from the ioserver's clock. */
-export const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
+/** How far a request's date may be from the ioserver's clock, either way. */
+export const MAX_CLOCK_SKEW_MS = 60 * 1000;
+
+export const NONCE_BYTES = 12;
+
+/** The tag that ends every PUT body (body-tag.ts): Content-Length is the datafile's length plus this. */
+export const BODY_TAG_SIZE = 16;
+
+/** The signed body length of a chunked request; a request without a body signs "0". */
+export const CHUNKED_BODY = "chunked";
 
 /** Bytes covered by one stored block checksum (CRC32C) inside a datafile. */
 export const CHECKSUM_BLOCK_SIZE = 64 * 1024;
@@ -47,6 +77,7 @@ export interface ListBlobsResponse {
   next?: string; // pass as `after` to continue; absent on the last page
 }
 
+/** The answer of the signed GET /status. */
 export interface HealthResponse {
   ok: true;
   diskId: string; // the id in the folder's marker (disk-identity.ts)
@@ -78,7 +109,18 @@ export interface ClaimDiskResponse {
 
 export interface ErrorResponse {
   error:
+    // 403: a signature missing, malformed, dated outside MAX_CLOCK_SKEW_MS, or wrong
     | "BadSignature"
+    // 403: a nonce this ioserver has accepted before, or a request dated before it started
+    | "Replayed"
+    // 421: signed for another disk, or for ANY_DISK on a route that does not accept it
+    | "WrongDisk"
+    // 403: a PUT body whose tag is wrong: altered or cut bytes; nothing was stored
+    | "BadBodyTag"
+    // 409: a PUT to an id that exists; the datafile there is untouched
+    | "AlreadyExists"
+    // 503: the nonce cache is full (nonce-cache.ts); the request was not served
+    | "Busy"
     | "BadRequest"
     | "NotFound"
     | "RangeNotSatisfiable"
@@ -91,25 +133,43 @@ export interface ErrorResponse {
   message: string;
 }
 
-/** The string that is signed: method, path with query exactly as sent, and the date header value. */
-export function stringToSign(method: string, pathAndQuery: string, date: string): string {
-  return `${method.toUpperCase()}\n${pathAndQuery}\n${date}`;
+/** The keys both sides derive from the cluster secret, one per use. */
+export interface ProtocolKeys {
+  signing: Buffer;
+  bodyTag: Buffer;
 }
 
-export function signRequest(secret: string, method: string, pathAndQuery: string, date: string): string {
-  return createHmac("sha256", secret).update(stringToSign(method, pathAndQuery, date)).digest("hex");
+export function deriveKeys(clusterSecret: string): ProtocolKeys {
+  const key = (info: string) => Buffer.from(hkdfSync("sha256", clusterSecret, "", info, 32));
+  return { signing: key("weft ioserver request signature"), bodyTag: key("weft ioserver body tag") };
 }
 
-export function verifySignature(
-  secret: string,
-  method: string,
-  pathAndQuery: string,
-  date: string | undefined,
-  signature: string | undefined,
-  now = Date.now(),
-): boolean {
-  if (!date || !signature || !/^\d{1,16}$/.test(date) || !/^[0-9a-f]{64}$/.test(signature)) return false;
-  if (Math.abs(now - Number(date)) > MAX_CLOCK_SKEW_MS) return false;
-  const expected = Buffer.from(signRequest(secret, method, pathAndQuery, date), "hex");
-  return timingSafeEqual(expected, Buffer.from(signature, "hex"));
+/** What a request signature covers. */
+export interface SignedFields {
+  method: string;
+  /** The request target exactly as sent. */
+  pathAndQuery: string;
+  /** A disk id, or ANY_DISK. */
+  disk: string;
+  /** Content-Length as sent, CHUNKED_BODY, or "0" for a request without a body (declaredBodyLength). */
+  bodyLength: string;
+  /** NONCE_BYTES, lowercase hex. */
+  nonce: string;
+  date: string;
+}
+
+/** The body length a request declares, as signed: what its headers tell the HTTP parser to read. */
+export function declaredBodyLength(contentLength: string, transferEncoding: string): string {
+  if (contentLength !== "") return contentLength;
+  return /\bchunked\b/i.test(transferEncoding) ? CHUNKED_BODY : "0";
+}
+
+/** The string that is signed: no field may contain a newline, which the patterns of the headers ensure. */
+export function stringToSign({ method, pathAndQuery, disk, bodyLength, nonce, date }: SignedFields): string {
+  return ["WEFT-IO-1", method.toUpperCase(), pathAndQuery, disk, bodyLength, nonce, date].join("\n");
+}
+
+/** The signature header's value: lowercase hex. */
+export function signRequest(signingKey: Buffer, fields: SignedFields): string {
+  return createHmac("sha256", signingKey).update(stringToSign(fields)).digest("hex");
 }

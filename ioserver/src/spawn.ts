@@ -96,6 +96,8 @@ export async function spawnIoServer(options: {
   logLevel?: string;
   /** A command that runs node for us, e.g. `ip netns exec NS` to start the server in a network namespace. */
   commandPrefix?: string[];
+  /** Extra environment (e.g. WEFT_METRICS_TOKEN). */
+  env?: Record<string, string>;
 }): Promise<IoServerProcess> {
   const dir = resolve(options.dir);
   const [command, ...args] = [...(options.commandPrefix ?? []), process.execPath, ...NODE_FLAGS, ...extraNodeArgs(), compiledEntry("ioserver/src/main.ts")];
@@ -103,6 +105,7 @@ export async function spawnIoServer(options: {
     cwd: REPO_ROOT,
     env: withMallocTunables({
       ...process.env,
+      ...options.env,
       WEFT_IOSERVER_DIR: dir,
       WEFT_IOSERVER_PORT: String(options.port ?? 0),
       WEFT_IOSERVER_HOST: options.host ?? "127.0.0.1",

@@ -1,27 +1,21 @@
 // One disk's datafiles, each a single file in the format of blob-format.ts (data at offset 0, block CRC32Cs, the
-// blob id, a trailer), so that one rename publishes data and checksums together (a sidecar would need two renames
-// and could pair new data with old checksums after a crash). Files are spread over fan-out directories.
+// blob id, a trailer), so that one link publishes data and checksums together (a sidecar would need two steps and
+// could pair new data with old checksums after a crash). Files are spread over fan-out directories.
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
+import { link, lstat, mkdir, open, readdir, rm, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { crc32c } from "@node-rs/crc32";
 import { BLOB_ID_PATTERN, CHECKSUM_BLOCK_SIZE, type VerifiedBlob } from "./protocol.js";
 import { readOrCreateDiskId } from "./disk-identity.js";
 import { fsyncPath } from "./fsync.js";
-import { assertRecordsId, BlobStoreError, decodeTail, encodeTail, MAX_TAIL_SIZE, TRAILER_SIZE, type BlobLayout } from "./blob-format.js";
+import { assertRecordsId, BlobStoreError, decodeTail, encodeTail, MAX_TAIL_SIZE, TRAILER_SIZE } from "./blob-format.js";
+import { crcHex, OpenBlob, readFully, type BlobInfo } from "./open-blob.js";
 
 export { BlobStoreError, type BlobStoreErrorCode } from "./blob-format.js";
 
-export interface BlobInfo {
-  length: number;
-  crc32c: string; // 8 lowercase hex digits of the whole blob
-}
-
 // Gather incoming chunks into one writev of about this size: fewer syscalls and thread-pool hops.
 const WRITE_BATCH_BYTES = 1024 * 1024;
-// Blocks per disk read: 16 × 64 KiB = 1 MiB, whatever the stripe unit (a datafile holds its slot's units back to back).
-const READ_BLOCKS_PER_CHUNK = 16;
 // A blob of one checksum block is read whole, in one read: any read of it must verify that block anyway, and one
 // read instead of three (trailer, data, checksums) is what a small object's GET costs on the ioserver.
 const WHOLE_FILE_READ_LIMIT = CHECKSUM_BLOCK_SIZE + 4 + MAX_TAIL_SIZE;
@@ -44,12 +38,34 @@ function fanoutDirName(id: string): string {
 
 const FANOUT_DIR_NAME = /^[0-9a-f]{3}$/;
 
-export function crcHex(crc: number): string {
-  return (crc >>> 0).toString(16).padStart(8, "0");
-}
-
 function isNotFound(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (error) {
+    if (isNotFound(error)) return false;
+    throw error;
+  }
+}
+
+function alreadyExists(id: string): BlobStoreError {
+  return new BlobStoreError("AlreadyExists", `blob ${id} exists, and blobs are written once`);
+}
+
+/** Gives the temp file its blob name unless that name exists: link() never replaces, where rename() would. */
+async function publishOnce(tmpPath: string, path: string, id: string): Promise<void> {
+  try {
+    await link(tmpPath, path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException)?.code === "EEXIST") throw alreadyExists(id);
+    throw error;
+  }
+  // A crash before this unlink leaves a second name in tmp/, which the next start removes.
+  await unlink(tmpPath);
 }
 
 async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
@@ -63,154 +79,6 @@ async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: n
   while (done < rest.length) {
     ({ bytesWritten } = await handle.write(rest, done, rest.length - done, position + bytesWritten + done));
     done += bytesWritten;
-  }
-}
-
-async function readFully(handle: FileHandle, target: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < target.length) {
-    const { bytesRead } = await handle.read(target, done, target.length - done, position + done);
-    if (bytesRead === 0) throw new BlobStoreError("ChecksumMismatch", "blob file is shorter than its trailer says");
-    done += bytesRead;
-  }
-}
-
-/**
- * An open blob: the version that was current at open, even across overwrite or delete, pinned by its file handle
- * or, for a small blob, by its whole file already in memory (WHOLE_FILE_READ_LIMIT).
- */
-export class OpenBlob implements BlobInfo {
-  readonly length: number;
-  readonly crc32c: string;
-  private closed = false;
-
-  constructor(
-    private readonly source: FileHandle | Buffer,
-    private readonly layout: BlobLayout,
-  ) {
-    this.length = layout.length;
-    this.crc32c = crcHex(layout.wholeCrc);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    if (!Buffer.isBuffer(this.source)) await this.source.close();
-  }
-
-  /**
-   * Bytes [start, end] inclusive as a stream that owns the handle (closes it when done or destroyed).
-   * The first chunk is read and verified before this resolves, so a bad first block is reported
-   * while an HTTP answer can still say so; later bad blocks error the stream before any of their bytes.
-   */
-  async stream(start: number, end: number): Promise<Readable> {
-    let first: Buffer;
-    try {
-      if (!(Number.isSafeInteger(start) && Number.isSafeInteger(end) && start >= 0 && end >= start && end < this.length)) {
-        throw new RangeError(`range ${start}-${end} is outside a blob of ${this.length} bytes`);
-      }
-      first = await this.readVerifiedChunk(start, end);
-    } catch (error) {
-      await this.close();
-      throw error;
-    }
-    return new VerifiedBlobStream(this, first, start + first.length, end);
-  }
-
-  /** Reads and checks every block, and the whole-file CRC32C against the trailer's; throws on the first failure. */
-  async verifyAll(): Promise<void> {
-    let crc = 0;
-    for (let position = 0; position < this.length; ) {
-      const chunk = await this.readVerifiedChunk(position, this.length - 1);
-      crc = crc32c(chunk, crc);
-      position += chunk.length;
-    }
-    if (crcHex(crc) !== this.crc32c) throw new BlobStoreError("ChecksumMismatch", `whole-file CRC32C ${crcHex(crc)}, trailer says ${this.crc32c}`);
-  }
-
-  /** Verified bytes from `position` up to the end of its read chunk, never past `end`. */
-  async readVerifiedChunk(position: number, end: number): Promise<Buffer> {
-    const { blockSize, length } = this.layout;
-    const firstBlock = Math.floor(position / blockSize);
-    const lastBlock = Math.min(Math.floor(end / blockSize), firstBlock + READ_BLOCKS_PER_CHUNK - 1);
-    const dataStart = firstBlock * blockSize;
-    const dataEnd = Math.min((lastBlock + 1) * blockSize, length);
-    const checksumsStart = length + 4 * firstBlock;
-    const checksumsEnd = checksumsStart + 4 * (lastBlock - firstBlock + 1);
-    let data: Buffer;
-    let checksums: Buffer;
-    if (Buffer.isBuffer(this.source)) {
-      data = this.source.subarray(dataStart, dataEnd);
-      checksums = this.source.subarray(checksumsStart, checksumsEnd);
-    } else {
-      // Each chunk gets a fresh buffer because consumers keep the pushed slices.
-      data = Buffer.allocUnsafe(dataEnd - dataStart);
-      checksums = Buffer.allocUnsafe(checksumsEnd - checksumsStart);
-      await Promise.all([readFully(this.source, data, dataStart), readFully(this.source, checksums, checksumsStart)]);
-    }
-    for (let block = 0; block * blockSize < data.length; block++) {
-      const blockBytes = data.subarray(block * blockSize, Math.min((block + 1) * blockSize, data.length));
-      if ((crc32c(blockBytes) >>> 0) !== checksums.readUInt32BE(4 * block)) {
-        throw new BlobStoreError(
-          "ChecksumMismatch",
-          `block ${firstBlock + block} (bytes ${dataStart + block * blockSize}+${blockBytes.length}) fails its CRC32C`,
-        );
-      }
-    }
-    return data.subarray(position - dataStart, Math.min(end + 1, dataEnd) - dataStart);
-  }
-}
-
-class VerifiedBlobStream extends Readable {
-  private reading = false;
-
-  constructor(
-    private readonly blob: OpenBlob,
-    private pending: Buffer | undefined,
-    private position: number,
-    private readonly end: number,
-  ) {
-    // About one chunk of read-ahead: the next disk read overlaps the network send of the current one.
-    super({ highWaterMark: READ_BLOCKS_PER_CHUNK * CHECKSUM_BLOCK_SIZE });
-  }
-
-  override _read(): void {
-    if (this.pending) {
-      const chunk = this.pending;
-      this.pending = undefined;
-      if (!this.pushOrFinish(chunk)) return;
-    }
-    if (this.reading || this.destroyed) return;
-    this.reading = true;
-    this.blob.readVerifiedChunk(this.position, this.end).then(
-      (chunk) => {
-        this.reading = false;
-        if (this.destroyed) return;
-        this.position += chunk.length;
-        this.pushOrFinish(chunk);
-      },
-      (error: unknown) => {
-        this.reading = false;
-        this.destroy(error as Error);
-      },
-    );
-  }
-
-  /** Pushes a chunk, ends the stream after the last one; returns whether more should be read now. */
-  private pushOrFinish(chunk: Buffer): boolean {
-    const more = this.push(chunk);
-    if (this.position > this.end) {
-      this.push(null);
-      return false;
-    }
-    return more;
-  }
-
-  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.blob.close().then(
-      () => callback(error),
-      (closeError: unknown) => callback(error ?? (closeError as Error)),
-    );
   }
 }
 
@@ -243,12 +111,21 @@ export class BlobStore {
   }
 
   /**
-   * Streams `body` into blob `id` and publishes it atomically (temp file, fsync, rename, fsync dir).
-   * With `expectedLength`, any other byte count stores nothing and throws LengthMismatch; an erroring
-   * body (aborted request) stores nothing and rethrows.
+   * Streams `body` into blob `id` and publishes it atomically (temp file, fsync, link into place, fsync dir). Blobs
+   * are written once: an id that exists throws AlreadyExists and leaves that blob as it is, also when two writes of
+   * one id race. With `expectedLength`, any other byte count stores nothing and throws LengthMismatch; an erroring
+   * body (aborted request) stores nothing and rethrows. `beforePublish` runs once the whole body has been read and
+   * before anything is published: if it throws, nothing is stored.
    */
-  async write(id: string, body: AsyncIterable<Uint8Array>, expectedLength?: number): Promise<BlobInfo> {
+  async write(
+    id: string,
+    body: AsyncIterable<Uint8Array>,
+    { expectedLength, beforePublish }: { expectedLength?: number; beforePublish?: () => void | Promise<void> } = {},
+  ): Promise<BlobInfo> {
     assertValidId(id);
+    const { fanoutDir, path } = this.pathOf(id);
+    // Refused before a byte of the body is read; publishOnce settles a race with another write of the id.
+    if (await exists(path)) throw alreadyExists(id);
     const tmpPath = join(this.tmpDir, `${id}.${randomUUID()}`);
     const handle = await open(tmpPath, "wx");
     let handleOpen = true;
@@ -301,6 +178,7 @@ export class BlobStore {
       if (expectedLength !== undefined && length !== expectedLength) {
         throw new BlobStoreError("LengthMismatch", `body has ${length} bytes, ${expectedLength} were declared`);
       }
+      await beforePublish?.();
       if (blockFill > 0) blockChecksums.push(blockCrc >>> 0);
 
       const checksumTable = Buffer.allocUnsafe(4 * blockChecksums.length);
@@ -312,9 +190,8 @@ export class BlobStore {
       handleOpen = false;
       await handle.close();
 
-      const { fanoutDir, path } = this.pathOf(id);
       await this.ensureFanoutDir(fanoutDir);
-      await rename(tmpPath, path);
+      await publishOnce(tmpPath, path, id);
       await fsyncPath(fanoutDir);
       return { length, crc32c: crcHex(wholeCrc) };
     } catch (error) {

@@ -40,9 +40,12 @@ interface Disk extends DiskReport {
 export class IoPool {
   private disks = new Map<string, Disk>();
   private readonly configuredUrls: string[];
-  /** Clients for data, by origin; one per server whatever ids answered there. */
+  /** Clients for data, one per disk and URL: every request names the disk it is for, and the ioserver checks it. */
   private readonly clients = new Map<string, IoClient>();
-  /** Clients for health checks and claims, by origin: a data client's connections may all be busy streaming. */
+  /**
+   * Clients for status and claims, by origin, for whichever disk answers there: a data client's connections may all be
+   * busy streaming.
+   */
   private readonly probes = new Map<string, IoClient>();
   /** Why the folder at an origin is not used, as last logged. */
   private refusals = new Map<string, string>();
@@ -204,6 +207,7 @@ export class IoPool {
       const before = this.disks.get(record.id);
       if (answered && before && !before.answered) this.log.info({ ioserver: disk.id, url }, "disk is up");
       if (!answered && (before === undefined || before.answered) && disk.state !== "retired") this.log.warn({ ioserver: disk.id, url }, "disk is down");
+      if (!answered && before?.answered) this.clients.get(clientKey(before))?.abandonRequests();
       if (full(disk) && !full(before)) {
         this.log.warn({ ioserver: disk.id, url, freeBytes: disk.freeBytes, reserveBytes: this.options.reserveBytes }, "disk is full: no new datafiles go on it");
       }
@@ -224,11 +228,12 @@ export class IoPool {
     return probe;
   }
 
-  private clientAt(url: string): IoClient {
-    let client = this.clients.get(url);
+  private dataClient(disk: Disk): IoClient {
+    const key = clientKey(disk);
+    let client = this.clients.get(key);
     if (!client) {
-      client = new IoClient(url, this.secret);
-      this.clients.set(url, client);
+      client = new IoClient(disk.url, this.secret, { diskId: disk.id });
+      this.clients.set(key, client);
     }
     return client;
   }
@@ -247,7 +252,7 @@ export class IoPool {
   /** The client for a disk that is up, whatever its state (draining and retired disks serve reads); else undefined. */
   clientFor(id: string): IoClient | undefined {
     const disk = this.disks.get(id);
-    return disk?.up ? this.clientAt(disk.url) : undefined;
+    return disk?.up ? this.dataClient(disk) : undefined;
   }
 
   /** Every registered disk, as of the last round. */
@@ -271,4 +276,9 @@ interface Round {
   confirmed: Map<string, string>;
   refusals: Map<string, string>;
   registryChanged: boolean;
+}
+
+/** Data clients are per disk and URL: a disk that moves gets a new client, the old one's requests finish on their own. */
+function clientKey(disk: { id: string; url: string }): string {
+  return `${disk.id} ${disk.url}`;
 }
