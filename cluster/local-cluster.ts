@@ -30,13 +30,17 @@ export interface LocalClusterOptions {
   ioserverUrls?: string[];
   /** Extra environment for the gateway (WEFT_STRIPE_UNIT, WEFT_LOG_LEVEL, ...). */
   gatewayEnv?: Record<string, string>;
-  /** Where the gateway's log lines go; default: discarded unless WEFT_LOG_LEVEL asks for them. */
-  gatewayStdout?: "inherit" | "ignore";
+  /** Where the gateway's log lines go (a function is given each line); default: discarded. */
+  gatewayStdout?: GatewayStdout;
   /** pino level of the ioservers (default: WEFT_LOG_LEVEL, else theirs). */
   ioserverLogLevel?: string;
+  /** Extra environment for every ioserver (e.g. WEFT_METRICS_TOKEN). */
+  ioserverEnv?: Record<string, string>;
   /** Extra node flags for the gateway process, e.g. ["--cpu-prof"] to profile it. */
   gatewayNodeArgs?: string[];
 }
+
+export type GatewayStdout = "inherit" | "ignore" | ((line: string) => void);
 
 export interface GatewayProcess {
   url: string;
@@ -87,7 +91,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 /** `commandPrefix` runs node through another command, e.g. `ip netns exec NS` to start it in a network namespace. */
-export async function spawnGateway(env: Record<string, string>, stdout: "inherit" | "ignore", nodeArgs: string[] = [], commandPrefix: string[] = []): Promise<GatewayProcess> {
+export async function spawnGateway(env: Record<string, string>, stdout: GatewayStdout, nodeArgs: string[] = [], commandPrefix: string[] = []): Promise<GatewayProcess> {
   const [command, ...args] = [...commandPrefix, process.execPath, ...NODE_FLAGS, ...nodeArgs, compiledEntry("gateway/src/main.ts")];
   const child = spawn(command!, args, {
     env: withMallocTunables({ ...process.env, ...env }),
@@ -109,6 +113,8 @@ export async function spawnGateway(env: Record<string, string>, stdout: "inherit
         resolve((JSON.parse(line.slice("WEFT_GATEWAY_READY ".length)) as { url: string }).url);
       } else if (stdout === "inherit") {
         process.stdout.write(`${line}\n`);
+      } else if (stdout !== "ignore") {
+        stdout(line);
       }
     });
     child.once("exit", (code) => {
@@ -159,7 +165,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const count = options.ioservers ?? 6;
       for (let index = 0; index < count; index++) ioserverDirs.push(join(dataDir, `ioserver-${index + 1}`));
       await Promise.all(ioserverDirs.map((dir) => mkdir(dir, { recursive: true })));
-      ioservers.push(...(await Promise.all(ioserverDirs.map((dir) => spawnIoServer({ dir, secret: clusterSecret, host, logLevel: options.ioserverLogLevel })))));
+      ioservers.push(...(await Promise.all(ioserverDirs.map((dir) => spawnIoServer({ dir, secret: clusterSecret, host, logLevel: options.ioserverLogLevel, env: options.ioserverEnv })))));
       for (const ioserver of ioservers) ioserverPorts.push(Number(new URL(ioserver.url).port));
       ioserverUrls = ioservers.map((ioserver) => ioserver.url);
     }
@@ -192,7 +198,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       gateway,
       postgres,
       async restartIoServer(index) {
-        const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index], logLevel: options.ioserverLogLevel });
+        const ioserver = await spawnIoServer({ dir: ioserverDirs[index], secret: clusterSecret, host, port: ioserverPorts[index], logLevel: options.ioserverLogLevel, env: options.ioserverEnv });
         ioservers[index] = ioserver;
         return ioserver;
       },

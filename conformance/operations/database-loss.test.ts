@@ -1,25 +1,10 @@
 // PostgreSQL lost under a running gateway: every request answers 503 (which the SDKs retry) within seconds, never a
 // 4xx that blames the client, and the gateway serves again by itself once PostgreSQL is back.
-import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, S3ServiceException } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Readable } from "node:stream";
-import { CreateBucketCommand } from "@aws-sdk/client-s3";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
-
-/** `bytes` in 64 KiB chunks spread over about `ms`, so that a fault can strike while the body is still arriving. */
-function pacedBody(bytes: Buffer, ms: number): Readable {
-  const chunk = 64 * 1024;
-  const pause = ms / Math.ceil(bytes.length / chunk);
-  return Readable.from(
-    (async function* () {
-      for (let offset = 0; offset < bytes.length; offset += chunk) {
-        yield bytes.subarray(offset, offset + chunk);
-        await new Promise((resolve) => setTimeout(resolve, pause));
-      }
-    })(),
-  );
-}
+import { pacedBody } from "../support/writes.js";
 
 async function untilServing(s3: S3Client, bucket: string, key: string, expected: Buffer): Promise<void> {
   const deadline = Date.now() + 30_000;

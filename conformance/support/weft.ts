@@ -14,7 +14,7 @@ export interface Weft {
   status(): Promise<ClusterStatus>;
 }
 
-export function weftFor(cluster: TestCluster): Weft {
+export function weftFor(cluster: Pick<TestCluster, "endpoint" | "accessKey" | "secretKey">): Weft {
   const run = (args: string[], env: Record<string, string> = {}) =>
     runProgram("npx", ["weft", ...args], {
       env: { WEFT_ENDPOINT: cluster.endpoint, WEFT_ACCESS_KEY: cluster.accessKey, WEFT_SECRET_KEY: cluster.secretKey, ...env },

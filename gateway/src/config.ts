@@ -1,4 +1,9 @@
-// One typed configuration object for the gateway, read from the environment once at start-up.
+// One typed configuration object for the gateway, read from the environment once at start-up. Every variable is
+// checked before anything starts, and every problem is reported at once (one line each, exit status 2): `npm start`
+// (cluster/start-local.ts) checks its environment with the same rules.
+import { readTlsFiles, type TlsFiles } from "../../ioserver/src/listener.js";
+import { pino } from "pino";
+import { MAX_K, MAX_M } from "./data/layout.js";
 
 export interface StorageClassConfig {
   k: number; // data slots per stripe
@@ -45,92 +50,210 @@ export interface GatewayConfig {
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
+  /** On SIGTERM, how long requests under way may take to finish before their connections are cut (ms). */
+  shutdownGraceMs: number;
+  /** A request whose body stops arriving for this long is answered 400 RequestTimeout (ms). */
+  requestIdleTimeoutMs: number;
   /** RSS growth after which an idle moment returns memory to the kernel (memory-reducer.ts); 0 disables. */
   memoryReducerGrowthBytes: number;
+  /** WEFT_METRICS_TOKEN: when set, GET /_weft/metrics needs it as a bearer token; otherwise metrics are open. */
+  metricsToken: string | undefined;
+  /** Serve HTTPS with this certificate and key (WEFT_TLS_CERT, WEFT_TLS_KEY); plain HTTP when undefined. */
+  tls: TlsFiles | undefined;
   logLevel: string;
 }
 
-function integer(name: string, fallback: number): number {
-  const text = process.env[name];
-  if (text === undefined || text === "") return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${text}`);
-  return value;
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** Variables whose value must not be echoed into a terminal or a log. */
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "WEFT_CLUSTER_SECRET", "WEFT_SECRET_KEY"]);
+
+/**
+ * Reads variables from an environment, noting one line per bad value instead of stopping at the first, so that one
+ * attempt to start shows every mistake. A read returns its fallback when the variable is unset, empty or bad.
+ */
+export class EnvironmentReader {
+  readonly problems: string[] = [];
+
+  constructor(private readonly env: Environment) {}
+
+  /** `NAME=value: message`; `NAME: message` when the variable is unset or its value is secret. */
+  problem(name: string, message: string): void {
+    const value = this.text(name);
+    this.problems.push(value === undefined || SECRET_VARIABLES.has(name) ? `${name}: ${message}` : `${name}=${value}: ${message}`);
+  }
+
+  text(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  }
+
+  required(name: string, what: string): string | undefined {
+    const value = this.text(name);
+    if (value === undefined) this.problem(name, `required (${what})`);
+    return value;
+  }
+
+  /** Digits only: Number() alone would also take "0x10", "1e3" and " ". */
+  integer(name: string, fallback: number, { min = 0 } = {}): number {
+    const text = this.text(name);
+    if (text === undefined) return fallback;
+    const value = Number(text);
+    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value)) {
+      this.problem(name, "not a whole number");
+    } else if (value < min) {
+      this.problem(name, `must be at least ${min}`);
+    } else {
+      return value;
+    }
+    return fallback;
+  }
+
+  port(name: string, fallback: number): number {
+    const text = this.text(name);
+    if (text === undefined) return fallback;
+    if (/^\d+$/.test(text) && Number(text) <= 65535) return Number(text);
+    this.problem(name, "not a port number (0 to 65535)");
+    return fallback;
+  }
+
+  list(name: string, fallback: string[]): string[] {
+    const text = this.text(name);
+    return text === undefined ? fallback : text.split(",").map((item) => item.trim()).filter(Boolean);
+  }
+
+  oneOf(name: string, fallback: string, allowed: readonly string[]): string {
+    const text = this.text(name);
+    if (text === undefined) return fallback;
+    if (allowed.includes(text)) return text;
+    this.problem(name, `must be one of ${allowed.join(", ")}`);
+    return fallback;
+  }
 }
 
-function list(name: string, fallback: string[]): string[] {
-  const text = process.env[name];
-  if (text === undefined || text.trim() === "") return fallback;
-  return text.split(",").map((item) => item.trim()).filter(Boolean);
+/** Prints each problem as `<program>: <problem>` on stderr and exits with status 2, a usage error. */
+export function exitWithConfigProblems(program: string, problems: readonly string[]): never {
+  for (const problem of problems) process.stderr.write(`${program}: ${problem}\n`);
+  process.exit(2);
 }
 
-/** `STANDARD=4+2,REDUCED_REDUNDANCY=4+1` → {STANDARD: {k:4,m:2}, ...} */
-export function parseStorageClasses(text: string): Record<string, StorageClassConfig> {
+const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), "silent"];
+
+const DEFAULT_STORAGE_CLASSES = "STANDARD=4+2,REDUCED_REDUNDANCY=4+1";
+
+/**
+ * `STANDARD=4+2,REDUCED_REDUNDANCY=4+1` → {STANDARD: {k:4,m:2}, ...}. A class must fit the erasure code, and its
+ * k+m slots must fit on distinct disks: on `ioserverCount` ioservers, when known.
+ */
+function readStorageClasses(reader: EnvironmentReader, ioserverCount: number | undefined): Record<string, StorageClassConfig> {
+  const name = "WEFT_STORAGE_CLASSES";
   const classes: Record<string, StorageClassConfig> = {};
-  for (const entry of text.split(",").map((item) => item.trim()).filter(Boolean)) {
+  for (const entry of (reader.text(name) ?? DEFAULT_STORAGE_CLASSES).split(",").map((item) => item.trim()).filter(Boolean)) {
     const match = /^([A-Z0-9_]+)=(\d+)\+(\d+)$/.exec(entry);
-    if (!match) throw new Error(`bad storage class "${entry}", expected NAME=K+M`);
+    if (!match) {
+      reader.problem(name, `"${entry}" is not NAME=K+M (e.g. STANDARD=4+2)`);
+      continue;
+    }
     const k = Number(match[2]);
     const m = Number(match[3]);
-    if (k < 1 || k > 24 || m > 6) throw new Error(`storage class ${match[1]}: need 1 ≤ k ≤ 24 and m ≤ 6`);
+    if (k < 1 || k > MAX_K || m > MAX_M) {
+      reader.problem(name, `${entry}: the erasure code takes 1 to ${MAX_K} data slots (k) and 0 to ${MAX_M} parity slots (m)`);
+    } else if (ioserverCount !== undefined && k + m > ioserverCount) {
+      reader.problem(name, `${entry} puts each part on ${k + m} disks, but only ${ioserverCount} ioservers are configured`);
+    }
     classes[match[1]] = { k, m };
   }
   return classes;
 }
 
+function readDatabaseUrl(reader: EnvironmentReader): string | undefined {
+  const text = reader.required("DATABASE_URL", "a postgres:// URL");
+  if (text === undefined) return undefined;
+  if (!URL.canParse(text)) reader.problem("DATABASE_URL", "not a URL (expected postgres://user:password@host:port/database)");
+  else if (!["postgres:", "postgresql:"].includes(new URL(text).protocol)) reader.problem("DATABASE_URL", "not a postgres:// or postgresql:// URL");
+  return text;
+}
+
+function readIoserverUrls(reader: EnvironmentReader): string[] {
+  const urls = reader.list("WEFT_IOSERVERS", []);
+  if (urls.length === 0) reader.required("WEFT_IOSERVERS", "comma-separated ioserver URLs");
+  for (const url of urls) {
+    if (!URL.canParse(url) || !["http:", "https:"].includes(new URL(url).protocol)) reader.problem("WEFT_IOSERVERS", `"${url}" is not an http:// URL`);
+  }
+  return urls;
+}
+
 export const DEFAULT_ACCESS_KEY = "weftadmin";
 export const DEFAULT_SECRET_KEY = "weftadmin-secret-key";
 
-export function loadConfig(): GatewayConfig {
-  const databaseUrl = process.env.DATABASE_URL;
-  if (!databaseUrl) throw new Error("DATABASE_URL is required");
-  const clusterSecret = process.env.WEFT_CLUSTER_SECRET;
-  if (!clusterSecret) throw new Error("WEFT_CLUSTER_SECRET is required");
-  const ioserverUrls = list("WEFT_IOSERVERS", []);
-  if (ioserverUrls.length === 0) throw new Error("WEFT_IOSERVERS (comma-separated ioserver URLs) is required");
-  const storageClasses = parseStorageClasses(process.env.WEFT_STORAGE_CLASSES ?? "STANDARD=4+2,REDUCED_REDUNDANCY=4+1");
-  const defaultStorageClass = process.env.WEFT_DEFAULT_STORAGE_CLASS ?? "STANDARD";
-  if (!storageClasses[defaultStorageClass]) throw new Error(`default storage class ${defaultStorageClass} is not defined`);
+export type ConfigReading = { ok: true; config: GatewayConfig } | { ok: false; problems: string[] };
+
+/** The gateway's configuration from `env`, or every problem with it. */
+export function readGatewayConfig(env: Environment = process.env): ConfigReading {
+  const reader = new EnvironmentReader(env);
+  const databaseUrl = readDatabaseUrl(reader);
+  const tlsFiles = readTlsFiles(env);
+  reader.problems.push(...tlsFiles.problems);
+  const clusterSecret = reader.required("WEFT_CLUSTER_SECRET", "the secret shared with the ioservers");
+  const ioserverUrls = readIoserverUrls(reader);
+  const storageClasses = readStorageClasses(reader, ioserverUrls.length > 0 ? ioserverUrls.length : undefined);
+  const defaultStorageClass = reader.text("WEFT_DEFAULT_STORAGE_CLASS") ?? "STANDARD";
+  if (!storageClasses[defaultStorageClass]) {
+    reader.problem("WEFT_DEFAULT_STORAGE_CLASS", `no such class in WEFT_STORAGE_CLASSES (${Object.keys(storageClasses).join(", ") || "none"})`);
+  }
   // 256 KiB: chosen by `npm run bench -- --units 64K,256K,1M,4M` (docs/performance.md).
-  const stripeUnit = integer("WEFT_STRIPE_UNIT", 256 * 1024);
-  if (stripeUnit < 4096 || stripeUnit % 4096 !== 0) throw new Error("WEFT_STRIPE_UNIT must be a multiple of 4096");
-  // 4, not postgres.js's 10: with every connection busy, statements share round trips and wake-ups of PostgreSQL
-  // (4 KiB GETs at concurrency 16: ~22% more per second; docs/performance.md).
-  const databasePoolSize = integer("WEFT_PG_POOL", 4);
-  if (databasePoolSize < 1) throw new Error("WEFT_PG_POOL must be at least 1");
-  return {
-    host: process.env.WEFT_HOST ?? "127.0.0.1",
-    port: integer("WEFT_PORT", 9000),
-    region: process.env.WEFT_REGION ?? "us-east-1",
-    virtualHostDomains: list("WEFT_DOMAINS", ["localhost"]),
-    databaseUrl,
-    databasePoolSize,
+  const stripeUnit = reader.integer("WEFT_STRIPE_UNIT", 256 * 1024, { min: 4096 });
+  if (stripeUnit % 4096 !== 0) reader.problem("WEFT_STRIPE_UNIT", "must be a multiple of 4096");
+  const config: GatewayConfig = {
+    host: reader.text("WEFT_HOST") ?? "127.0.0.1",
+    port: reader.port("WEFT_PORT", 9000),
+    region: reader.text("WEFT_REGION") ?? "us-east-1",
+    virtualHostDomains: reader.list("WEFT_DOMAINS", ["localhost"]),
+    databaseUrl: databaseUrl ?? "",
+    // 4, not postgres.js's 10: with every connection busy, statements share round trips and wake-ups of PostgreSQL
+    // (4 KiB GETs at concurrency 16: ~22% more per second; docs/performance.md).
+    databasePoolSize: reader.integer("WEFT_PG_POOL", 4, { min: 1 }),
     ioserverUrls,
     // 2 GiB: what lands on a disk between two health checks (2 s at a few hundred MB/s) plus a large slot in flight
     // (a 5 GiB part striped over 4 data slots puts 1.25 GiB on each) still fits once the disk crosses the reserve.
-    diskReserveBytes: integer("WEFT_DISK_RESERVE_BYTES", 2 * 1024 * 1024 * 1024),
-    clusterSecret,
+    diskReserveBytes: reader.integer("WEFT_DISK_RESERVE_BYTES", 2 * 1024 * 1024 * 1024),
+    clusterSecret: clusterSecret ?? "",
     accessKeys: {
-      [process.env.WEFT_ACCESS_KEY ?? DEFAULT_ACCESS_KEY]: process.env.WEFT_SECRET_KEY ?? DEFAULT_SECRET_KEY,
+      [reader.text("WEFT_ACCESS_KEY") ?? DEFAULT_ACCESS_KEY]: reader.text("WEFT_SECRET_KEY") ?? DEFAULT_SECRET_KEY,
     },
     storageClasses,
     defaultStorageClass,
     stripeUnit,
-    inlineThreshold: integer("WEFT_INLINE_THRESHOLD", 4096),
+    inlineThreshold: reader.integer("WEFT_INLINE_THRESHOLD", 4096),
     // 64 KiB: chosen by `npm run bench -- --only small --small-size S --replicate T` (docs/performance.md).
-    replicationThreshold: integer("WEFT_REPLICATION_THRESHOLD", 64 * 1024),
+    replicationThreshold: reader.integer("WEFT_REPLICATION_THRESHOLD", 64 * 1024),
     // 1: a degraded part still survives one more lost disk; m makes every write all-or-nothing.
-    minParityWritten: integer("WEFT_MIN_PARITY_WRITTEN", 1),
-    healIntervalMs: integer("WEFT_HEAL_INTERVAL_MS", 10_000),
+    minParityWritten: reader.integer("WEFT_MIN_PARITY_WRITTEN", 1),
+    // Timers: 0 would run them back to back.
+    healIntervalMs: reader.integer("WEFT_HEAL_INTERVAL_MS", 10_000, { min: 1 }),
     // 64 MiB/s: a quarter of one disk's sequential rate or less on the disks this was built on; heal reads k times that.
-    healBytesPerSecond: integer("WEFT_HEAL_BYTES_PER_SECOND", 64 * 1024 * 1024),
+    healBytesPerSecond: reader.integer("WEFT_HEAL_BYTES_PER_SECOND", 64 * 1024 * 1024),
     // A week, as Ceph's deep scrub: a disk's silent corruption is found within days, not at the next read years later.
-    scrubIntervalMs: integer("WEFT_SCRUB_INTERVAL_MS", 7 * 24 * 60 * 60 * 1000),
+    scrubIntervalMs: reader.integer("WEFT_SCRUB_INTERVAL_MS", 7 * 24 * 60 * 60 * 1000),
     // 32 MiB/s per disk: a whole 4 TB disk in about a day and a half, leaving most of its bandwidth to clients.
-    scrubBytesPerSecond: integer("WEFT_SCRUB_BYTES_PER_SECOND", 32 * 1024 * 1024),
-    pendingGraceMs: integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
-    gcIntervalMs: integer("WEFT_GC_INTERVAL_MS", 5000),
-    memoryReducerGrowthBytes: integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),
-    logLevel: process.env.WEFT_LOG_LEVEL ?? "info",
+    scrubBytesPerSecond: reader.integer("WEFT_SCRUB_BYTES_PER_SECOND", 32 * 1024 * 1024),
+    pendingGraceMs: reader.integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
+    gcIntervalMs: reader.integer("WEFT_GC_INTERVAL_MS", 5000, { min: 1 }),
+    // 25 s: inside the 30 s a container runtime waits after SIGTERM before it sends SIGKILL.
+    shutdownGraceMs: reader.integer("WEFT_SHUTDOWN_GRACE_MS", 25_000),
+    // 20 s: how long AWS waits on a silent upload before its RequestTimeout; 0 never times one out.
+    requestIdleTimeoutMs: reader.integer("WEFT_REQUEST_IDLE_TIMEOUT_MS", 20_000),
+    memoryReducerGrowthBytes: reader.integer("WEFT_MEMORY_REDUCER_GROWTH", 64 * 1024 * 1024),
+    metricsToken: reader.text("WEFT_METRICS_TOKEN"),
+    tls: tlsFiles.tls,
+    logLevel: reader.oneOf("WEFT_LOG_LEVEL", "info", LOG_LEVELS),
   };
+  return reader.problems.length > 0 ? { ok: false, problems: reader.problems } : { ok: true, config };
+}
+
+/** The gateway's configuration; with any problem, every one is printed and the process exits with status 2. */
+export function loadConfigOrExit(): GatewayConfig {
+  const reading = readGatewayConfig();
+  if (!reading.ok) exitWithConfigProblems("weft gateway", reading.problems);
+  return reading.config;
 }

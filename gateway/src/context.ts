@@ -6,6 +6,8 @@ import type { AdminResources } from "./admin/admin-api.js";
 import type { CredentialStore } from "./auth/credentials.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
 import type { GatewayConfig } from "./config.js";
+import type { Readiness } from "./http/health.js";
+import type { GatewayMetrics } from "./http/metrics.js";
 import type { RequestTarget } from "./http/request-target.js";
 import type { ObjectStore } from "./objects/object-store.js";
 import type { S3Operation } from "./router/resolve.js";
@@ -17,6 +19,8 @@ export interface Services {
   log: Logger;
   /** What the admin API works with beyond the object layer: the database, the disks, heal (admin/). */
   admin: AdminResources;
+  metrics: GatewayMetrics;
+  readiness: Readiness;
 }
 
 export interface S3State {
@@ -24,6 +28,11 @@ export interface S3State {
   target: RequestTarget;
   operation: S3Operation;
   auth: AuthenticatedRequest;
+  /**
+   * What went wrong, for the access log: thrown by a handler, met by the admin API (which answers it itself), or by
+   * the response stream after its headers went out. The first one is kept.
+   */
+  failure?: unknown;
 }
 
 export type S3Context = Koa.ParameterizedContext<S3State> & { services: Services };

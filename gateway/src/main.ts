@@ -1,6 +1,7 @@
 // Gateway entry point: configuration, PostgreSQL, the ioserver pool, the object layer, the S3 app, the collector,
 // the healer, the scrubber and the heartbeat.
-import { createServer } from "node:http";
+import type { ServerResponse } from "node:http";
+import { createListener } from "../../ioserver/src/listener.js";
 import pino from "pino";
 import { connect, migrate } from "../../meta/src/db.js";
 import { upsertAccessKey } from "../../meta/src/pg/keys.js";
@@ -8,15 +9,17 @@ import { MetaStore } from "../../meta/src/store.js";
 import { GatewayHeartbeat } from "./admin/heartbeat.js";
 import { createApp } from "./app.js";
 import { PgCredentialStore } from "./auth/pg-credentials.js";
-import { loadConfig } from "./config.js";
+import { loadConfigOrExit } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
 import { Sweeper } from "./gc/sweeper.js";
 import { Healer } from "./heal/healer.js";
 import { Scrubber } from "./heal/scrubber.js";
+import { disksNeededForReadiness, Readiness } from "./http/health.js";
+import { GatewayMetrics } from "./http/metrics.js";
 import { MemoryReducer } from "./memory-reducer.js";
 import { ObjectStore } from "./objects/object-store.js";
 
-const config = loadConfig();
+const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel, base: { service: "gateway" } });
 const sql = connect(config.databaseUrl, { max: config.databasePoolSize });
 await migrate(sql);
@@ -24,7 +27,8 @@ for (const [accessKeyId, secret] of Object.entries(config.accessKeys)) await ups
 
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log, { reserveBytes: config.diskReserveBytes });
 await io.start();
-const objects = new ObjectStore({ config, meta: new MetaStore(sql), io, log });
+const metrics = new GatewayMetrics({ sql, io, config });
+const objects = new ObjectStore({ config, meta: metrics.timeMetadataCalls(new MetaStore(sql)), io, log, onDegradedRead: metrics.countDegradedRead });
 const healer = new Healer(sql, io, log, {
   intervalMs: config.healIntervalMs,
   bytesPerSecond: config.healBytesPerSecond,
@@ -38,13 +42,14 @@ const scrubber = new Scrubber(sql, io, log, {
   orphanGraceMs: config.pendingGraceMs,
 });
 scrubber.start();
-const app = createApp({ config, objects, credentials: new PgCredentialStore(sql), log, admin: { sql, io, healer, scrubber } });
+const readiness = new Readiness(sql, io, disksNeededForReadiness(config.storageClasses, config.minParityWritten));
+const app = createApp({ config, objects, credentials: new PgCredentialStore(sql), log, admin: { sql, io, healer, scrubber }, metrics, readiness });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
 const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });
 memoryReducer.start();
 
-const server = createServer(app.callback());
+const server = createListener(app.callback(), config.tls);
 server.requestTimeout = 0; // uploads of many GiB take as long as they take
 server.headersTimeout = 60_000;
 server.keepAliveTimeout = 65_000;
@@ -52,18 +57,34 @@ let heartbeat: GatewayHeartbeat | undefined;
 server.listen(config.port, config.host, () => {
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
-  const url = `http://${config.host}:${port}`;
+  const url = `${config.tls ? "https" : "http"}://${config.host}:${port}`;
   heartbeat = new GatewayHeartbeat(sql, url, log);
   void heartbeat.start().catch((error: unknown) => log.warn({ err: error }, "gateway heartbeat failed"));
   process.stdout.write(`WEFT_GATEWAY_READY ${JSON.stringify({ url, pid: process.pid })}\n`);
 });
 
 let stopping = false;
-async function shutdown(): Promise<void> {
+/**
+ * SIGTERM: stop accepting, let requests under way finish (every answer from now on closes its connection, so clients
+ * take their next request elsewhere), cut what is still running after WEFT_SHUTDOWN_GRACE_MS, then stop the background
+ * work and close PostgreSQL. An upload that commits before the cut gets its answer.
+ */
+async function shutdown(signal: NodeJS.Signals): Promise<void> {
   if (stopping) return;
   stopping = true;
-  server.close();
+  log.info({ signal, graceMs: config.shutdownGraceMs }, "draining: no new connections, finishing requests under way");
+  readiness.shutDown();
+  const drained = new Promise<void>((resolve) => server.close(() => resolve()));
+  const closeIdle = setInterval(() => server.closeIdleConnections(), 100);
   server.closeIdleConnections();
+  let graceTimer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<"cut">((resolve) => (graceTimer = setTimeout(() => resolve("cut"), config.shutdownGraceMs)));
+  if ((await Promise.race([drained, graceOver])) === "cut") {
+    log.warn({ graceMs: config.shutdownGraceMs }, "requests still under way at the end of the grace period: cutting them");
+    server.closeAllConnections();
+  }
+  clearTimeout(graceTimer);
+  clearInterval(closeIdle);
   memoryReducer.stop();
   await heartbeat?.stop();
   await healer.stop();
@@ -71,7 +92,12 @@ async function shutdown(): Promise<void> {
   await sweeper.stop();
   await io.close();
   await sql.end({ timeout: 5 });
+  log.info("stopped");
+  log.flush();
   process.exit(0);
 }
-process.on("SIGTERM", () => void shutdown());
-process.on("SIGINT", () => void shutdown());
+server.on("request", (_request, response: ServerResponse) => {
+  if (stopping) response.setHeader("connection", "close");
+});
+process.on("SIGTERM", () => void shutdown("SIGTERM"));
+process.on("SIGINT", () => void shutdown("SIGINT"));

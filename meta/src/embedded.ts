@@ -80,6 +80,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await makeServer(0).initialise();
     }
     await clearStalePostmaster(clusterDir);
+    if (host !== "127.0.0.1") await allowClientsFromOtherHosts(clusterDir);
 
     const fixedPort = options.port ? options.port : undefined;
     let port = fixedPort ?? (await findFreePort());
@@ -139,6 +140,16 @@ function serverSettings(durable: boolean, host: string): string[] {
     Object.assign(settings, { fsync: "off", synchronous_commit: "off", full_page_writes: "off", shared_buffers: "32MB" });
   }
   return Object.entries(settings).flatMap(([name, value]) => ["-c", `${name}=${value}`]);
+}
+
+/**
+ * initdb lets in clients from loopback only; a cluster listening on another address serves other hosts, which still
+ * need the password (scram-sha-256).
+ */
+async function allowClientsFromOtherHosts(clusterDir: string): Promise<void> {
+  const file = path.join(clusterDir, "pg_hba.conf");
+  const rule = "host all all all scram-sha-256";
+  if (!(await fs.readFile(file, "utf8")).split("\n").includes(rule)) await fs.appendFile(file, `${rule}\n`);
 }
 
 async function readOrCreatePassword(file: string): Promise<string> {

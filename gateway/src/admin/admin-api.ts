@@ -141,7 +141,9 @@ export async function serveAdmin(ctx: Koa.Context, deps: AdminDeps): Promise<voi
     ctx.type = "application/json";
     ctx.body = JSON.stringify(await route(deps, ctx));
   } catch (thrown) {
-    const error = thrown instanceof AdminError ? thrown : toS3Error(thrown, deps.log);
+    // A refusal of the API's own is an answer; anything else is a failure for the access log to tell.
+    if (!(thrown instanceof AdminError)) ctx.state.failure = thrown;
+    const error = thrown instanceof AdminError ? thrown : toS3Error(thrown);
     ctx.status = error.status;
     ctx.type = "application/json";
     ctx.body = JSON.stringify({ code: error.code, message: error.message });

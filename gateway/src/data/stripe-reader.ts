@@ -61,6 +61,8 @@ export interface StripedReadOptions {
   readAhead?: number;
   /** Told about every failed slot read, e.g. to log it or mark its server down; a slot may fail more than once. */
   onSlotFailure?: (failure: SlotFailureInfo) => void;
+  /** Told once, when the read first rebuilds bytes from parity (or a copy) because a data slot is missing or failed. */
+  onDegraded?: () => void;
 }
 
 const MIN_READ_AHEAD = 64 * 1024;
@@ -166,7 +168,7 @@ function isLostForPart(cause: unknown): boolean {
   return cause instanceof IoServerError && (cause.unreachable || cause.status === 404);
 }
 
-async function* readPart(part: StoredPart, from: number, to: number, context: ReadContext): AsyncGenerator<Buffer> {
+async function* readPart(part: StoredPart, from: number, to: number, context: ReadContext, onRebuild: () => void): AsyncGenerator<Buffer> {
   const { layout } = part;
   const readAhead = Math.max(MIN_READ_AHEAD, context.readAhead ?? layout.unit);
   const perStripe = stripeBytes(layout);
@@ -178,8 +180,12 @@ async function* readPart(part: StoredPart, from: number, to: number, context: Re
     if (!plan) throw unavailable(part, health, Math.floor(cursor.pos / perStripe), failures);
     const until = Math.min(to, (plan.lastStripe + 1) * perStripe - 1);
     try {
-      if (plan.sources) yield* readDegraded(part, cursor, until, plan.sources, readAhead, context);
-      else yield* readNormal(part, cursor, until, readAhead, context);
+      if (plan.sources) {
+        onRebuild();
+        yield* readDegraded(part, cursor, until, plan.sources, readAhead, context);
+      } else {
+        yield* readNormal(part, cursor, until, readAhead, context);
+      }
     } catch (error) {
       if (context.signal.aborted) throw context.signal.reason;
       if (!(error instanceof SlotFailure)) throw error;
@@ -235,8 +241,13 @@ function partsInRange(parts: StoredPart[], start: number, end: number): { part: 
   return touched;
 }
 
-async function* readParts(touched: { part: StoredPart; from: number; to: number }[], context: ReadContext): AsyncGenerator<Buffer> {
-  for (const { part, from, to } of touched) yield* readPart(part, from, to, context);
+async function* readParts(touched: { part: StoredPart; from: number; to: number }[], context: ReadContext, onDegraded: (() => void) | undefined): AsyncGenerator<Buffer> {
+  let rebuilt = false;
+  const onRebuild = () => {
+    if (!rebuilt) onDegraded?.();
+    rebuilt = true;
+  };
+  for (const { part, from, to } of touched) yield* readPart(part, from, to, context, onRebuild);
 }
 
 /** Pulls the generator only as fast as the consumer reads; destroying it aborts every upstream GET. */
@@ -314,7 +325,7 @@ export async function openStripedRead(parts: StoredPart[], start: number, end: n
     options.signal?.removeEventListener("abort", onOuterAbort);
     if (!controller.signal.aborted) controller.abort(reason);
   };
-  const generator = readParts(touched, context);
+  const generator = readParts(touched, context, options.onDegraded);
   let first: IteratorResult<Buffer>;
   try {
     first = await generator.next();

@@ -1,13 +1,13 @@
 // The one function that turns what lower layers throw into the S3 error the client gets. Errors are told
 // apart by type, never by message text.
-import type { Logger } from "pino";
 import { IoServerError } from "../../../ioserver/src/client.js";
 import { isDatabaseUnavailable, InvalidPartError, NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, WriteConditionFailedError } from "../../../meta/src/errors.js";
 import { DataUnavailableError } from "../data/stripe-reader.js";
 import { LongBodyError, ShortBodyError, StripeWriteError } from "../data/striper.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
 
-export function toS3Error(error: unknown, log: Logger): S3Error {
+/** Logs nothing: the access log (app.ts) writes one line per request, with the cause of a 503 and the stack of a 500. */
+export function toS3Error(error: unknown): S3Error {
   if (isS3Error(error)) return error;
   if (error instanceof ShortBodyError) return new S3Error("IncompleteBody", undefined, { cause: error });
   if (error instanceof LongBodyError) return new S3Error("InvalidRequest", "The request body is longer than its declared length.", { cause: error });
@@ -27,7 +27,6 @@ export function toS3Error(error: unknown, log: Logger): S3Error {
     return new S3Error("PreconditionFailed", undefined, { cause: error, details: { Condition: condition } });
   }
   if (error instanceof DataUnavailableError || error instanceof StripeWriteError || error instanceof IoServerError) {
-    log.warn({ err: error }, "storage unavailable");
     return new S3Error("ServiceUnavailable", "The object's storage is not available right now. Please retry.", { cause: error });
   }
   if (isDatabaseUnavailable(error)) {
@@ -36,6 +35,5 @@ export function toS3Error(error: unknown, log: Logger): S3Error {
   if ((error as { code?: string })?.code === "ECONNRESET" || (error as { code?: string })?.code === "ERR_STREAM_PREMATURE_CLOSE") {
     return new S3Error("IncompleteBody", undefined, { cause: error });
   }
-  log.error({ err: error }, "internal error");
   return new S3Error("InternalError", undefined, { cause: error });
 }

@@ -3,6 +3,7 @@
 // on it; with one, exactly that version goes.
 import type { Bucket } from "../../../meta/src/types.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
+import { checkObjectKey } from "../s3/object-key.js";
 import { isVersionId } from "./ids.js";
 import type { ObjectDeps } from "./object-store.js";
 
@@ -46,7 +47,7 @@ export type DeleteOutcome = { deleted: true; deleteMarkerVersionId?: string } | 
 
 async function deleteOne(deps: ObjectDeps, bucket: Bucket, principal: string, requestId: string, entry: DeleteEntry): Promise<DeleteOutcome> {
   try {
-    if (Buffer.byteLength(entry.key) > 1024) throw new S3Error("KeyTooLongError");
+    checkObjectKey(entry.key);
     // A version id Weft cannot have minted is this key's NoSuchVersion, as AWS reports it in a DeleteObjects result
     // (a lone DeleteObject answers it with 400 InvalidArgument instead).
     const versionId = entry.versionId === undefined || isVersionId(entry.versionId) ? entry.versionId : undefined;

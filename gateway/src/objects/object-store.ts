@@ -28,6 +28,8 @@ export interface ObjectDeps {
   meta: MetaStore;
   io: IoPool;
   log: Logger;
+  /** Told about each read that rebuilds bytes from parity (the gateway's metrics count them). */
+  onDegradedRead?: () => void;
 }
 
 export class ObjectStore {

@@ -62,5 +62,5 @@ export async function openVersionRead(deps: ObjectDeps, version: ObjectVersion, 
     });
     return { layout, datafiles };
   });
-  return openStripedRead(parts, range.start, range.end, { signal: options.signal, requestId: options.requestId });
+  return openStripedRead(parts, range.start, range.end, { signal: options.signal, requestId: options.requestId, onDegraded: deps.onDegradedRead });
 }

@@ -7,6 +7,7 @@ import { isVersionId } from "../objects/ids.js";
 import { S3Error } from "../s3/errors.js";
 import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { H, headerValue } from "../s3/headers.js";
+import { checkObjectKey } from "../s3/object-key.js";
 
 /** The bucket named by the request, owned by the caller (the object layer answers NoSuchBucket or AccessDenied). */
 export function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
@@ -47,9 +48,7 @@ export function setWrittenVersionId(ctx: S3Context, written: { versionId: string
 }
 
 export function objectKey(ctx: S3Context): string {
-  const key = ctx.state.operation.key!;
-  if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
-  return key;
+  return checkObjectKey(ctx.state.operation.key!);
 }
 
 /**

@@ -11,6 +11,7 @@ import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
+import { checkObjectKey } from "../s3/object-key.js";
 import { renderXml } from "../s3/xml.js";
 import { MAX_PART_SIZE } from "../objects/write.js";
 import { setWrittenVersionId } from "./common.js";
@@ -310,9 +311,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const bucket = await objects.ownBucket(bucketName, accessKeyId);
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
-  // PostgreSQL text cannot hold a NUL: a key with one cannot be stored, which is the client's error, not ours.
-  if (key.includes("\u0000")) throw new S3Error("InvalidArgument", "Object key contains a NUL character.", { details: { ArgumentName: "key" } });
-  if (Buffer.byteLength(key) > 1024) throw new S3Error("KeyTooLongError");
+  checkObjectKey(key);
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");

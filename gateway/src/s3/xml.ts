@@ -10,6 +10,10 @@ const parserOptions = {
   parseTagValue: false,
   trimValues: true,
   htmlEntities: true,
+  // The deepest S3 request document (a lifecycle rule's Filter/And/Tag/Key) nests six levels. The parser keeps its
+  // open elements on a list, not the call stack, and throws on an element with more ancestors than this (33 levels
+  // pass); its result is then walked recursively, which this bound keeps shallow.
+  maxNestedTags: 32,
   isArray: (name: string) => name === "Part" || name === "Object",
 };
 const parser = new XMLParser(parserOptions);
@@ -59,25 +63,46 @@ function orderedElements(name: string, value: XmlValue): object[] {
   return [{ [name]: [{ "#text": String(value) }] }];
 }
 
-/** A NUL character, raw or as a character reference (&#0;, &#x00;...). */
-const NUL = /\u0000|&#(?:0+|x0+);/i;
+/** What ends each construct whose content is data, not markup. */
+const DATA_SECTION_END: Record<string, string> = { "<!--": "-->", "<![CDATA[": "]]>", "<?": "?>" };
 
 /**
- * Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML. So is a
- * document type declaration: no S3 document has one, and its entities would let a small body expand into a huge one
- * ("billion laughs") or stand for text the checks before parsing never saw. A NUL, which XML cannot carry even as
- * a character reference, is refused too (the parser would silently drop it, turning one key into another), as is
- * nesting deeper than the parser takes.
+ * Whether the document holds a declaration (`<!DOCTYPE`, `<!ENTITY`, in any case) or a NUL as a character reference
+ * (`&#0;`, `&#x00;`...) anywhere but inside a comment, a CDATA section or a processing instruction, where that text
+ * is only data. One forward pass: a body of any size is read once.
+ */
+function declaresOrReferencesNul(text: string): boolean {
+  const markup = /<!--|<!\[CDATA\[|<\?|<!|&#(?:0+|x0+);/gi;
+  for (let match = markup.exec(text); match !== null; match = markup.exec(text)) {
+    const end = DATA_SECTION_END[match[0]];
+    if (end === undefined) return true;
+    const close = text.indexOf(end, markup.lastIndex);
+    if (close === -1) return false; // unterminated: the validator refuses the document
+    markup.lastIndex = close + end.length;
+  }
+  return false;
+}
+
+/**
+ * Parses a request body; anything not well-formed, or without the expected root element, is MalformedXML, and is
+ * refused before anything acts on it. So is:
+ * - a document type declaration, or any other declaration: no S3 document has one, and its entities would let a
+ *   small body expand into a huge one ("billion laughs") or stand for text the checks before parsing never saw.
+ *   The parser cannot refuse one: it can only bound how far entities expand, or leave every entity unexpanded,
+ *   `&amp;` included. Hence the check before it;
+ * - a NUL, which XML cannot carry even as a character reference (the parser would silently drop it, turning one key
+ *   into another);
+ * - nesting deeper than maxNestedTags.
  */
 export function parseXml(text: string, root: string, options: { trimValues?: boolean } = {}): XmlObject {
-  if (text.trim() === "" || /<!DOCTYPE|<!ENTITY/i.test(text) || NUL.test(text)) throw new S3Error("MalformedXML");
+  if (text.trim() === "" || text.includes("\u0000") || declaresOrReferencesNul(text)) throw new S3Error("MalformedXML");
   let document: XmlObject;
   try {
     if (XMLValidator.validate(text) !== true) throw new S3Error("MalformedXML");
     document = (options.trimValues === false ? untrimmedParser : parser).parse(text) as XmlObject;
   } catch {
-    // Whatever the validator or the parser refuses (their own nesting limit, or a RangeError where their recursion runs
-    // out of stack) is a document the client got wrong: the input is all they read.
+    // Whatever the parser throws on (nesting past maxNestedTags, a construct the validator let through) is about
+    // the input alone: the client's document is at fault.
     throw new S3Error("MalformedXML");
   }
   const element = document[root];

@@ -44,3 +44,8 @@ export async function describeDatabase(sql: Sql): Promise<DatabaseInfo> {
            (select count(*)::int from pg_stat_activity where datname = current_database()) as connections`;
   return { version: row!.version, databaseBytes: row!.bytes, connections: row!.connections };
 }
+
+/** The cheapest statement: whether PostgreSQL answers at all (the gateway's readiness). */
+export async function pingDatabase(sql: Sql): Promise<void> {
+  await sql`select 1`;
+}
