@@ -5,10 +5,12 @@ import Koa from "koa";
 import { randomBytes } from "node:crypto";
 import { CLIENT_CLOSED_REQUEST, bytesReadSinceLastRequest, bytesWrittenSince } from "../../ioserver/src/metrics.js";
 import type { S3Context, S3State, Services } from "./context.js";
+import { requireRegion } from "./auth/region.js";
 import { verifyRequest } from "./auth/verify-request.js";
 import { parseRequestTarget } from "./http/request-target.js";
 import { resolveOperation } from "./router/resolve.js";
 import { S3Error } from "./s3/errors.js";
+import { refuseUnhonouredHeaders } from "./s3/unhonoured-headers.js";
 import { renderXml } from "./s3/xml.js";
 import { H } from "./s3/headers.js";
 import { HANDLERS } from "./ops/index.js";
@@ -99,9 +101,22 @@ export function createApp(services: Services): Koa<S3State> {
     if (ctx.method === "OPTIONS" && bucket !== undefined) return preflightCors(ctx as S3Context, bucket);
     // Set before the operation runs so that error responses carry them too (a browser cannot read them otherwise).
     if (bucket !== undefined && ctx.get("origin")) await addCorsResponseHeaders(ctx as S3Context, bucket);
-    ctx.state.operation = resolveOperation(ctx.method, ctx.state.target, ctx.req.headers);
+    // A request for something Weft does not serve is still authenticated first: a stranger learns nothing from a 501.
+    let unsupported: S3Error | undefined;
+    try {
+      ctx.state.operation = resolveOperation(ctx.method, ctx.state.target, ctx.req.headers);
+    } catch (error) {
+      if (!(error instanceof S3Error) || error.code !== "NotImplemented") throw error;
+      unsupported = error;
+    }
     // POST Object carries no request signature: its handler checks the signature of the form's policy.
-    if (ctx.state.operation.name !== "PostObject") ctx.state.auth = await verifyRequest(ctx.req, services.credentials);
+    if (ctx.state.operation?.name !== "PostObject") {
+      const auth = await verifyRequest(ctx.req, services.credentials);
+      requireRegion(auth, config.region);
+      ctx.state.auth = auth;
+    }
+    if (unsupported) throw unsupported;
+    refuseUnhonouredHeaders(ctx.req.headers);
     await next();
   });
 

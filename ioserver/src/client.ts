@@ -1,4 +1,5 @@
 // The only caller of the ioserver wire protocol (protocol.ts). One keep-alive undici Pool per ioserver.
+import { setMaxListeners } from "node:events";
 import { randomBytes } from "node:crypto";
 import { Pool } from "undici";
 import type { Dispatcher } from "undici";
@@ -82,7 +83,7 @@ export class IoClient {
   private readonly keys: ProtocolKeys;
   private diskId: string | undefined;
   /** Aborted (and replaced) by abandonRequests: every request under way listens to it. */
-  private serverLost = new AbortController();
+  private serverLost = listenedByEveryRequest(new AbortController());
 
   constructor(
     readonly baseUrl: string,
@@ -233,7 +234,7 @@ export class IoClient {
    */
   abandonRequests(): void {
     this.serverLost.abort(new IoServerError(`${this.baseUrl}: found down, requests under way abandoned`, undefined, SERVER_LOST));
-    this.serverLost = new AbortController();
+    this.serverLost = listenedByEveryRequest(new AbortController());
   }
 
   /** The disk requests are for: the one given, else the one the server said it is when first asked. */
@@ -268,6 +269,12 @@ export class IoClient {
       throw networkError(method, `${this.baseUrl}${path}`, error, signal, serverLost);
     }
   }
+}
+
+/** A controller whose signal every request under way listens to: as many listeners as requests, not a leak. */
+function listenedByEveryRequest(controller: AbortController): AbortController {
+  setMaxListeners(0, controller.signal);
+  return controller;
 }
 
 /**

@@ -11,6 +11,7 @@ import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
+import { refuseUnhonouredHeaders } from "../s3/unhonoured-headers.js";
 import { checkObjectKey } from "../s3/object-key.js";
 import { renderXml } from "../s3/xml.js";
 import { MAX_PART_SIZE } from "../objects/write.js";
@@ -312,6 +313,8 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
   checkObjectKey(key);
+  // A form's fields stand for the headers of a PUT: one asking for encryption or a lock is refused the same way.
+  refuseUnhonouredHeaders(Object.fromEntries(fields));
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
