@@ -85,6 +85,14 @@ describe("no silent success", function () {
     const response = await fetch(url);
     assert.equal(response.status, 400);
     assert.match(await response.text(), /<Code>AuthorizationQueryParametersError<\/Code>.*<Region>us-east-1<\/Region>/s);
+    const { url: formUrl, fields } = await createPresignedPost(elsewhere, { Bucket: bucket, Key: "form-elsewhere" });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.append(name, value);
+    form.append("file", new Blob([new Uint8Array(Buffer.from("bytes"))]), "file.bin");
+    const posted = await fetch(formUrl, { method: "POST", body: form });
+    assert.equal(posted.status, 400);
+    assert.match(await posted.text(), /<Code>AuthorizationQueryParametersError<\/Code>.*<Region>us-east-1<\/Region>/s);
+    await absent("form-elsewhere");
   });
 
   it("answers a stranger asking for a sub-resource Weft does not serve 403, and its owner 501", async () => {

@@ -2,6 +2,7 @@
 // signature but by a policy document the bucket owner signed beforehand (AWS "Browser-based uploads using POST",
 // SigV4 flavour). The fields before the file are buffered (capped); the file streams into the write path like a
 // PUT body, its length unknown until it ends; anything after the file is read and ignored, as AWS does.
+import { requireRegion } from "../auth/region.js";
 import busboy from "busboy";
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
@@ -149,6 +150,8 @@ async function verifyPolicySignature(ctx: S3Context, fields: Map<string, string>
   if (!signaturesEqual(expected, signature)) {
     throw new S3Error("SignatureDoesNotMatch", undefined, { details: { AWSAccessKeyId: credential.accessKeyId, StringToSign: policy } });
   }
+  // The form's x-amz-credential is a query-style credential: refused as a presigned URL's would be.
+  requireRegion({ authType: "presigned", region: credential.region }, ctx.services.config.region);
   return credential.accessKeyId;
 }
 
