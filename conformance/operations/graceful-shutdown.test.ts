@@ -41,8 +41,9 @@ describe("a gateway stopped with SIGTERM", function () {
     await new Promise((resolve) => setTimeout(resolve, 600));
     process.kill(cluster.gateway.pid, "SIGTERM");
     // The signal takes a moment to be handled: new connections are refused from then on, the upload still running.
+    // (A connection that reached the listen queue just before it closed is reset instead: not refused yet.)
     let attempt = await tryConnect(cluster.endpoint);
-    for (const deadline = Date.now() + 1_000; attempt === "connected" && Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 1_000; attempt !== "ECONNREFUSED" && Date.now() < deadline; ) {
       await new Promise((resolve) => setTimeout(resolve, 50));
       attempt = await tryConnect(cluster.endpoint);
     }
@@ -58,6 +59,7 @@ describe("a gateway stopped with SIGTERM", function () {
   });
 
   it("cuts a request that outlasts the grace period, and exits", async () => {
+    if ((await tryConnect(cluster.endpoint)) !== "connected") await cluster.restartGateway();
     const stalled = await stalledUpload(cluster, `/${bucket}/stalled`, 100_000, "x".repeat(1000));
     await new Promise((resolve) => setTimeout(resolve, 300));
     const signalledAt = Date.now();
