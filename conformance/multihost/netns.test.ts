@@ -78,6 +78,7 @@ describe("a cluster over four hosts on a private network (network namespaces)", 
     // Another run's test network may have to be torn down first (createTestNetwork waits its turn).
     this.timeout(240_000);
     const unavailable = await namespacesUnavailable();
+    // Skipped, and said so: network namespaces need root, the `ip` command and a kernel that lets this process make them.
     if (unavailable) {
       console.log(`      skipped: ${unavailable}`);
       this.skip();
