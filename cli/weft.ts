@@ -10,6 +10,7 @@ import { bucket } from "./bucket.js";
 import { disk } from "./disk.js";
 import { heal } from "./heal.js";
 import { scrub } from "./scrub.js";
+import { key, user } from "./users.js";
 
 const USAGE = `usage: weft <command> [--json]
 
@@ -25,6 +26,16 @@ commands:
                  disks cannot replace, unless --force
   bucket storage-class BUCKET [CLASS | --clear]
                  show, set or clear the class a bucket's writes get when they name none (a Weft extension)
+  bucket owner BUCKET USER
+                 give the bucket to another user
+  user create NAME
+                 a new user, owning nothing yet
+  user list      users, with their keys and buckets
+  key create USER [--read-only] [--bucket B]...
+                 a new access key for USER, limited to reading and to buckets B if given; prints the secret once
+  key list [USER]
+                 access keys (never their secrets)
+  key revoke ID  the key stops working at once, on every gateway
 
 environment: WEFT_ENDPOINT (default http://127.0.0.1:9000), WEFT_ACCESS_KEY, WEFT_SECRET_KEY (an admin key pair)`;
 
@@ -41,6 +52,8 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
         wait: { type: "boolean", default: false },
         force: { type: "boolean", default: false },
         clear: { type: "boolean", default: false },
+        "read-only": { type: "boolean", default: false },
+        bucket: { type: "string", multiple: true, default: [] },
         help: { type: "boolean", short: "h" },
       },
     });
@@ -64,6 +77,11 @@ export async function runWeft(argv: string[], out: (text: string) => void = (tex
     if (command === "scrub" && rest.length === 0) return await scrub(client, { wait: parsed.values.wait, json: parsed.values.json }, out);
     if (command === "bucket") {
       const code = await bucket(client, rest, { json: parsed.values.json, clear: parsed.values.clear }, out);
+      if (code !== undefined) return code;
+    }
+    if (command === "user" || command === "key") {
+      const identityOptions = { json: parsed.values.json, readOnly: parsed.values["read-only"], buckets: parsed.values.bucket };
+      const code = await (command === "user" ? user : key)(client, rest, identityOptions, out);
       if (code !== undefined) return code;
     }
     if (command === "disk") {

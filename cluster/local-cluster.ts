@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../meta/src/embedded.js";
 import { compiledEntry, NODE_FLAGS, spawnIoServer, withMallocTunables, type IoServerProcess } from "../ioserver/src/spawn.js";
+import { newMasterKeyText } from "../gateway/src/auth/master-keys.js";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../gateway/src/config.js";
 
 const liveGateways = new Set<ChildProcess>();
@@ -64,8 +65,8 @@ export interface LocalCluster {
   postgres: EmbeddedPostgres | undefined;
   /** Starts ioserver `index` again on its folder and port (after stop() or kill()). */
   restartIoServer(index: number): Promise<IoServerProcess>;
-  /** Starts the gateway again with the same settings (after gateway.stop() or kill()). */
-  restartGateway(): Promise<GatewayProcess>;
+  /** Starts the gateway again with the same settings, changed by `env` from now on (after gateway.stop() or kill()). */
+  restartGateway(env?: Record<string, string>): Promise<GatewayProcess>;
   /** SIGKILLs the embedded PostgreSQL's postmaster, as a crash would (fault tests; not with `databaseUrl`). */
   killPostgres(): Promise<void>;
   /** Starts the embedded PostgreSQL again on its folder and port (after killPostgres). */
@@ -84,6 +85,22 @@ async function clusterSecretFor(dataDir: string): Promise<string> {
     await writeFile(file, `${secret}\n`, { mode: 0o600 });
     return secret;
   }
+}
+
+/**
+ * The master key that seals access key secrets (gateway/src/auth/master-keys.ts), kept in the data dir beside
+ * PostgreSQL's files; WEFT_MASTER_KEY or WEFT_MASTER_KEY_FILE in the environment take its place.
+ */
+async function masterKeyEnvironment(dataDir: string): Promise<Record<string, string>> {
+  if (process.env.WEFT_MASTER_KEY) return { WEFT_MASTER_KEY: process.env.WEFT_MASTER_KEY };
+  if (process.env.WEFT_MASTER_KEY_FILE) return { WEFT_MASTER_KEY_FILE: process.env.WEFT_MASTER_KEY_FILE };
+  const file = join(dataDir, "master-key");
+  try {
+    await readFile(file, "utf8");
+  } catch {
+    await writeFile(file, `${newMasterKeyText()}\n`, { mode: 0o600 });
+  }
+  return { WEFT_MASTER_KEY_FILE: file };
 }
 
 function exited(child: ChildProcess): Promise<void> {
@@ -175,6 +192,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const gatewayEnv: Record<string, string> = {
       DATABASE_URL: databaseUrl,
       WEFT_CLUSTER_SECRET: clusterSecret,
+      ...(await masterKeyEnvironment(dataDir)),
       WEFT_IOSERVERS: ioserverUrls.join(","),
       WEFT_HOST: host,
       WEFT_PORT: String(options.port ?? 9000),
@@ -202,7 +220,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         ioservers[index] = ioserver;
         return ioserver;
       },
-      async restartGateway() {
+      async restartGateway(env = {}) {
+        Object.assign(gatewayEnv, env);
         gatewayEnv.WEFT_PORT = String(new URL(cluster.endpoint).port);
         gateway = await spawnGateway(gatewayEnv, stdout, options.gatewayNodeArgs);
         cluster.gateway = gateway;

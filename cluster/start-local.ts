@@ -11,12 +11,13 @@ const databaseUrl = environment.text("DATABASE_URL");
 const ioserverUrls = environment.text("WEFT_IOSERVERS");
 // The gateway inherits this environment, so it is checked by the gateway's own rules: `npm start` and the gateway
 // cannot disagree. What the cluster supplies itself when unset (the embedded PostgreSQL, its own ioservers, the secret
-// kept in the data dir) is stood in for by values of the right shape.
+// and the master key kept in the data dir) is stood in for by values of the right shape.
 const gateway = readGatewayConfig({
   ...process.env,
   DATABASE_URL: databaseUrl ?? "postgres://embedded",
   WEFT_IOSERVERS: ioserverUrls ?? Array.from({ length: ioserverCount }, (_, index) => `http://ioserver-${index + 1}`).join(","),
   WEFT_CLUSTER_SECRET: environment.text("WEFT_CLUSTER_SECRET") ?? "kept-in-the-data-dir",
+  ...(environment.text("WEFT_MASTER_KEY") || environment.text("WEFT_MASTER_KEY_FILE") ? {} : { WEFT_MASTER_KEY: "0".repeat(64) }),
 });
 if (!gateway.ok || environment.problems.length > 0) {
   exitWithConfigProblems("weft start", [...environment.problems, ...(gateway.ok ? [] : gateway.problems)]);

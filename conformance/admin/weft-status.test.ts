@@ -93,8 +93,9 @@ describe("weft status and the admin API", function () {
     assert.equal(wrong.code, 3);
     assert.match(wrong.stdout, /SignatureDoesNotMatch/);
 
-    await cluster.strangerClient("plainuser"); // a valid S3 access key, stored in PostgreSQL only
-    const stranger = await weft(["status", "--json"], { WEFT_ACCESS_KEY: "plainuser", WEFT_SECRET_KEY: "plainuser-secret" });
+    await cluster.admin().call("POST", "user/create", { name: "plainuser" });
+    const plainKey = await cluster.createKey("plainuser"); // a valid S3 access key, stored in PostgreSQL only
+    const stranger = await weft(["status", "--json"], { WEFT_ACCESS_KEY: plainKey.accessKeyId, WEFT_SECRET_KEY: plainKey.secretAccessKey });
     assert.equal(stranger.code, 3);
     assert.deepEqual(JSON.parse(stranger.stdout), { error: { code: "AccessDenied", message: "This access key is not an admin key.", status: 403 } });
 

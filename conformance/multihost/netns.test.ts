@@ -16,6 +16,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import { AdminClient } from "../../cli/admin-client.js";
 import { spawnGateway, type GatewayProcess } from "../../cluster/local-cluster.js";
+import { newMasterKeyText } from "../../gateway/src/auth/master-keys.js";
 import { DEFAULT_ACCESS_KEY, DEFAULT_SECRET_KEY } from "../../gateway/src/config.js";
 import type { ClusterStatus } from "../../gateway/src/admin/status.js";
 import { spawnIoServer, type IoServerProcess } from "../../ioserver/src/spawn.js";
@@ -101,6 +102,8 @@ describe("a cluster over four hosts on a private network (network namespaces)", 
     cutDiskId = ioservers.find((ioserver) => new URL(ioserver.url).hostname === network!.host(CUT_HOST).address)!.diskId;
 
     const databaseUrl = (postgres.ready as { url: string }).url;
+    // Every gateway of a cluster seals and opens access key secrets with the same master key.
+    const masterKey = newMasterKeyText();
     // Both gateways start at once, as a deployment's do: migrations and disk registration take their locks.
     gateways.push(
       ...(await Promise.all(
@@ -109,6 +112,7 @@ describe("a cluster over four hosts on a private network (network namespaces)", 
           const env = {
             DATABASE_URL: databaseUrl,
             WEFT_CLUSTER_SECRET: secret,
+            WEFT_MASTER_KEY: masterKey,
             WEFT_IOSERVERS: ioservers.map((ioserver) => ioserver.url).join(","),
             WEFT_HOST: host.address,
             WEFT_PORT: String(GATEWAY_PORT),

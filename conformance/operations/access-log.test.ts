@@ -84,13 +84,14 @@ describe("access log", function () {
   });
 
   it("logs a 403 and a 404 at info with their S3 codes, without a stack", async () => {
-    const stranger = await cluster.strangerClient("logstranger");
-    const denied = await lineOf(await failedRequestId(stranger.send(new GetObjectCommand({ Bucket: BUCKET, Key: "object" })), "AccessDenied", 403));
-    assertFields(denied, { level: INFO, status: 403, errorCode: "AccessDenied", accessKeyId: "logstranger", op: "GetObject", key: "object", client: "127.0.0.1" });
+    await cluster.admin().call("POST", "user/create", { name: "logstranger" });
+    const stranger = await cluster.createKey("logstranger");
+    const denied = await lineOf(await failedRequestId(stranger.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: "object" })), "AccessDenied", 403));
+    assertFields(denied, { level: INFO, status: 403, errorCode: "AccessDenied", accessKeyId: stranger.accessKeyId, user: "logstranger", op: "GetObject", key: "object", client: "127.0.0.1" });
     assertNoStack(denied);
 
     const missing = await lineOf(await failedRequestId(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: "no-such-key" })), "NoSuchKey", 404));
-    assertFields(missing, { level: INFO, status: 404, errorCode: "NoSuchKey", accessKeyId: cluster.accessKey, op: "GetObject", key: "no-such-key", client: "127.0.0.1" });
+    assertFields(missing, { level: INFO, status: 404, errorCode: "NoSuchKey", accessKeyId: cluster.accessKey, user: "admin", op: "GetObject", key: "no-such-key", client: "127.0.0.1" });
     assertNoStack(missing);
   });
 

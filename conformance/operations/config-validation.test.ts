@@ -89,6 +89,7 @@ describe("configuration checked before anything starts", function () {
       // Six URLs for STANDARD=4+2 (the gateway counts them, it does not ask whether they are distinct).
       WEFT_IOSERVERS: Array.from({ length: 6 }, (_, index) => `http://127.0.0.1:${ioserverPort}/${index}`).join(","),
       WEFT_CLUSTER_SECRET: "secret",
+      WEFT_MASTER_KEY: "ab".repeat(32),
       WEFT_PORT: "0",
     };
   });

@@ -7,15 +7,18 @@ import { Agent } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startLocalCluster, type LocalCluster, type LocalClusterOptions } from "../../cluster/local-cluster.js";
-import { connect } from "../../meta/src/db.js";
-import { upsertAccessKey } from "../../meta/src/pg/keys.js";
+import { AdminClient } from "../../cli/admin-client.js";
 
 export interface TestCluster extends LocalCluster {
   dataDir: string;
   /** An SDK client with its defaults (aws-chunked + CRC32 trailer uploads), path-style addressing. */
   client(overrides?: Partial<S3ClientConfig>): S3Client;
-  /** An SDK client for another user: a new access key `accessKeyId` (secret `<accessKeyId>-secret`). */
-  strangerClient(accessKeyId: string): Promise<S3Client>;
+  /** An SDK client for another user: a new user `name` (created through the admin API) with a new key. */
+  strangerClient(name: string): Promise<S3Client>;
+  /** The admin API's client, with the cluster's admin key. */
+  admin(): AdminClient;
+  /** A new access key of user `user` (admin API), and an SDK client using it. */
+  createKey(user: string, scope?: { readOnly?: boolean; buckets?: string[] }): Promise<{ accessKeyId: string; secretAccessKey: string; client: S3Client }>;
   /** An SDK client using virtual-hosted addressing: `<bucket>.localhost:<port>`, resolved to 127.0.0.1 here. */
   virtualHostedClient(): S3Client;
   destroy(): Promise<void>;
@@ -52,19 +55,21 @@ export async function startTestCluster(options: Partial<LocalClusterOptions> = {
     clients.push(client);
     return client;
   };
+  const admin = () => new AdminClient({ endpoint: cluster.endpoint, accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey, region: cluster.region });
+  const createKey = async (user: string, scope: { readOnly?: boolean; buckets?: string[] } = {}) => {
+    const key = await admin().call<{ accessKeyId: string; secretAccessKey: string }>("POST", "key/create", { user, ...scope });
+    const client = make({ endpoint: cluster.endpoint, forcePathStyle: true, credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey } });
+    return { ...key, client };
+  };
   return Object.assign(cluster, {
     dataDir,
     client: (overrides = {}) => make({ endpoint: cluster.endpoint, forcePathStyle: true, ...overrides }),
-    async strangerClient(accessKeyId: string) {
-      const secretAccessKey = `${accessKeyId}-secret`;
-      const sql = connect(cluster.databaseUrl, { max: 1 });
-      try {
-        await upsertAccessKey(sql, accessKeyId, secretAccessKey);
-      } finally {
-        await sql.end();
-      }
-      return make({ endpoint: cluster.endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } });
+    async strangerClient(name: string) {
+      await admin().call("POST", "user/create", { name });
+      return (await createKey(name)).client;
     },
+    admin,
+    createKey,
     virtualHostedClient: () =>
       make({
         endpoint: cluster.endpoint.replace("127.0.0.1", "localhost"),

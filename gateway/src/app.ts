@@ -6,7 +6,9 @@ import { randomBytes } from "node:crypto";
 import { CLIENT_CLOSED_REQUEST, bytesReadSinceLastRequest, bytesWrittenSince } from "../../ioserver/src/metrics.js";
 import type { S3Context, S3State, Services } from "./context.js";
 import { requireRegion } from "./auth/region.js";
+import { principalOf } from "./auth/key-store.js";
 import { verifyRequest } from "./auth/verify-request.js";
+import { requireKeyScope } from "./access/key-scope.js";
 import { parseRequestTarget } from "./http/request-target.js";
 import { resolveOperation } from "./router/resolve.js";
 import { S3Error } from "./s3/errors.js";
@@ -114,8 +116,10 @@ export function createApp(services: Services): Koa<S3State> {
       const auth = await verifyRequest(ctx.req, services.credentials);
       requireRegion(auth, config.region);
       ctx.state.auth = auth;
+      ctx.state.principal = await principalOf(services.credentials, auth.accessKeyId);
     }
     if (unsupported) throw unsupported;
+    if (ctx.state.principal) requireKeyScope(ctx.state.principal, ctx.state.operation);
     refuseUnhonouredHeaders(ctx.req.headers);
     await next();
   });
@@ -156,6 +160,7 @@ function finishRequest(ctx: S3Context, startedAt: number, writtenBefore: number,
     requestId: state.requestId,
     client,
     accessKeyId: state.auth?.accessKeyId,
+    user: state.principal?.userName,
     op,
     bucket: operation?.bucket,
     key: operation?.key,

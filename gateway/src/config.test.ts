@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { readGatewayConfig, type Environment } from "./config.js";
 
 const SIX_IOSERVERS = Array.from({ length: 6 }, (_, index) => `http://127.0.0.1:${9101 + index}`).join(",");
-const VALID: Environment = { DATABASE_URL: "postgres://weft:pw@db:5432/weft", WEFT_CLUSTER_SECRET: "s3cret", WEFT_IOSERVERS: SIX_IOSERVERS };
+const MASTER_KEY_HEX = "ab".repeat(32);
+const VALID: Environment = {
+  DATABASE_URL: "postgres://weft:pw@db:5432/weft",
+  WEFT_CLUSTER_SECRET: "s3cret",
+  WEFT_MASTER_KEY: MASTER_KEY_HEX,
+  WEFT_IOSERVERS: SIX_IOSERVERS,
+};
 
 function problemsOf(env: Environment): string[] {
   const reading = readGatewayConfig(env);
@@ -59,6 +65,7 @@ describe("gateway configuration", () => {
       [
         "DATABASE_URL: required (a postgres:// URL)",
         "WEFT_CLUSTER_SECRET: required (the secret shared with the ioservers)",
+        "WEFT_MASTER_KEY: required (the key that seals access key secrets in PostgreSQL, 64 hex digits or the base64 of 32 bytes (`openssl rand -hex 32`); or WEFT_MASTER_KEY_FILE)",
         "WEFT_IOSERVERS: required (comma-separated ioserver URLs)",
         "WEFT_STORAGE_CLASSES=STANDARD=9+9: STANDARD=9+9: the erasure code takes 1 to 24 data slots (k) and 0 to 6 parity slots (m)",
         "WEFT_STRIPE_UNIT=5000: must be a multiple of 4096",
@@ -98,6 +105,35 @@ describe("gateway configuration", () => {
     assert.deepEqual(problemsOf({ ...VALID, DATABASE_URL: "mysql://root:hunter2@db/weft" }), ["DATABASE_URL: not a postgres:// or postgresql:// URL"]);
     assert.deepEqual(problemsOf({ ...VALID, DATABASE_URL: "postgres://weft:hunter2@[db/weft" }), [
       "DATABASE_URL: not a URL (expected postgres://user:password@host:port/database)",
+    ]);
+  });
+
+  it("reads the master key as hex, as base64 or from a file, with previous keys for rotation, and never echoes one", async () => {
+    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const base64 = Buffer.alloc(32, 7).toString("base64");
+    const reading = readGatewayConfig({ ...VALID, WEFT_MASTER_KEY_PREVIOUS: `${base64}, ${"cd".repeat(32)}` });
+    assert.ok(reading.ok);
+    assert.deepEqual(reading.config.masterKeys.current, Buffer.from(MASTER_KEY_HEX, "hex"));
+    assert.deepEqual(reading.config.masterKeys.previous, [Buffer.alloc(32, 7), Buffer.from("cd".repeat(32), "hex")]);
+
+    const dir = await mkdtemp(join(tmpdir(), "weft-master-key-"));
+    try {
+      await writeFile(join(dir, "key"), `${base64}\n`);
+      const fromFile = readGatewayConfig({ ...VALID, WEFT_MASTER_KEY: "", WEFT_MASTER_KEY_FILE: join(dir, "key") });
+      assert.ok(fromFile.ok);
+      assert.deepEqual(fromFile.config.masterKeys.current, Buffer.alloc(32, 7));
+      assert.deepEqual(problemsOf({ ...VALID, WEFT_MASTER_KEY_FILE: join(dir, "key") }), ["WEFT_MASTER_KEY_FILE=" + join(dir, "key") + ": give WEFT_MASTER_KEY or WEFT_MASTER_KEY_FILE, not both"]);
+      assert.match(problemsOf({ ...VALID, WEFT_MASTER_KEY: "", WEFT_MASTER_KEY_FILE: join(dir, "missing") })[0]!, /^WEFT_MASTER_KEY_FILE=.*missing: cannot read it: ENOENT/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(problemsOf({ ...VALID, WEFT_MASTER_KEY: "too-short-to-be-a-key" }), [
+      "WEFT_MASTER_KEY: not a master key: 64 hex digits or the base64 of 32 bytes (`openssl rand -hex 32`)",
+    ]);
+    assert.deepEqual(problemsOf({ ...VALID, WEFT_MASTER_KEY_PREVIOUS: `${"cd".repeat(32)},nope` }), [
+      "WEFT_MASTER_KEY_PREVIOUS: an entry is not a master key: 64 hex digits or the base64 of 32 bytes (`openssl rand -hex 32`)",
     ]);
   });
 

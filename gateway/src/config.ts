@@ -3,6 +3,8 @@
 // (cluster/start-local.ts) checks its environment with the same rules.
 import { readTlsFiles, type TlsFiles } from "../../ioserver/src/listener.js";
 import { pino } from "pino";
+import { readFileSync } from "node:fs";
+import { parseMasterKey } from "./auth/master-keys.js";
 import { MAX_K, MAX_M } from "./data/layout.js";
 
 export interface StorageClassConfig {
@@ -24,8 +26,10 @@ export interface GatewayConfig {
   /** A disk whose filesystem has less free space than this gets no new datafiles (data/placement.ts). */
   diskReserveBytes: number;
   clusterSecret: string;
-  /** Access key pairs seeded into PostgreSQL at start (more can live there already). */
+  /** The admin access key pairs (WEFT_ACCESS_KEY): the bootstrap admin user's, known only to configuration. */
   accessKeys: Record<string, string>;
+  /** Seals access key secrets in PostgreSQL (auth/master-keys.ts); previous keys still open what they sealed. */
+  masterKeys: { current: Buffer; previous: Buffer[] };
   storageClasses: Record<string, StorageClassConfig>;
   defaultStorageClass: string;
   /** Default stripe unit in bytes (multiple of 8); small parts use a smaller one (gateway/src/data/layout.ts). */
@@ -66,7 +70,7 @@ export interface GatewayConfig {
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** Variables whose value must not be echoed into a terminal or a log. */
-const SECRET_VARIABLES = new Set(["DATABASE_URL", "WEFT_CLUSTER_SECRET", "WEFT_SECRET_KEY"]);
+const SECRET_VARIABLES = new Set(["DATABASE_URL", "WEFT_CLUSTER_SECRET", "WEFT_SECRET_KEY", "WEFT_MASTER_KEY", "WEFT_MASTER_KEY_PREVIOUS"]);
 
 /**
  * Reads variables from an environment, noting one line per bad value instead of stopping at the first, so that one
@@ -166,6 +170,37 @@ function readStorageClasses(reader: EnvironmentReader, ioserverCount: number | u
   return classes;
 }
 
+const MASTER_KEY_FORMAT = "64 hex digits or the base64 of 32 bytes (`openssl rand -hex 32`)";
+
+/** WEFT_MASTER_KEY, or the file WEFT_MASTER_KEY_FILE names, and the comma-separated WEFT_MASTER_KEY_PREVIOUS. */
+function readMasterKeys(reader: EnvironmentReader): { current: Buffer; previous: Buffer[] } {
+  const fallback = { current: Buffer.alloc(0), previous: [] };
+  let text = reader.text("WEFT_MASTER_KEY");
+  const file = reader.text("WEFT_MASTER_KEY_FILE");
+  if (text !== undefined && file !== undefined) reader.problem("WEFT_MASTER_KEY_FILE", "give WEFT_MASTER_KEY or WEFT_MASTER_KEY_FILE, not both");
+  if (text === undefined && file !== undefined) {
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      reader.problem("WEFT_MASTER_KEY_FILE", `cannot read it: ${(error as Error).message}`);
+      return fallback;
+    }
+  }
+  if (text === undefined) {
+    reader.required("WEFT_MASTER_KEY", `the key that seals access key secrets in PostgreSQL, ${MASTER_KEY_FORMAT}; or WEFT_MASTER_KEY_FILE`);
+    return fallback;
+  }
+  const current = parseMasterKey(text);
+  if (!current) reader.problem(file !== undefined ? "WEFT_MASTER_KEY_FILE" : "WEFT_MASTER_KEY", `not a master key: ${MASTER_KEY_FORMAT}`);
+  const previous: Buffer[] = [];
+  for (const item of reader.list("WEFT_MASTER_KEY_PREVIOUS", [])) {
+    const key = parseMasterKey(item);
+    if (key) previous.push(key);
+    else reader.problem("WEFT_MASTER_KEY_PREVIOUS", `an entry is not a master key: ${MASTER_KEY_FORMAT}`);
+  }
+  return { current: current ?? fallback.current, previous };
+}
+
 function readDatabaseUrl(reader: EnvironmentReader): string | undefined {
   const text = reader.required("DATABASE_URL", "a postgres:// URL");
   if (text === undefined) return undefined;
@@ -195,6 +230,7 @@ export function readGatewayConfig(env: Environment = process.env): ConfigReading
   const tlsFiles = readTlsFiles(env);
   reader.problems.push(...tlsFiles.problems);
   const clusterSecret = reader.required("WEFT_CLUSTER_SECRET", "the secret shared with the ioservers");
+  const masterKeys = readMasterKeys(reader);
   const ioserverUrls = readIoserverUrls(reader);
   const storageClasses = readStorageClasses(reader, ioserverUrls.length > 0 ? ioserverUrls.length : undefined);
   const defaultStorageClass = reader.text("WEFT_DEFAULT_STORAGE_CLASS") ?? "STANDARD";
@@ -221,6 +257,7 @@ export function readGatewayConfig(env: Environment = process.env): ConfigReading
     accessKeys: {
       [reader.text("WEFT_ACCESS_KEY") ?? DEFAULT_ACCESS_KEY]: reader.text("WEFT_SECRET_KEY") ?? DEFAULT_SECRET_KEY,
     },
+    masterKeys,
     storageClasses,
     defaultStorageClass,
     stripeUnit,

@@ -3,7 +3,7 @@
 import type Koa from "koa";
 import type { Logger } from "pino";
 import type { AdminResources } from "./admin/admin-api.js";
-import type { CredentialStore } from "./auth/credentials.js";
+import type { KeyStore, Principal } from "./auth/key-store.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
 import type { GatewayConfig } from "./config.js";
 import type { Readiness } from "./http/health.js";
@@ -15,7 +15,7 @@ import type { S3Operation } from "./router/resolve.js";
 export interface Services {
   config: GatewayConfig;
   objects: ObjectStore;
-  credentials: CredentialStore;
+  credentials: KeyStore;
   log: Logger;
   /** What the admin API works with beyond the object layer: the database, the disks, heal (admin/). */
   admin: AdminResources;
@@ -28,6 +28,8 @@ export interface S3State {
   target: RequestTarget;
   operation: S3Operation;
   auth: AuthenticatedRequest;
+  /** Who signed the request: the user its key acts as, and the key's limits. */
+  principal: Principal;
   /**
    * What went wrong, for the access log: thrown by a handler, met by the admin API (which answers it itself), or by
    * the response stream after its headers went out. The first one is kept.

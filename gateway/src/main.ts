@@ -4,12 +4,13 @@ import type { ServerResponse } from "node:http";
 import { createListener } from "../../ioserver/src/listener.js";
 import pino from "pino";
 import { connect, migrate } from "../../meta/src/db.js";
-import { upsertAccessKey } from "../../meta/src/pg/keys.js";
+import { adoptAdminUser } from "../../meta/src/pg/users.js";
 import { MetaStore } from "../../meta/src/store.js";
 import { GatewayHeartbeat } from "./admin/heartbeat.js";
 import { createApp } from "./app.js";
-import { PgCredentialStore } from "./auth/pg-credentials.js";
-import { loadConfigOrExit } from "./config.js";
+import { ADMIN_USER_NAME, newCanonicalId, PgKeyStore, sealStoredSecrets } from "./auth/key-store.js";
+import { MasterKeys } from "./auth/master-keys.js";
+import { exitWithConfigProblems, loadConfigOrExit } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
 import { Sweeper } from "./gc/sweeper.js";
 import { Healer } from "./heal/healer.js";
@@ -23,7 +24,15 @@ const config = loadConfigOrExit();
 const log = pino({ level: config.logLevel, base: { service: "gateway" } });
 const sql = connect(config.databaseUrl, { max: config.databasePoolSize });
 await migrate(sql);
-for (const [accessKeyId, secret] of Object.entries(config.accessKeys)) await upsertAccessKey(sql, accessKeyId, secret);
+const masterKeys = new MasterKeys(config.masterKeys.current, config.masterKeys.previous);
+const adminUser = await adoptAdminUser(sql, ADMIN_USER_NAME, Object.keys(config.accessKeys), newCanonicalId());
+try {
+  await sealStoredSecrets(sql, masterKeys, log);
+} catch (error) {
+  exitWithConfigProblems("weft gateway", [(error as Error).message]);
+}
+const credentials = new PgKeyStore(sql, masterKeys, config.accessKeys, adminUser, log);
+await credentials.listen();
 
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log, { reserveBytes: config.diskReserveBytes });
 await io.start();
@@ -43,7 +52,7 @@ const scrubber = new Scrubber(sql, io, log, {
 });
 scrubber.start();
 const readiness = new Readiness(sql, io, disksNeededForReadiness(config.storageClasses, config.minParityWritten));
-const app = createApp({ config, objects, credentials: new PgCredentialStore(sql), log, admin: { sql, io, healer, scrubber }, metrics, readiness });
+const app = createApp({ config, objects, credentials, log, admin: { sql, io, healer, scrubber, masterKeys }, metrics, readiness });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
 const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });

@@ -4,12 +4,11 @@ import { connect, migrate } from "./db.js";
 import { MigrationChangedError, NoSuchBucketError, SchemaNewerError, VersionNotPendingError } from "./errors.js";
 import { createBucket, deleteBucket, getBucket, listBuckets } from "./pg/buckets.js";
 import { listIoServers, upsertIoServer } from "./pg/ioservers.js";
-import { getAccessKeySecret, upsertAccessKey } from "./pg/keys.js";
 import { createUpload } from "./pg/uploads.js";
 import { commitVersion, deleteObject, insertPendingVersion } from "./pg/versions.js";
 import { fakeDatafiles, putTestObject, startTestDatabase, type TestDatabase } from "./test-support.js";
 
-describe("meta: buckets, access keys, ioservers, migrations", () => {
+describe("meta: buckets, ioservers, migrations", () => {
   let db: TestDatabase;
   before(async () => {
     db = await startTestDatabase();
@@ -93,14 +92,6 @@ describe("meta: buckets, access keys, ioservers, migrations", () => {
     );
     assert.equal(await deleteBucket(db.sql, withPending), "deleted", "deleting a deleted bucket is not an error");
     assert.ok(await getBucket(db.sql, "with-object"));
-  });
-
-  it("stores and replaces access keys", async () => {
-    assert.equal(await getAccessKeySecret(db.sql, "AKIDEXAMPLE"), undefined);
-    await upsertAccessKey(db.sql, "AKIDEXAMPLE", "secret-1");
-    assert.equal(await getAccessKeySecret(db.sql, "AKIDEXAMPLE"), "secret-1");
-    await upsertAccessKey(db.sql, "AKIDEXAMPLE", "secret-2");
-    assert.equal(await getAccessKeySecret(db.sql, "AKIDEXAMPLE"), "secret-2");
   });
 
   it("registers ioservers and updates their URLs", async () => {

@@ -16,12 +16,15 @@ export interface TestDatabase {
   stop(): Promise<void>;
 }
 
-export async function startTestDatabase(options: { max?: number; onQuery?: (query: string, parameters: unknown[]) => void } = {}): Promise<TestDatabase> {
+/** `schemaThrough`: migrate only that far (an older schema, for upgrade tests). */
+export async function startTestDatabase(
+  options: { max?: number; onQuery?: (query: string, parameters: unknown[]) => void; schemaThrough?: string } = {},
+): Promise<TestDatabase> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "weft-meta-test-"));
   const server = await startEmbeddedPostgres({ dataDir, durable: false });
   const sql = connect(server.url, options);
   try {
-    await migrate(sql);
+    await migrate(sql, { through: options.schemaThrough });
   } catch (error) {
     await sql.end();
     await server.stop();

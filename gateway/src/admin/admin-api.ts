@@ -4,7 +4,8 @@
 // never start with "_"), so no S3 request is ever taken for an admin one.
 import type Koa from "koa";
 import type { Logger } from "pino";
-import type { CredentialStore } from "../auth/credentials.js";
+import type { KeyStore } from "../auth/key-store.js";
+import type { MasterKeys } from "../auth/master-keys.js";
 import { verifyRequest } from "../auth/verify-request.js";
 import type { GatewayConfig } from "../config.js";
 import { toS3Error } from "../http/error-mapping.js";
@@ -12,8 +13,8 @@ import type { Healer } from "../heal/healer.js";
 import type { Scrubber } from "../heal/scrubber.js";
 import { getBucket, setBucketDefaultStorageClass } from "../../../meta/src/pg/buckets.js";
 import { retireDisk, startDrain } from "../../../meta/src/pg/ioservers.js";
-import type { S3Context } from "../context.js";
-import { readSmallBody } from "../ops/common.js";
+import { AdminError, jsonBody, type AdminRoute } from "./admin-request.js";
+import { IDENTITY_ROUTES } from "./identity-routes.js";
 import { clusterStatus, type StatusDeps } from "./status.js";
 
 export const ADMIN_PATH_PREFIX = "/_weft/admin/v1/";
@@ -22,30 +23,18 @@ export const ADMIN_PATH_PREFIX = "/_weft/admin/v1/";
 export interface AdminResources extends StatusDeps {
   healer: Healer;
   scrubber: Scrubber;
+  masterKeys: MasterKeys;
 }
 
 export interface AdminDeps extends AdminResources {
   config: GatewayConfig;
-  credentials: CredentialStore;
+  credentials: KeyStore;
   log: Logger;
 }
 
-/** An admin request the API refuses; rendered as `{"code", "message"}` with `status`. */
-export class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = "AdminError";
-  }
-}
-
-type AdminRoute = (deps: AdminDeps, ctx: Koa.Context) => Promise<unknown>;
-
 /** "METHOD path-after-the-prefix" → handler. */
 const ROUTES: Record<string, AdminRoute> = {
+  ...IDENTITY_ROUTES,
   "GET status": (deps) => clusterStatus(deps),
   // Starts a pass on this gateway (or joins the one running) and answers at once; GET heal follows it.
   "POST heal": async (deps) => {
@@ -101,27 +90,6 @@ const ROUTES: Record<string, AdminRoute> = {
 
 async function healReport(deps: AdminDeps): Promise<{ progress: ReturnType<Healer["progress"]>; queued: number }> {
   return { progress: deps.healer.progress(), queued: await deps.healer.queued() };
-}
-
-/** The request's JSON object, with the fields `shape` names ("string", "boolean"; "?" when optional) checked. */
-type FieldType = "string" | "string?" | "boolean?";
-type FieldValue<Type extends FieldType> = Type extends "string" ? string : Type extends "string?" ? string | undefined : boolean | undefined;
-
-async function jsonBody<Shape extends Record<string, FieldType>>(ctx: Koa.Context, shape: Shape): Promise<{ [Field in keyof Shape]: FieldValue<Shape[Field]> }> {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readSmallBody(ctx as S3Context, { limit: 64 * 1024 }));
-  } catch (error) {
-    if (error instanceof SyntaxError) throw new AdminError(400, "MalformedJSON", "The request body is not JSON.");
-    throw error;
-  }
-  if (typeof parsed !== "object" || parsed === null) throw new AdminError(400, "MalformedJSON", "The request body is not a JSON object.");
-  for (const [field, type] of Object.entries(shape)) {
-    const value = (parsed as Record<string, unknown>)[field];
-    if (value === undefined && type.endsWith("?")) continue;
-    if (typeof value !== type.replace("?", "")) throw new AdminError(400, "InvalidArgument", `"${field}" must be a ${type.replace("?", "")}.`);
-  }
-  return parsed as { [Field in keyof Shape]: FieldValue<Shape[Field]> };
 }
 
 export function isAdminPath(rawUrl: string): boolean {

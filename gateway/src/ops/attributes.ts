@@ -49,7 +49,7 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
   const { bucket, version } = await ctx.services.objects.findVersion({
     bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     key,
     versionId: requestedVersionId(ctx),
     withBody: false,

@@ -1,4 +1,5 @@
 // Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation, Get/PutBucketVersioning.
+import { keyMaySee } from "../access/key-scope.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
@@ -27,7 +28,7 @@ export async function createBucket(ctx: S3Context): Promise<void> {
   // Any LocationConstraint is accepted (s3cmd sends "US", the aws cli its configured region): this cluster has one
   // location, and the bucket answers with the gateway's region.
   if (text.trim() !== "") parseXml(text, "CreateBucketConfiguration");
-  const owner = ctx.state.auth.accessKeyId;
+  const owner = ctx.state.principal.canonicalId;
   await ctx.services.objects.createBucket(name, owner);
   ctx.set("location", `/${name}`);
   respondEmpty(ctx, 200);
@@ -53,12 +54,14 @@ export async function getBucketLocation(ctx: S3Context): Promise<void> {
 }
 
 export async function listBuckets(ctx: S3Context): Promise<void> {
-  const owner = ctx.state.auth.accessKeyId;
+  const { principal } = ctx.state;
   const prefix = ctx.state.target.query.get("prefix") ?? "";
-  const buckets = (await ctx.services.objects.listBuckets(owner)).filter((bucket) => bucket.name.startsWith(prefix));
+  const buckets = (await ctx.services.objects.listBuckets(principal.canonicalId)).filter(
+    (bucket) => bucket.name.startsWith(prefix) && keyMaySee(principal, bucket.name),
+  );
   ctx.type = "application/xml";
   ctx.body = renderXml("ListAllMyBucketsResult", {
-    Owner: { ID: owner, DisplayName: owner },
+    Owner: { ID: principal.canonicalId, DisplayName: principal.userName },
     Buckets: { Bucket: buckets.map((bucket) => ({ Name: bucket.name, CreationDate: iso8601(bucket.createdAt), BucketRegion: bucket.region })) },
     Prefix: ctx.state.target.query.has("prefix") ? prefix : undefined,
   });

@@ -11,7 +11,7 @@ import { checkObjectKey } from "../s3/object-key.js";
 
 /** The bucket named by the request, owned by the caller (the object layer answers NoSuchBucket or AccessDenied). */
 export function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
-  return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, ctx.state.auth.accessKeyId);
+  return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, ctx.state.principal.canonicalId);
 }
 
 /** Aborted when the client goes away before the answer is out: reads from the ioservers stop with it. */
@@ -83,4 +83,9 @@ export function requestedChecksumAlgorithm(headers: IncomingHttpHeaders): Checks
     throw new S3Error("InvalidRequest", "Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]");
   }
   return value as ChecksumAlgorithm;
+}
+
+/** An Owner (or Initiator) element: the user's canonical id and name. */
+export async function ownerElement(ctx: S3Context, canonicalId: string): Promise<{ ID: string; DisplayName: string }> {
+  return { ID: canonicalId, DisplayName: await ctx.services.credentials.userNameOf(canonicalId) };
 }

@@ -2,6 +2,7 @@
 // copy itself (why bytes are moved rather than datafiles shared, the checks of the copied bytes) is in
 // gateway/src/objects/copy.ts.
 import type { IncomingHttpHeaders } from "node:http";
+import { requireKeyMayRead } from "../access/key-scope.js";
 import type { S3Context } from "../context.js";
 import type { CopySource, CopySourceConditions } from "../objects/copy.js";
 import type { StoredPart } from "../objects/write.js";
@@ -78,8 +79,11 @@ function checksumElements(checksum: StoredPart["checksum"]): XmlObject {
   return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.base64 } : {};
 }
 
+/** The copy's source, in a bucket the request's key may read. */
 function copySourceOf(ctx: S3Context): CopySource {
-  return parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
+  const source = parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
+  requireKeyMayRead(ctx.state.principal, source.bucket);
+  return source;
 }
 
 export async function copyObject(ctx: S3Context): Promise<void> {
@@ -95,7 +99,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const { copy, sourceVersionId } = await objects.copyObject({
     bucket,
     key,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     source: copySourceOf(ctx),
     conditions: copySourceConditions(headers),
     requestedStorageClass,
@@ -148,7 +152,7 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const { stored, sourceVersionId } = await objects.uploadPartCopy({
     upload,
     partNumber,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     source: copySourceOf(ctx),
     conditions: copySourceConditions(ctx.req.headers),
     rangeOf: (size) => parseCopySourceRange(rangeHeader, size),

@@ -9,7 +9,7 @@ import { loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmp
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
   const bucketName = ctx.state.operation.bucket!;
-  const principal = ctx.state.auth.accessKeyId;
+  const principal = ctx.state.principal.canonicalId;
   const key = objectKey(ctx);
   const result = await ctx.services.objects.deleteObject({ bucketName, principal, key, versionId: requestedVersionId(ctx) });
   if (result.deleteMarker) ctx.set(H.deleteMarker, "true");
@@ -39,7 +39,7 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
   const { quiet, entries } = requestedDeletes(parseXml(await readSmallBody(ctx), "Delete", { trimValues: false }));
   const outcomes: DeleteOutcome[] = await ctx.services.objects.deleteObjects({
     bucket,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     requestId: ctx.state.requestId,
     entries,
   });

@@ -72,7 +72,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const { query } = ctx.state.target;
   const { bucket, version } = await ctx.services.objects.findVersion({
     bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     key,
     versionId: requestedVersionId(ctx),
     withBody,

@@ -5,7 +5,7 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { quoteEtag } from "../s3/headers.js";
 import { iso8601, renderXml, renderXmlInOrder, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, parseVersionId } from "./common.js";
+import { loadOwnBucket, ownerElement, parseVersionId } from "./common.js";
 
 const MAX_KEYS_LIMIT = 1000;
 
@@ -48,15 +48,15 @@ async function list(ctx: S3Context, startAfter: string | undefined): Promise<Lis
   return { bucket, prefix, delimiter, maxKeys, encode: encoder ?? ((value) => value), encoded: encoder !== undefined, page };
 }
 
-function entries(listing: Listing, withOwner: boolean): XmlObject {
-  const { page, encode, bucket } = listing;
+function entries(listing: Listing, owner: XmlObject | undefined): XmlObject {
+  const { page, encode } = listing;
   return {
     Contents: page.contents.map((object: ObjectSummary) => ({
       Key: encode(object.key),
       LastModified: iso8601(object.lastModified),
       ETag: quoteEtag(object.etag),
       Size: object.size,
-      Owner: withOwner ? { ID: bucket.owner, DisplayName: bucket.owner } : undefined,
+      Owner: owner,
       StorageClass: object.storageClass,
     })),
     CommonPrefixes: page.commonPrefixes.map((prefix) => ({ Prefix: encode(prefix) })),
@@ -77,7 +77,7 @@ export async function listObjects(ctx: S3Context): Promise<void> {
     Delimiter: listing.delimiter !== undefined ? encode(listing.delimiter) : undefined,
     IsTruncated: page.isTruncated,
     EncodingType: listing.encoded ? "url" : undefined,
-    ...entries(listing, true),
+    ...entries(listing, await ownerElement(ctx, listing.bucket.owner)),
   });
 }
 
@@ -112,7 +112,7 @@ export async function listObjectsV2(ctx: S3Context): Promise<void> {
     ContinuationToken: token,
     NextContinuationToken: page.isTruncated && page.nextMarker !== undefined ? encodeToken(page.nextMarker) : undefined,
     StartAfter: startAfter !== undefined ? encode(startAfter) : undefined,
-    ...entries(listing, query.get("fetch-owner") === "true"),
+    ...entries(listing, query.get("fetch-owner") === "true" ? await ownerElement(ctx, listing.bucket.owner) : undefined),
   });
 }
 
@@ -136,7 +136,7 @@ export async function listObjectVersions(ctx: S3Context): Promise<void> {
   const encoder = encoderOf(query);
   const encode = encoder ?? ((value: string) => value);
   const page = await ctx.services.objects.listObjectVersions(bucket, { prefix, delimiter, keyMarker, versionIdMarker, maxKeys });
-  const owner = { ID: bucket.owner, DisplayName: bucket.owner };
+  const owner = await ownerElement(ctx, bucket.owner);
   // Versions and delete markers alternate in listing order, as AWS sends them.
   const entries = page.entries.map((entry): [string, XmlObject] =>
     entry.isDeleteMarker

@@ -12,7 +12,7 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
-import { loadOwnBucket, objectKey, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
+import { loadOwnBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
 
@@ -67,7 +67,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     checksumAlgorithm,
     checksumType,
     tags,
-    owner: ctx.state.auth.accessKeyId,
+    owner: ctx.state.principal.canonicalId,
   });
   if (checksumAlgorithm) ctx.set(H.checksumAlgorithm, checksumAlgorithm);
   if (checksumType) ctx.set(H.checksumType, checksumType);
@@ -172,7 +172,7 @@ export async function listParts(ctx: S3Context): Promise<void> {
   const maxParts = Math.min(countParameter(ctx, "max-parts", LIST_LIMIT), LIST_LIMIT);
   const marker = countParameter(ctx, "part-number-marker", 0);
   const { parts, isTruncated } = await ctx.services.objects.listParts(upload, marker, maxParts);
-  const initiator = { ID: upload.owner, DisplayName: upload.owner };
+  const initiator = await ownerElement(ctx, upload.owner);
   ctx.type = "application/xml";
   ctx.body = renderXml("ListPartsResult", {
     Bucket: bucket.name,
@@ -217,6 +217,8 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
   const lastIsPrefix = lastPrefix !== undefined && (lastUpload === undefined || compareKeys(lastPrefix, lastUpload.key) > 0);
   const nextKeyMarker = lastIsPrefix ? lastPrefix : lastUpload?.key;
   const nextUploadIdMarker = lastIsPrefix ? undefined : lastUpload?.uploadId;
+  const initiators = new Map<string, XmlObject>();
+  for (const upload of page.uploads) if (!initiators.has(upload.owner)) initiators.set(upload.owner, await ownerElement(ctx, upload.owner));
   ctx.type = "application/xml";
   ctx.body = renderXml("ListMultipartUploadsResult", {
     Bucket: bucket.name,
@@ -232,8 +234,8 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
     Upload: page.uploads.map((upload) => ({
       Key: encode(upload.key),
       UploadId: upload.uploadId,
-      Initiator: { ID: upload.owner, DisplayName: upload.owner },
-      Owner: { ID: upload.owner, DisplayName: upload.owner },
+      Initiator: initiators.get(upload.owner),
+      Owner: initiators.get(upload.owner),
       StorageClass: upload.storageClass,
       Initiated: iso8601(upload.initiated),
       ChecksumAlgorithm: upload.checksumAlgorithm,

@@ -7,6 +7,8 @@ import busboy from "busboy";
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
+import { requireKeyScope } from "../access/key-scope.js";
+import { principalOf } from "../auth/key-store.js";
 import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
@@ -312,7 +314,10 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const range = checkPolicy(policy, fields, bucketName, new Date()) ?? { min: 0, max: MAX_PART_SIZE };
   if (range.max > MAX_PART_SIZE) range.max = MAX_PART_SIZE;
 
-  const bucket = await objects.ownBucket(bucketName, accessKeyId);
+  const principal = await principalOf(ctx.services.credentials, accessKeyId);
+  ctx.state.principal = principal;
+  requireKeyScope(principal, ctx.state.operation);
+  const bucket = await objects.ownBucket(bucketName, principal.canonicalId);
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
   checkObjectKey(key);

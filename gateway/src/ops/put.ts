@@ -16,7 +16,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const tags = tagsFromHeader(ctx.req.headers);
   const written = await objects.putObject({
     bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.auth.accessKeyId,
+    principal: ctx.state.principal.canonicalId,
     requestId: ctx.state.requestId,
     key,
     storageClass,

@@ -57,6 +57,12 @@ export async function setBucketDefaultStorageClass(sql: Sql, name: string, stora
   return row ? bucketFromRow(row) : undefined;
 }
 
+/** Gives the bucket to another user; undefined when there is no such bucket. */
+export async function setBucketOwner(sql: Sql, name: string, owner: string): Promise<Bucket | undefined> {
+  const [row] = await sql<BucketRow[]>`update buckets set owner = ${owner} where name = ${name} returning *`;
+  return row ? bucketFromRow(row) : undefined;
+}
+
 export async function setBucketVersioning(sql: Sql, bucketId: number, versioning: VersioningState): Promise<void> {
   await sql`update buckets set versioning = ${versioning} where id = ${bucketId}`;
 }

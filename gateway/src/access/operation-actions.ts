@@ -1,0 +1,48 @@
+// What each S3 operation does, as access control sees it: its IAM action (what bucket policies name) and whether it
+// changes anything (what a read-only key may not do). Exhaustive: a new operation does not compile without a line here.
+import type { S3OperationName } from "../router/resolve.js";
+
+export interface OperationAccess {
+  action: string;
+  writes: boolean;
+}
+
+const read = (action: string): OperationAccess => ({ action, writes: false });
+const write = (action: string): OperationAccess => ({ action, writes: true });
+
+export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
+  ListBuckets: read("s3:ListAllMyBuckets"),
+  CreateBucket: write("s3:CreateBucket"),
+  DeleteBucket: write("s3:DeleteBucket"),
+  HeadBucket: read("s3:ListBucket"),
+  GetBucketLocation: read("s3:GetBucketLocation"),
+  ListObjects: read("s3:ListBucket"),
+  ListObjectsV2: read("s3:ListBucket"),
+  ListObjectVersions: read("s3:ListBucketVersions"),
+  PutObject: write("s3:PutObject"),
+  PostObject: write("s3:PutObject"),
+  CopyObject: write("s3:PutObject"),
+  GetObject: read("s3:GetObject"),
+  HeadObject: read("s3:GetObject"),
+  GetObjectAttributes: read("s3:GetObjectAttributes"),
+  DeleteObject: write("s3:DeleteObject"),
+  DeleteObjects: write("s3:DeleteObject"),
+  CreateMultipartUpload: write("s3:PutObject"),
+  UploadPart: write("s3:PutObject"),
+  UploadPartCopy: write("s3:PutObject"),
+  CompleteMultipartUpload: write("s3:PutObject"),
+  AbortMultipartUpload: write("s3:AbortMultipartUpload"),
+  ListParts: read("s3:ListMultipartUploadParts"),
+  ListMultipartUploads: read("s3:ListBucketMultipartUploads"),
+  GetObjectTagging: read("s3:GetObjectTagging"),
+  PutObjectTagging: write("s3:PutObjectTagging"),
+  DeleteObjectTagging: write("s3:DeleteObjectTagging"),
+  GetBucketTagging: read("s3:GetBucketTagging"),
+  PutBucketTagging: write("s3:PutBucketTagging"),
+  DeleteBucketTagging: write("s3:PutBucketTagging"),
+  GetBucketCors: read("s3:GetBucketCORS"),
+  PutBucketCors: write("s3:PutBucketCORS"),
+  DeleteBucketCors: write("s3:PutBucketCORS"),
+  GetBucketVersioning: read("s3:GetBucketVersioning"),
+  PutBucketVersioning: write("s3:PutBucketVersioning"),
+};
