@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { compileGlob, matchPattern } from "./pattern.js";
 import { parseBucketPolicy, policyPrincipals } from "./policy.js";
 import { isPolicyPublic } from "./policy-public.js";
-import { BUCKET, EVERYONE, OBJECTS_ARN, USER, policyJson, type Statement } from "./policy-fixtures.js";
+import { BUCKET, EVERYONE, OBJECTS_ARN, USER, policyJson, type Statement } from "./policy-fixtures.test.js";
 
 const read = (Principal: unknown, Condition?: unknown, Effect = "Allow"): Statement =>
   ({ Effect, Principal, Action: "s3:GetObject", Resource: OBJECTS_ARN, ...(Condition ? { Condition } : {}) });

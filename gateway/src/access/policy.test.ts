@@ -3,7 +3,7 @@ import { S3Error } from "../s3/errors.js";
 import { evaluatePolicy, parseBucketPolicy, type AccessRequest, type PolicyDecision } from "./policy.js";
 import {
   ALICE, ANONYMOUS, BOB, BUCKET, BUCKET_ARN, EVERYONE, OBJECTS_ARN, USER, policyJson, request, type Statement,
-} from "./policy-fixtures.js";
+} from "./policy-fixtures.test.js";
 
 interface Case {
   name: string;

@@ -1,4 +1,5 @@
-// Shared by the policy tests: the bucket, the users and builders for policy documents and requests.
+// Shared by the policy tests: the bucket, the users and builders for policy documents and requests. Named
+// *.test.ts, though it holds no test, so that the build leaves it out as it leaves out the tests.
 import type { AccessRequest, ConditionContext } from "./policy.js";
 import type { Requester } from "./requester.js";
 
