@@ -32,6 +32,8 @@ const CATALOG = {
   InvalidStorageClass: [400, "The storage class you specified is not valid"],
   InvalidObjectState: [403, "The operation is not valid for the current state of the object."],
   KeyTooLongError: [400, "Your key is too long"],
+  MalformedACLError: [400, "The ACL that you provided was not well formed or did not validate against our published schema."],
+  MalformedPolicy: [400, "Invalid policy syntax."],
   MalformedTrailerError: [400, "The request contained trailing data that was not well-formed or did not conform to our published schema."],
   MalformedPOSTRequest: [400, "The body of your POST request is not well-formed multipart/form-data."],
   MalformedXML: [400, "The XML you provided was not well-formed or did not validate against our published schema"],
@@ -54,6 +56,7 @@ const CATALOG = {
   RequestTimeTooSkewed: [403, "The difference between the request time and the current time is too large."],
   ServiceUnavailable: [503, "Please reduce your request rate."],
   SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
+  UnresolvableGrantByEmailAddress: [400, "The email address that you provided does not match any account on record."],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 } as const satisfies Record<string, readonly [number, string]>;
 

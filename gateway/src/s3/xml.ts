@@ -19,6 +19,11 @@ const parserOptions = {
 const parser = new XMLParser(parserOptions);
 /** For documents whose text is data that may begin or end with whitespace (object keys in DeleteObjects). */
 const untrimmedParser = new XMLParser({ ...parserOptions, trimValues: false });
+/**
+ * For documents whose meaning rides on an attribute (an ACL Grantee's xsi:type). Attributes come back as "@name"
+ * members with their namespace prefix dropped, since a client may bind the XMLSchema-instance namespace to any prefix.
+ */
+const attributeParser = new XMLParser({ ...parserOptions, ignoreAttributes: false, attributeNamePrefix: "@", removeNSPrefix: true, parseAttributeValue: false });
 
 export type XmlValue = string | number | boolean | XmlObject | XmlValue[] | undefined;
 export interface XmlObject {
@@ -94,12 +99,13 @@ function declaresOrReferencesNul(text: string): boolean {
  *   into another);
  * - nesting deeper than maxNestedTags.
  */
-export function parseXml(text: string, root: string, options: { trimValues?: boolean } = {}): XmlObject {
+export function parseXml(text: string, root: string, options: { trimValues?: boolean; attributes?: boolean } = {}): XmlObject {
   if (text.trim() === "" || text.includes("\u0000") || declaresOrReferencesNul(text)) throw new S3Error("MalformedXML");
   let document: XmlObject;
   try {
     if (XMLValidator.validate(text) !== true) throw new S3Error("MalformedXML");
-    document = (options.trimValues === false ? untrimmedParser : parser).parse(text) as XmlObject;
+    const chosen = options.attributes ? attributeParser : options.trimValues === false ? untrimmedParser : parser;
+    document = chosen.parse(text) as XmlObject;
   } catch {
     // Whatever the parser throws on (nesting past maxNestedTags, a construct the validator let through) is about
     // the input alone: the client's document is at fault.
