@@ -7,6 +7,7 @@ import {
   canonicalizedAmzHeaders,
   canonicalizedResource,
   requestStringsToSignV2,
+  resourcePathCandidates,
   signV2,
   signaturesEqualV2,
   stringToSignV2,
@@ -178,12 +179,20 @@ describe("SigV2 (AWS's johnsmith examples)", () => {
 
   it("signs the sub-resources sorted, values decoded, and nothing else of the query", () => {
     assert.equal(
-      canonicalizedResource(undefined, "/b/k", "x-id=GetObject&versionId=3%2F4&response-content-disposition=attachment%3B%20filename%3D%22a%20b%22&partNumber=2&uploadId=u1"),
+      canonicalizedResource("/b/k", "x-id=GetObject&versionId=3%2F4&response-content-disposition=attachment%3B%20filename%3D%22a%20b%22&partNumber=2&uploadId=u1"),
       '/b/k?partNumber=2&response-content-disposition=attachment; filename="a b"&uploadId=u1&versionId=3/4',
     );
-    assert.equal(canonicalizedResource(undefined, "/b", "uploads&prefix=x"), "/b?uploads");
-    assert.equal(canonicalizedResource(undefined, "/b", "delete="), "/b?delete=");
-    assert.equal(canonicalizedResource("b", "/", "tagging&versioning"), "/b/?tagging&versioning");
+    assert.equal(canonicalizedResource("/b/", "uploads&prefix=x"), "/b/?uploads");
+    assert.equal(canonicalizedResource("/b/", "delete="), "/b/?delete=");
+    assert.equal(canonicalizedResource("/b/", "tagging&versioning"), "/b/?tagging&versioning");
+  });
+
+  it("names a bucket as /bucket/, and also as sent when a path-style request leaves the slash out", () => {
+    assert.deepEqual(resourcePathCandidates("b", "/"), ["/b/"]);
+    assert.deepEqual(resourcePathCandidates("b", "/k/x"), ["/b/k/x"]);
+    assert.deepEqual(resourcePathCandidates(undefined, "/b"), ["/b/", "/b"]);
+    assert.deepEqual(resourcePathCandidates(undefined, "/b/"), ["/b/"]);
+    assert.deepEqual(resourcePathCandidates(undefined, "/"), ["/"]);
   });
 
   it("unfolds and trims x-amz-* values, and joins repeated ones", () => {

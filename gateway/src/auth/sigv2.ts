@@ -83,12 +83,22 @@ export function canonicalizedAmzHeaders(headers: Iterable<readonly [name: string
 }
 
 /**
- * `/bucket` when the bucket came from the Host header (virtual-hosted style), then the path exactly as sent, then
- * the sub-resources among the query parameters, sorted by name, with their values decoded (AWS signs them
- * unencoded); a parameter sent without "=" (`?acl`) is signed without one.
+ * The path part of the CanonicalizedResource, most likely first: `/bucket` then the path exactly as sent, the
+ * bucket taken from the Host header for virtual-hosted-style requests. AWS names a bucket as `/bucket/`, and so
+ * do botocore and s3cmd when they sign a path-style bucket request they send as `/bucket`: that form comes first.
  */
-export function canonicalizedResource(virtualHostBucket: string | undefined, rawPath: string, rawQuery: string): string {
-  let resource = virtualHostBucket === undefined ? rawPath : `/${virtualHostBucket}${rawPath}`;
+export function resourcePathCandidates(virtualHostBucket: string | undefined, rawPath: string): string[] {
+  if (virtualHostBucket !== undefined) return [`/${virtualHostBucket}${rawPath}`];
+  const bucketOnly = rawPath.length > 1 && rawPath.indexOf("/", 1) === -1;
+  return bucketOnly ? [`${rawPath}/`, rawPath] : [rawPath];
+}
+
+/**
+ * `resourcePath` (from resourcePathCandidates), then the sub-resources among the query parameters, sorted by name,
+ * with their values decoded (AWS signs them unencoded); a parameter sent without "=" (`?acl`) is signed without one.
+ */
+export function canonicalizedResource(resourcePath: string, rawQuery: string): string {
+  let resource = resourcePath;
   const subresources: Array<[string, string]> = [];
   for (const piece of rawQuery === "" ? [] : rawQuery.split("&")) {
     const equals = piece.indexOf("=");
@@ -124,20 +134,25 @@ export interface RequestForSigV2 {
  */
 export function requestStringsToSignV2(request: RequestForSigV2): string[] {
   const first = (name: string) => request.headers.get(name)?.[0]?.trim() ?? "";
-  const parts = {
-    method: request.method,
-    contentMd5: first("content-md5"),
-    contentType: first("content-type"),
-    resource: canonicalizedResource(request.virtualHostBucket, request.rawPath, request.rawQuery),
-  };
   const amzHeaders = canonicalizedAmzHeaders(request.headers);
-  if (request.expires !== undefined) return [stringToSignV2({ ...parts, date: request.expires, amzHeaders })];
-  if (!request.headers.has("x-amz-date")) return [stringToSignV2({ ...parts, date: first("date"), amzHeaders })];
-  const otherAmzHeaders = canonicalizedAmzHeaders([...request.headers].filter(([name]) => name !== "x-amz-date"));
-  return [
-    stringToSignV2({ ...parts, date: "", amzHeaders }),
-    stringToSignV2({ ...parts, date: first("x-amz-date"), amzHeaders: otherAmzHeaders }),
-  ];
+  let dated: Array<{ date: string; amzHeaders: string }>;
+  if (request.expires !== undefined) dated = [{ date: request.expires, amzHeaders }];
+  else if (!request.headers.has("x-amz-date")) dated = [{ date: first("date"), amzHeaders }];
+  else {
+    const otherAmzHeaders = canonicalizedAmzHeaders([...request.headers].filter(([name]) => name !== "x-amz-date"));
+    dated = [
+      { date: "", amzHeaders },
+      { date: first("x-amz-date"), amzHeaders: otherAmzHeaders },
+    ];
+  }
+  const candidates: string[] = [];
+  for (const path of resourcePathCandidates(request.virtualHostBucket, request.rawPath)) {
+    const resource = canonicalizedResource(path, request.rawQuery);
+    for (const variant of dated) {
+      candidates.push(stringToSignV2({ method: request.method, contentMd5: first("content-md5"), contentType: first("content-type"), resource, ...variant }));
+    }
+  }
+  return candidates;
 }
 
 /** Base64 HMAC-SHA1 of `stringToSign` (a request's, or a POST form's base64 policy) under the secret key. */
