@@ -2,6 +2,7 @@
 // reports of disks, PostgreSQL, gateways and durability, how that changes when a disk goes down, its exit statuses,
 // and that the admin API takes only requests signed with an admin key.
 import assert from "node:assert/strict";
+import { createHmac } from "node:crypto";
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { ClusterStatus } from "../../gateway/src/admin/status.js";
 import { randomData } from "../support/bytes.js";
@@ -102,6 +103,13 @@ describe("weft status and the admin API", function () {
     const unsigned = await fetch(`${cluster.endpoint}/_weft/admin/v1/status`);
     assert.equal(unsigned.status, 403);
     assert.equal(((await unsigned.json()) as { code: string }).code, "AccessDenied");
+
+    // SigV2 is taken for S3 requests, never here: not even with the admin key and a good signature.
+    const date = new Date().toUTCString();
+    const v2Signature = createHmac("sha1", cluster.secretKey).update(`GET\n\n\n${date}\n/_weft/admin/v1/status`).digest("base64");
+    const v2 = await fetch(`${cluster.endpoint}/_weft/admin/v1/status`, { headers: { Date: date, Authorization: `AWS ${cluster.accessKey}:${v2Signature}` } });
+    assert.equal(v2.status, 403);
+    assert.deepEqual(await v2.json(), { code: "AccessDenied", message: "The admin API takes SigV4 header-signed requests only." });
   });
 
   it("answers usage errors with exit 2", async () => {

@@ -79,8 +79,8 @@ for (const version of ["v1", "v2"] as const) {
       cluster = await sharedCluster();
       work = await tempDir(`awscli-${version}`);
       configFile = join(work, "aws-config");
-      // v1 presigns with SigV2 in us-east-1 unless told otherwise; Weft (like every AWS region opened since 2014)
-      // speaks only SigV4, so users set this, as AWS documents for those regions.
+      // v1 presigns with SigV2 in us-east-1 unless told otherwise (Weft takes it: conformance/clients/sigv2.test.ts);
+      // pinned to SigV4 here so that both versions run the same scenarios.
       await writeFile(configFile, "[default]\ns3 =\n  signature_version = s3v4\n");
       const { stdout, stderr } = await aws(["--version"]);
       logClientVersion(`aws cli ${version}`, stdout || stderr);

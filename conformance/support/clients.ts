@@ -97,6 +97,28 @@ export function awsEnv(cluster: TestCluster): Record<string, string | undefined>
   };
 }
 
+/**
+ * The Python interpreter's real path (which skips the pyenv shim, a second per call) and the `__version__` of each
+ * of `modules`, or undefined when one of them cannot be imported: boto3, botocore and the aws cli v1 come from pip
+ * on the developer image; Debian's awscli (v2) brings none of them.
+ */
+export async function pipPython(modules: string[]): Promise<{ executable: string; versions: string[] } | undefined> {
+  const script = `import sys, ${modules.join(", ")}; print(sys.executable); print(${modules.map((name) => `${name}.__version__`).join(", ")})`;
+  const probe = await runProgram("python3", ["-c", script], { allowFailure: true });
+  if (probe.code !== 0) return undefined;
+  const [executable, versions] = probe.stdout.trim().split("\n");
+  return { executable: executable!, versions: versions!.split(" ") };
+}
+
+/**
+ * Runs a Python script (boto3 and friends) with awsEnv: `args` and the cluster's endpoint go as JSON on argv, and the
+ * last line the script prints comes back parsed as JSON.
+ */
+export async function runPythonJson(python: string, script: string, cluster: TestCluster, args: Record<string, unknown> = {}): Promise<Record<string, any>> {
+  const { stdout } = await runProgram(python, ["-c", script, JSON.stringify({ endpoint: cluster.endpoint, ...args })], { env: awsEnv(cluster) });
+  return JSON.parse(stdout.trim().split("\n").pop()!) as Record<string, any>;
+}
+
 /** A temp dir removed by the returned cleanup. */
 export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `weft-${prefix}-`));

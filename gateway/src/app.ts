@@ -113,7 +113,8 @@ export function createApp(services: Services): Koa<S3State> {
     }
     // POST Object carries no request signature: its handler checks the signature of the form's policy.
     if (ctx.state.operation?.name !== "PostObject") {
-      const auth = await verifyRequest(ctx.req, services.credentials);
+      const virtualHostBucket = ctx.state.target.virtualHosted ? bucket : undefined;
+      const auth = await verifyRequest(ctx.req, services.credentials, { virtualHostBucket });
       requireRegion(auth, config.region);
       ctx.state.auth = auth;
       ctx.state.principal = await principalOf(services.credentials, auth.accessKeyId);

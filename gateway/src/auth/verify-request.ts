@@ -1,20 +1,30 @@
-// Authenticates one S3 request (SigV4 header or presigned query) from node's raw IncomingMessage and hands out
+// Authenticates one S3 request (SigV4 header or presigned query; SigV2 in verify-v2.ts) from node's raw IncomingMessage and hands out
 // its payload as a verified stream. Handlers never read the raw request themselves.
 
 import type { IncomingMessage } from "node:http";
-import { Transform, type Readable, type TransformCallback } from "node:stream";
-import {
-  checksumAlgorithmOfHeader,
-  decodeStrictBase64,
-  isWellFormedChecksum,
-  parseChecksumAlgorithm,
-  type ChecksumAlgorithm,
-} from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
-import { AwsChunkedDecoder, type ChunkSigningContext } from "./aws-chunked.js";
+import type { ChunkSigningContext } from "./aws-chunked.js";
 import type { CredentialStore } from "./credentials.js";
 import { PRESIGNED_PARAMETERS, formatAmzDate, parseAmzDate, parseAuthorizationHeader, parsePresignedQuery } from "./parse.js";
-import { PayloadIntegrity, type ChecksumSource, type PayloadDigests } from "./payload-integrity.js";
+import {
+  PAYLOAD_HASH,
+  openVerifiedBody,
+  parsePayloadHash,
+  withHoistedIntegrityParameters,
+  type OpenBodyOptions,
+  type PayloadMode,
+  type VerifiedBody,
+} from "./request-body.js";
+import {
+  MAX_CLOCK_SKEW_MS,
+  REQUEST_HEADERS,
+  checkSkew,
+  collectHeaders,
+  firstHeader,
+  missingDateError,
+  skewError,
+  type HeaderMap,
+} from "./request-headers.js";
 import {
   SIGV4_ALGORITHM,
   canonicalHeaderValue,
@@ -30,60 +40,16 @@ import {
   type CredentialScope,
   type QueryParameter,
 } from "./sigv4.js";
+import { SIGV2_AUTHORIZATION_PREFIX, SIGV2_QUERY_PARAMETERS, verifyRequestV2 } from "./verify-v2.js";
 
-export const REQUEST_HEADERS = {
-  authorization: "authorization",
-  amzDate: "x-amz-date",
-  date: "date",
-  host: "host",
-  contentSha256: "x-amz-content-sha256",
-  contentLength: "content-length",
-  decodedContentLength: "x-amz-decoded-content-length",
-  contentMd5: "content-md5",
-  trailer: "x-amz-trailer",
-  sdkChecksumAlgorithm: "x-amz-sdk-checksum-algorithm",
-} as const;
-
-export const PAYLOAD_HASH = {
-  unsigned: "UNSIGNED-PAYLOAD",
-  streamingSigned: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-  streamingSignedTrailer: "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-  streamingUnsignedTrailer: "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-} as const;
-
-/** AWS's window, both directions (MaxAllowedSkewMilliseconds in its RequestTimeTooSkewed body). */
-export const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
-
-export type PayloadMode =
-  | { kind: "sha256"; hex: string }
-  | { kind: "unsigned" }
-  | { kind: "aws-chunked"; signedChunks: boolean; trailer: boolean };
-
-export interface OpenBodyOptions {
-  /**
-   * Whether x-amz-checksum-* headers are checksums of this request's body (default true). CompleteMultipartUpload
-   * passes false: there the header is the checksum of the whole assembled object, not of the XML body.
-   */
-  checksumHeadersDescribeBody?: boolean;
-  /** Also compute this algorithm when the client sent no checksum of it (reported as digests().computedChecksum). */
-  computeChecksum?: ChecksumAlgorithm;
-}
-
-export interface VerifiedBody {
-  /** Decoded payload bytes. Errors with an S3Error (before 'end') when any check fails. */
-  stream: Readable;
-  /** Decoded payload length when the client declared it (Content-Length, or x-amz-decoded-content-length for aws-chunked). */
-  declaredLength: number | undefined;
-  /** Valid only after `stream` ended cleanly. md5Hex is always computed (it is the ETag).
-   *  checksum is the x-amz-checksum-* value the client sent (header or trailer), verified, if any. */
-  digests(): PayloadDigests;
-}
+export type { OpenBodyOptions, PayloadMode, VerifiedBody } from "./request-body.js";
 
 export interface AuthenticatedRequest {
   accessKeyId: string;
   authType: "header" | "presigned";
-  /** The region of the credential scope (any region is accepted). */
-  region: string;
+  signatureVersion: 2 | 4;
+  /** The region of the SigV4 credential scope; undefined under SigV2, which names none. */
+  region: string | undefined;
   payloadMode: PayloadMode;
   /** Opens the request payload: aws-chunked framing removed, every declared integrity check done while streaming.
    *  Throws S3Error for malformed integrity headers (Content-MD5, x-amz-checksum-*, x-amz-trailer). Call at most once. */
@@ -93,7 +59,11 @@ export interface AuthenticatedRequest {
 export async function verifyRequest(
   req: IncomingMessage,
   credentials: CredentialStore,
-  options: { now?: number } = {},
+  options: {
+    now?: number;
+    /** The bucket the Host header names (virtual-hosted style): SigV2 signs it as part of the resource. */
+    virtualHostBucket?: string;
+  } = {},
 ): Promise<AuthenticatedRequest> {
   const now = options.now ?? Date.now();
   const target = splitRequestTarget(req.url ?? "/");
@@ -108,7 +78,9 @@ export async function verifyRequest(
       parameter.name === PRESIGNED_PARAMETERS.signature ||
       parameter.name === PRESIGNED_PARAMETERS.credential,
   );
-  const hasQueryV2 = query.some((parameter) => parameter.name === "AWSAccessKeyId") && query.some((parameter) => parameter.name === "Signature");
+  const hasQueryV2 = query.some(
+    (parameter) => parameter.name === SIGV2_QUERY_PARAMETERS.accessKeyId || parameter.name === SIGV2_QUERY_PARAMETERS.signature,
+  );
   if (authorization !== undefined && (hasQueryV4 || hasQueryV2)) {
     throw new S3Error(
       "InvalidArgument",
@@ -117,9 +89,13 @@ export async function verifyRequest(
     );
   }
 
+  const isV2 = authorization !== undefined ? authorization.startsWith(SIGV2_AUTHORIZATION_PREFIX) : !hasQueryV4 && hasQueryV2;
+  if (isV2) {
+    const request = { req, method, target, query, headers, virtualHostBucket: options.virtualHostBucket, now };
+    return verifyRequestV2(request, credentials);
+  }
   let claim: SignatureClaim;
   if (authorization !== undefined) {
-    if (/^AWS [^ ]/.test(authorization)) throw signatureV2NotSupported();
     if (!authorization.startsWith(`${SIGV4_ALGORITHM} `)) {
       throw new S3Error("InvalidArgument", "Unsupported Authorization Type", {
         details: { ArgumentName: "Authorization", ArgumentValue: authorization },
@@ -128,8 +104,6 @@ export async function verifyRequest(
     claim = headerClaim(authorization, headers, now);
   } else if (hasQueryV4) {
     claim = presignedClaim(query, headers, now);
-  } else if (hasQueryV2) {
-    throw signatureV2NotSupported();
   } else {
     // Anonymous access (public buckets) is not supported yet.
     throw new S3Error("AccessDenied");
@@ -184,6 +158,7 @@ export async function verifyRequest(
   return {
     accessKeyId: claim.accessKeyId,
     authType: claim.authType,
+    signatureVersion: 4,
     region: claim.scope.region,
     payloadMode,
     openBody(openOptions: OpenBodyOptions = {}): VerifiedBody {
@@ -279,40 +254,17 @@ function presignedClaim(query: readonly QueryParameter[], headers: HeaderMap, no
 
 /** x-amz-date, else Date; returned in the yyyymmddThhmmssZ form the string to sign uses. */
 function requestTimestamp(headers: HeaderMap): { amzDate: string; ms: number } {
-  const invalid = () => new S3Error("AccessDenied", "AWS authentication requires a valid Date or x-amz-date header");
   const amzDate = firstHeader(headers, REQUEST_HEADERS.amzDate);
   if (amzDate !== undefined) {
     const ms = parseAmzDate(amzDate.trim());
-    if (ms === undefined) throw invalid();
+    if (ms === undefined) throw missingDateError();
     return { amzDate: amzDate.trim(), ms };
   }
   const date = firstHeader(headers, REQUEST_HEADERS.date);
-  if (date === undefined) throw invalid();
+  if (date === undefined) throw missingDateError();
   const ms = Date.parse(date);
-  if (Number.isNaN(ms)) throw invalid();
+  if (Number.isNaN(ms)) throw missingDateError();
   return { amzDate: formatAmzDate(ms), ms };
-}
-
-function checkSkew(requestMs: number, now: number, requestTime: string): void {
-  if (Math.abs(now - requestMs) > MAX_CLOCK_SKEW_MS) throw skewError(requestTime, now);
-}
-
-function skewError(requestTime: string, now: number): S3Error {
-  return new S3Error("RequestTimeTooSkewed", undefined, {
-    details: {
-      RequestTime: requestTime,
-      ServerTime: new Date(now).toISOString(),
-      MaxAllowedSkewMilliseconds: String(MAX_CLOCK_SKEW_MS),
-    },
-  });
-}
-
-/**
- * AWS's own answer in regions without SigV2. s3cmd recognises this exact message and switches to (and stays on)
- * SigV4, so its v2 fallback cannot loop.
- */
-function signatureV2NotSupported(): S3Error {
-  return new S3Error("InvalidRequest", "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.");
 }
 
 /**
@@ -332,252 +284,4 @@ function requireSignedHeaders(signedHeaders: readonly string[], headers: HeaderM
       details: { HeadersNotSigned: unsigned.join(", ") },
     });
   }
-}
-
-export function parsePayloadHash(value: string): PayloadMode {
-  switch (value) {
-    case PAYLOAD_HASH.unsigned:
-      return { kind: "unsigned" };
-    case PAYLOAD_HASH.streamingSigned:
-      return { kind: "aws-chunked", signedChunks: true, trailer: false };
-    case PAYLOAD_HASH.streamingSignedTrailer:
-      return { kind: "aws-chunked", signedChunks: true, trailer: true };
-    case PAYLOAD_HASH.streamingUnsignedTrailer:
-      return { kind: "aws-chunked", signedChunks: false, trailer: true };
-  }
-  if (/^[0-9a-fA-F]{64}$/.test(value)) return { kind: "sha256", hex: value.toLowerCase() };
-  throw new S3Error(
-    "InvalidArgument",
-    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER or a valid sha256 value.",
-    { details: { ArgumentName: "x-amz-content-sha256", ArgumentValue: value } },
-  );
-}
-
-function openVerifiedBody(
-  req: IncomingMessage,
-  headers: HeaderMap,
-  mode: PayloadMode,
-  signing: ChunkSigningContext,
-  options: OpenBodyOptions,
-  presigned: boolean,
-): VerifiedBody {
-  const chunked = mode.kind === "aws-chunked";
-  const declaredLengthHeader = chunked ? REQUEST_HEADERS.decodedContentLength : REQUEST_HEADERS.contentLength;
-  const declaredLength = parseLength(firstHeader(headers, declaredLengthHeader), declaredLengthHeader);
-  const declaredTrailers = parseTrailerDeclaration(firstHeader(headers, REQUEST_HEADERS.trailer), mode);
-  const checksum = declaredChecksum(headers, declaredTrailers, options.checksumHeadersDescribeBody ?? true, presigned);
-  const integrity = new PayloadIntegrity({
-    declaredLength,
-    declaredLengthHeader: chunked ? "x-amz-decoded-content-length" : "Content-Length",
-    sha256Hex: mode.kind === "sha256" ? mode.hex : undefined,
-    contentMd5Base64: contentMd5(headers),
-    checksum,
-    computeChecksum: options.computeChecksum,
-  });
-  const decoder: Transform = chunked
-    ? new AwsChunkedDecoder({
-        integrity,
-        signing: mode.signedChunks ? signing : undefined,
-        trailersAllowed: mode.trailer,
-        declaredTrailers: new Set(declaredTrailers),
-      })
-    : new PlainBodyVerifier(integrity);
-  feedRequestBody(req, decoder);
-  return {
-    stream: decoder,
-    declaredLength,
-    digests: () => integrity.digests(),
-  };
-}
-
-function parseLength(value: string | undefined, headerName: string): number | undefined {
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (!/^\d{1,16}$/.test(trimmed) || !Number.isSafeInteger(Number(trimmed))) {
-    throw new S3Error("InvalidArgument", `The ${headerName} header is not a valid length.`, {
-      details: { ArgumentName: headerName, ArgumentValue: value },
-    });
-  }
-  return Number(trimmed);
-}
-
-function contentMd5(headers: HeaderMap): string | undefined {
-  const value = firstHeader(headers, REQUEST_HEADERS.contentMd5);
-  if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (decodeStrictBase64(trimmed)?.length !== 16) throw new S3Error("InvalidDigest");
-  return trimmed;
-}
-
-function parseTrailerDeclaration(value: string | undefined, mode: PayloadMode): string[] {
-  if (value === undefined) return [];
-  const names = value
-    .split(",")
-    .map((name) => name.trim().toLowerCase())
-    .filter((name) => name !== "");
-  if (names.length > 0 && !(mode.kind === "aws-chunked" && mode.trailer)) {
-    throw new S3Error("InvalidRequest", "x-amz-trailer requires x-amz-content-sha256 to be a STREAMING-*-TRAILER value.");
-  }
-  for (const name of names) {
-    if (checksumAlgorithmOfHeader(name) === undefined) {
-      throw new S3Error("InvalidRequest", `The value specified in the x-amz-trailer header is not supported: ${name}`);
-    }
-  }
-  return names;
-}
-
-const PRESIGNED_CHECKSUM_HINT =
-  "The checksum was part of the presigned request; the AWS SDK for JavaScript v3 (3.729 and later) presigns the checksum of an empty body unless the presigning client sets requestChecksumCalculation: \"WHEN_REQUIRED\".";
-
-/**
- * Presigners hoist integrity headers into the query (x-amz-checksum-crc32, x-amz-sdk-checksum-algorithm,
- * Content-MD5); for the body checks they count as headers. A real header of the same name wins.
- */
-function withHoistedIntegrityParameters(headers: HeaderMap, query: readonly QueryParameter[]): HeaderMap {
-  let merged: HeaderMap | undefined;
-  for (const parameter of query) {
-    const name = parameter.name.toLowerCase();
-    const hoistable =
-      checksumAlgorithmOfHeader(name) !== undefined || name === REQUEST_HEADERS.sdkChecksumAlgorithm || name === REQUEST_HEADERS.contentMd5;
-    if (!hoistable || headers.has(name)) continue;
-    merged ??= new Map(headers);
-    merged.set(name, [parameter.value]);
-  }
-  return merged ?? headers;
-}
-
-const MULTIPLE_CHECKSUMS = "Expecting a single x-amz-checksum- header. Multiple checksum Types are not allowed.";
-
-/** The single x-amz-checksum-* the client committed to, from a header or an announced trailer. */
-function declaredChecksum(
-  headers: HeaderMap,
-  declaredTrailers: readonly string[],
-  headersDescribeBody: boolean,
-  presigned: boolean,
-): ChecksumSource | undefined {
-  const fromHeaders: ChecksumSource[] = [];
-  if (headersDescribeBody) {
-    for (const [name, values] of headers) {
-      const algorithm = checksumAlgorithmOfHeader(name);
-      if (algorithm === undefined) continue;
-      const value = (values.length === 1 ? values[0]! : values.join(",")).trim();
-      if (!isWellFormedChecksum(algorithm, value)) {
-        throw new S3Error("InvalidRequest", `Value for ${name} header is invalid.`);
-      }
-      fromHeaders.push({ algorithm, location: "header", value, mismatchHint: presigned ? PRESIGNED_CHECKSUM_HINT : undefined });
-    }
-  }
-  const fromTrailers: ChecksumSource[] = declaredTrailers.map((name) => ({
-    algorithm: checksumAlgorithmOfHeader(name)!,
-    location: "trailer",
-  }));
-  const all = [...fromHeaders, ...fromTrailers];
-  if (all.length > 1) throw new S3Error("InvalidRequest", MULTIPLE_CHECKSUMS);
-  const chosen = all[0];
-
-  const sdkAlgorithmName = firstHeader(headers, REQUEST_HEADERS.sdkChecksumAlgorithm);
-  if (sdkAlgorithmName !== undefined && headersDescribeBody) {
-    const sdkAlgorithm = parseChecksumAlgorithm(sdkAlgorithmName);
-    if (sdkAlgorithm === undefined) throw new S3Error("InvalidRequest", "Value for x-amz-sdk-checksum-algorithm header is invalid.");
-    if (chosen?.algorithm !== sdkAlgorithm) {
-      throw new S3Error(
-        "InvalidRequest",
-        "x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.",
-      );
-    }
-  }
-  return chosen;
-}
-
-/** Plain (not aws-chunked) payloads: bytes pass through untouched while PayloadIntegrity watches them. */
-class PlainBodyVerifier extends Transform {
-  constructor(private readonly integrity: PayloadIntegrity) {
-    super({ readableHighWaterMark: 1024 * 1024, writableHighWaterMark: 256 * 1024 });
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    try {
-      this.integrity.update(chunk);
-    } catch (error) {
-      callback(error as Error);
-      return;
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    try {
-      this.integrity.finish(new Map());
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
-  }
-}
-
-/**
- * Moves the request body into `sink` with backpressure. Not stream.pipeline(): when the sink fails (bad chunk
- * signature, digest mismatch) pipeline would destroy the request, which destroys the socket, and the client would
- * get a connection reset instead of the S3 error response. Here the request is left intact and drained instead,
- * so the error can still be answered (the error responder should add `Connection: close` when the body is unread).
- * A request that dies (client disconnect) fails the sink with IncompleteBody.
- */
-function feedRequestBody(req: IncomingMessage, sink: Transform): void {
-  if (req.readableEnded) {
-    sink.end();
-    return;
-  }
-  const onData = (chunk: Buffer) => {
-    if (sink.destroyed) return;
-    if (!sink.write(chunk)) req.pause();
-  };
-  const onDrain = () => req.resume();
-  const onEnd = () => {
-    detach();
-    sink.end();
-  };
-  const onRequestFailure = (error?: Error) => {
-    detach();
-    sink.destroy(new S3Error("IncompleteBody", "The request body terminated unexpectedly", { cause: error }));
-  };
-  const onRequestClose = () => {
-    if (!req.readableEnded) onRequestFailure();
-  };
-  const onSinkClose = () => {
-    // The consumer gave up or verification failed: discard the rest so the connection can carry the response.
-    detach();
-    if (!req.readableEnded) req.resume();
-  };
-  const detach = () => {
-    req.off("data", onData);
-    req.off("end", onEnd);
-    req.off("error", onRequestFailure);
-    req.off("close", onRequestClose);
-    sink.off("drain", onDrain);
-    sink.off("close", onSinkClose);
-  };
-  req.on("data", onData);
-  req.on("end", onEnd);
-  req.on("error", onRequestFailure);
-  req.on("close", onRequestClose);
-  sink.on("drain", onDrain);
-  sink.on("close", onSinkClose);
-}
-
-type HeaderMap = Map<string, string[]>;
-
-/** Every header value as sent (node's req.headers drops or merges duplicates in header-specific ways). */
-function collectHeaders(rawHeaders: readonly string[]): HeaderMap {
-  const headers: HeaderMap = new Map();
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!.toLowerCase();
-    const values = headers.get(name);
-    if (values) values.push(rawHeaders[i + 1]!);
-    else headers.set(name, [rawHeaders[i + 1]!]);
-  }
-  return headers;
-}
-
-function firstHeader(headers: HeaderMap, name: string): string | undefined {
-  return headers.get(name)?.[0];
 }

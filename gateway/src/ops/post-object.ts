@@ -1,7 +1,7 @@
 // POST Object: a browser form upload (multipart/form-data) to a bucket, authorized not by the request's own
 // signature but by a policy document the bucket owner signed beforehand (AWS "Browser-based uploads using POST",
-// SigV4 flavour). The fields before the file are buffered (capped); the file streams into the write path like a
-// PUT body, its length unknown until it ends; anything after the file is read and ignored, as AWS does.
+// SigV4 and SigV2 flavours). The fields before the file are buffered (capped); the file streams into the write path
+// like a PUT body, its length unknown until it ends; anything after the file is read and ignored, as AWS does.
 import { requireRegion } from "../auth/region.js";
 import busboy from "busboy";
 import { createHash } from "node:crypto";
@@ -12,6 +12,8 @@ import { principalOf } from "../auth/key-store.js";
 import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
+import { signV2, signaturesEqualV2 } from "../auth/sigv2.js";
+import { signatureMismatchV2 } from "../auth/verify-v2.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { refuseUnhonouredHeaders } from "../s3/unhonoured-headers.js";
@@ -23,9 +25,17 @@ import { setWrittenVersionId } from "./common.js";
 /** AWS's cap on the form fields that precede the file. */
 export const MAX_PRE_DATA_BYTES = 20 * 1024;
 
-/** Fields the policy need not mention. */
+/** Fields the policy need not mention, besides the signature fields of the form's signature version. */
 function exemptFromPolicy(name: string): boolean {
-  return name === "x-amz-signature" || name === "file" || name === "policy" || name.startsWith("x-ignore-");
+  return name === "file" || name === "policy" || name.startsWith("x-ignore-");
+}
+
+/** The fields that carry a form's signature (lowercase): the policy cannot sign them. */
+const SIGNATURE_FIELDS = { 4: ["x-amz-signature"], 2: ["awsaccesskeyid", "signature"] } as const;
+
+interface PolicySigner {
+  accessKeyId: string;
+  signatureFields: readonly string[];
 }
 
 interface FormFile {
@@ -135,8 +145,29 @@ function requiredField(fields: Map<string, string>, name: string): string {
   return value;
 }
 
-/** The policy's signature, checked with the signing key of the credential the form names. Returns the access key id. */
-async function verifyPolicySignature(ctx: S3Context, fields: Map<string, string>, policy: string): Promise<string> {
+/**
+ * The policy's signature: SigV2 when the form has AWSAccessKeyId and no x-amz-algorithm (base64 HMAC-SHA1 of the
+ * policy under the secret key, as boto3's presigned POST makes it with signature_version "s3"), SigV4 otherwise.
+ */
+async function verifyPolicySignature(ctx: S3Context, fields: Map<string, string>, policy: string): Promise<PolicySigner> {
+  if (fields.has("awsaccesskeyid") && !fields.has("x-amz-algorithm")) {
+    return { accessKeyId: await verifyPolicySignatureV2(ctx, fields, policy), signatureFields: SIGNATURE_FIELDS[2] };
+  }
+  return { accessKeyId: await verifyPolicySignatureV4(ctx, fields, policy), signatureFields: SIGNATURE_FIELDS[4] };
+}
+
+/** SigV2 names no region: the form is good in any. */
+async function verifyPolicySignatureV2(ctx: S3Context, fields: Map<string, string>, policy: string): Promise<string> {
+  const accessKeyId = requiredField(fields, "awsaccesskeyid");
+  const signature = requiredField(fields, "signature");
+  const secret = await ctx.services.credentials.secretFor(accessKeyId);
+  if (secret === undefined) throw new S3Error("InvalidAccessKeyId", undefined, { details: { AWSAccessKeyId: accessKeyId } });
+  if (!signaturesEqualV2(signV2(secret, policy), signature)) throw signatureMismatchV2(accessKeyId, signature, policy);
+  return accessKeyId;
+}
+
+/** Checked with the signing key of the credential the form names. Returns the access key id. */
+async function verifyPolicySignatureV4(ctx: S3Context, fields: Map<string, string>, policy: string): Promise<string> {
   const algorithm = requiredField(fields, "x-amz-algorithm");
   if (algorithm !== SIGV4_ALGORITHM) {
     throw new S3Error("InvalidArgument", "Only AWS4-HMAC-SHA256 is supported as x-amz-algorithm.", {
@@ -166,7 +197,13 @@ interface LengthRange {
  * Checks the policy's expiration and conditions against the form (the raw field values, before `${filename}`
  * substitution) and returns its content-length-range, if any.
  */
-export function checkPolicy(policyBase64: string, fields: Map<string, string>, bucket: string, now: Date): LengthRange | undefined {
+export function checkPolicy(
+  policyBase64: string,
+  fields: Map<string, string>,
+  bucket: string,
+  now: Date,
+  signatureFields: readonly string[],
+): LengthRange | undefined {
   let policy: { expiration?: unknown; conditions?: unknown };
   try {
     policy = JSON.parse(Buffer.from(policyBase64, "base64").toString("utf8")) as typeof policy;
@@ -219,7 +256,7 @@ export function checkPolicy(policyBase64: string, fields: Map<string, string>, b
     } else throw malformed(condition);
   }
 
-  const extra = [...fields.keys()].filter((name) => !exemptFromPolicy(name) && !covered.has(name));
+  const extra = [...fields.keys()].filter((name) => !exemptFromPolicy(name) && !signatureFields.includes(name) && !covered.has(name));
   if (extra.length > 0) throw policyDenied(`Extra input fields: ${extra.join(", ")}`);
   return range;
 }
@@ -310,8 +347,8 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const policy = fields.get("policy");
   // Without a policy the upload would be anonymous, which only a public-write bucket allows; there are none.
   if (policy === undefined) throw new S3Error("AccessDenied", "Anonymous POST uploads are not allowed: the form needs a signed policy.");
-  const accessKeyId = await verifyPolicySignature(ctx, fields, policy);
-  const range = checkPolicy(policy, fields, bucketName, new Date()) ?? { min: 0, max: MAX_PART_SIZE };
+  const { accessKeyId, signatureFields } = await verifyPolicySignature(ctx, fields, policy);
+  const range = checkPolicy(policy, fields, bucketName, new Date(), signatureFields) ?? { min: 0, max: MAX_PART_SIZE };
   if (range.max > MAX_PART_SIZE) range.max = MAX_PART_SIZE;
 
   const principal = await principalOf(ctx.services.credentials, accessKeyId);
