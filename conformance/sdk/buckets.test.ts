@@ -3,8 +3,8 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   GetBucketAclCommand,
+  GetBucketLifecycleConfigurationCommand,
   GetBucketLocationCommand,
-  GetBucketPolicyCommand,
   HeadBucketCommand,
   ListBucketsCommand,
   PutObjectCommand,
@@ -70,7 +70,7 @@ describe("buckets (SDK)", () => {
 
   it("answers NotImplemented for sub-resources it does not serve", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "subresources" }));
-    await expectS3Error(s3.send(new GetBucketPolicyCommand({ Bucket: "subresources" })), "NotImplemented", 501);
+    await expectS3Error(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "subresources" })), "NotImplemented", 501);
     await expectS3Error(s3.send(new GetBucketAclCommand({ Bucket: "subresources" })), "NotImplemented", 501);
   });
 });

@@ -8,7 +8,7 @@ import type { S3Context, S3State, Services } from "./context.js";
 import { requireRegion } from "./auth/region.js";
 import { principalOf } from "./auth/key-store.js";
 import { verifyRequest } from "./auth/verify-request.js";
-import { requireKeyScope } from "./access/key-scope.js";
+import { authorizeRequest } from "./access/request-access.js";
 import { parseRequestTarget } from "./http/request-target.js";
 import { resolveOperation } from "./router/resolve.js";
 import { S3Error } from "./s3/errors.js";
@@ -119,8 +119,8 @@ export function createApp(services: Services): Koa<S3State> {
       ctx.state.auth = auth;
       ctx.state.principal = await principalOf(services.credentials, auth.accessKeyId);
     }
-    if (unsupported) throw unsupported;
-    if (ctx.state.principal) requireKeyScope(ctx.state.principal, ctx.state.operation);
+    if (unsupported) throw ctx.state.principal.anonymous ? new S3Error("AccessDenied") : unsupported;
+    if (ctx.state.operation.name !== "PostObject") await authorizeRequest(ctx as S3Context);
     refuseUnhonouredHeaders(ctx.req.headers);
     await next();
   });

@@ -3,6 +3,7 @@
 import type Koa from "koa";
 import type { Logger } from "pino";
 import type { AdminResources } from "./admin/admin-api.js";
+import type { BucketAccess, BucketAccessStore } from "./access/bucket-access.js";
 import type { KeyStore, Principal } from "./auth/key-store.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
 import type { GatewayConfig } from "./config.js";
@@ -16,6 +17,8 @@ export interface Services {
   config: GatewayConfig;
   objects: ObjectStore;
   credentials: KeyStore;
+  /** The access settings of buckets (policy, public access block), cached. */
+  bucketAccess: BucketAccessStore;
   log: Logger;
   /** What the admin API works with beyond the object layer: the database, the disks, heal (admin/). */
   admin: AdminResources;
@@ -28,8 +31,10 @@ export interface S3State {
   target: RequestTarget;
   operation: S3Operation;
   auth: AuthenticatedRequest;
-  /** Who signed the request: the user its key acts as, and the key's limits. */
+  /** Who signed the request: the user its key acts as, and the key's limits; ANONYMOUS when nobody did. */
   principal: Principal;
+  /** The bucket the request names, as access control saw it when it let the request through; undefined if none. */
+  bucketAccess?: BucketAccess;
   /**
    * What went wrong, for the access log: thrown by a handler, met by the admin API (which answers it itself), or by
    * the response stream after its headers went out. The first one is kept.

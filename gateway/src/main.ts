@@ -6,6 +6,7 @@ import pino from "pino";
 import { connect, migrate } from "../../meta/src/db.js";
 import { adoptAdminUser } from "../../meta/src/pg/users.js";
 import { MetaStore } from "../../meta/src/store.js";
+import { BucketAccessStore } from "./access/bucket-access.js";
 import { GatewayHeartbeat } from "./admin/heartbeat.js";
 import { createApp } from "./app.js";
 import { ADMIN_USER_NAME, newCanonicalId, PgKeyStore, sealStoredSecrets } from "./auth/key-store.js";
@@ -33,6 +34,8 @@ try {
 }
 const credentials = new PgKeyStore(sql, masterKeys, config.accessKeys, adminUser, log);
 await credentials.listen();
+const bucketAccess = new BucketAccessStore(sql, log);
+await bucketAccess.listen();
 
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log, { reserveBytes: config.diskReserveBytes });
 await io.start();
@@ -52,7 +55,7 @@ const scrubber = new Scrubber(sql, io, log, {
 });
 scrubber.start();
 const readiness = new Readiness(sql, io, disksNeededForReadiness(config.storageClasses, config.minParityWritten));
-const app = createApp({ config, objects, credentials, log, admin: { sql, io, healer, scrubber, masterKeys }, metrics, readiness });
+const app = createApp({ config, objects, credentials, bucketAccess, log, admin: { sql, io, healer, scrubber, masterKeys }, metrics, readiness });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
 const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });

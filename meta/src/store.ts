@@ -27,7 +27,7 @@ export class MetaStore {
 
   // Buckets.
 
-  createBucket(bucket: { name: string; owner: string; region: string }): ReturnType<typeof buckets.createBucket> {
+  createBucket(bucket: Parameters<typeof buckets.createBucket>[1]): ReturnType<typeof buckets.createBucket> {
     return buckets.createBucket(this.sql, bucket);
   }
 

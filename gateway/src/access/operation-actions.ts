@@ -45,4 +45,11 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   DeleteBucketCors: write("s3:PutBucketCORS"),
   GetBucketVersioning: read("s3:GetBucketVersioning"),
   PutBucketVersioning: write("s3:PutBucketVersioning"),
+  GetBucketPolicy: read("s3:GetBucketPolicy"),
+  PutBucketPolicy: write("s3:PutBucketPolicy"),
+  DeleteBucketPolicy: write("s3:DeleteBucketPolicy"),
+  GetBucketPolicyStatus: read("s3:GetBucketPolicyStatus"),
+  GetPublicAccessBlock: read("s3:GetBucketPublicAccessBlock"),
+  PutPublicAccessBlock: write("s3:PutBucketPublicAccessBlock"),
+  DeletePublicAccessBlock: write("s3:PutBucketPublicAccessBlock"),
 };

@@ -101,7 +101,7 @@ export async function serveAdmin(ctx: Koa.Context, deps: AdminDeps): Promise<voi
     const auth = await verifyRequest(ctx.req, deps.credentials);
     ctx.state.auth = auth;
     if (auth.authType !== "header" || auth.signatureVersion !== 4) throw new AdminError(403, "AccessDenied", "The admin API takes SigV4 header-signed requests only.");
-    if (!(auth.accessKeyId in deps.config.accessKeys)) throw new AdminError(403, "AccessDenied", "This access key is not an admin key.");
+    if (auth.accessKeyId === undefined || !(auth.accessKeyId in deps.config.accessKeys)) throw new AdminError(403, "AccessDenied", "This access key is not an admin key.");
     const path = (ctx.req.url ?? "").slice(ADMIN_PATH_PREFIX.length).split("?")[0];
     const route = ROUTES[`${ctx.method} ${path}`];
     if (!route) throw new AdminError(404, "NoSuchAdminOperation", `No admin operation ${ctx.method} ${path}.`);

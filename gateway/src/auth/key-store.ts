@@ -12,7 +12,10 @@ import type { CredentialStore } from "./credentials.js";
 import type { MasterKeys } from "./master-keys.js";
 
 export interface Principal {
-  accessKeyId: string;
+  /** Undefined for the anonymous principal. */
+  accessKeyId: string | undefined;
+  /** A request with no signature: only what a bucket policy grants everyone is open to it. */
+  anonymous: boolean;
   /** The user the key acts as: the owner id of what it creates. */
   canonicalId: string;
   userName: string;
@@ -71,7 +74,7 @@ export class PgKeyStore implements KeyStore {
     this.adminEntries = new Map(
       Object.entries(adminKeys).map(([accessKeyId, secret]) => [
         accessKeyId,
-        { secret, principal: { accessKeyId, canonicalId: adminUser.canonicalId, userName: adminUser.name, admin: true, readOnly: false, buckets: undefined } },
+        { secret, principal: { accessKeyId, anonymous: false, canonicalId: adminUser.canonicalId, userName: adminUser.name, admin: true, readOnly: false, buckets: undefined } },
       ]),
     );
   }
@@ -130,8 +133,23 @@ export class PgKeyStore implements KeyStore {
   }
 }
 
-/** The principal of a key whose signature was just verified; InvalidAccessKeyId if it was revoked meanwhile. */
-export async function principalOf(keys: KeyStore, accessKeyId: string): Promise<Principal> {
+/** Who sends unsigned requests. "anonymous" is no canonical id (those are 64 hex digits), so it never owns a bucket. */
+export const ANONYMOUS: Principal = {
+  accessKeyId: undefined,
+  anonymous: true,
+  canonicalId: "anonymous",
+  userName: "anonymous",
+  admin: false,
+  readOnly: false,
+  buckets: undefined,
+};
+
+/**
+ * The principal of a key whose signature was just verified (InvalidAccessKeyId if it was revoked meanwhile), or
+ * ANONYMOUS for a request without a signature.
+ */
+export async function principalOf(keys: KeyStore, accessKeyId: string | undefined): Promise<Principal> {
+  if (accessKeyId === undefined) return ANONYMOUS;
   const principal = await keys.principalFor(accessKeyId);
   if (!principal) throw new S3Error("InvalidAccessKeyId", undefined, { details: { AWSAccessKeyId: accessKeyId } });
   return principal;
@@ -140,6 +158,7 @@ export async function principalOf(keys: KeyStore, accessKeyId: string): Promise<
 function principalFromRecord(record: AccessKeyRecord): Principal {
   return {
     accessKeyId: record.accessKeyId,
+    anonymous: false,
     canonicalId: record.userId,
     userName: record.userName,
     admin: false,

@@ -279,3 +279,20 @@ function feedRequestBody(req: IncomingMessage, sink: Transform): void {
   for (const [event, listener] of Object.entries(requestListeners)) req.on(event, listener);
   for (const [event, listener] of Object.entries(sinkListeners)) sink.on(event, listener);
 }
+
+/**
+ * An AuthenticatedRequest's openBody: `open` at most once. A small body can be read, verified and failed before its
+ * consumer starts iterating (the handler may still be reserving metadata); the stream keeps the error for whoever
+ * reads it later, and the listener added here only stops that early error from being an unhandled 'error' event that
+ * kills the process.
+ */
+export function openOnce(open: (options: OpenBodyOptions) => VerifiedBody): (options?: OpenBodyOptions) => VerifiedBody {
+  let opened = false;
+  return (options = {}) => {
+    if (opened) throw new Error("openBody() may only be called once per request");
+    opened = true;
+    const body = open(options);
+    body.stream.on("error", () => {});
+    return body;
+  };
+}

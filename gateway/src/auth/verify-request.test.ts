@@ -26,7 +26,7 @@ const credentials = new StaticCredentialStore({ [ACCESS_KEY]: SECRET, [EXAMPLE_A
 type Outcome =
   | {
       ok: true;
-      accessKeyId: string;
+      accessKeyId: string | undefined;
       authType: string;
       payloadMode: string;
       body: Buffer;
@@ -374,8 +374,9 @@ describe("verifyRequest over real HTTP", function () {
       expectOk(await exchange(signed("GET", "/bucket/key")));
     });
 
-    it("refuses anonymous requests and unknown schemes cleanly (SigV2: verify-v2.test.ts)", async () => {
-      expectError(await exchange({ method: "GET", path: "/bucket/key", headers: {} }), "AccessDenied");
+    it("takes an unsigned request as anonymous (access control decides), refuses unknown schemes cleanly (SigV2: verify-v2.test.ts)", async () => {
+      const anonymous = expectOk(await exchange({ method: "PUT", path: "/bucket/key", headers: {}, body: Buffer.from("anyone") }));
+      assert.deepEqual([anonymous.accessKeyId, anonymous.authType, anonymous.payloadMode, anonymous.body.toString()], [undefined, "anonymous", "unsigned", "anyone"]);
       expectError(await exchange({ method: "GET", path: "/bucket/key", headers: { Authorization: "Bearer token" } }), "InvalidArgument");
       expectError(
         await exchange({ method: "GET", path: "/bucket/key", headers: { Authorization: "AWS4-HMAC-SHA256 Credential=x" } }),

@@ -8,6 +8,7 @@ import type { CredentialStore } from "./credentials.js";
 import { PRESIGNED_PARAMETERS, formatAmzDate, parseAmzDate, parseAuthorizationHeader, parsePresignedQuery } from "./parse.js";
 import {
   PAYLOAD_HASH,
+  openOnce,
   openVerifiedBody,
   parsePayloadHash,
   withHoistedIntegrityParameters,
@@ -45,9 +46,11 @@ import { SIGV2_AUTHORIZATION_PREFIX, SIGV2_QUERY_PARAMETERS, verifyRequestV2 } f
 export type { OpenBodyOptions, PayloadMode, VerifiedBody } from "./request-body.js";
 
 export interface AuthenticatedRequest {
-  accessKeyId: string;
-  authType: "header" | "presigned";
-  signatureVersion: 2 | 4;
+  /** Undefined for an anonymous request (no signature at all), which access control may still let through. */
+  accessKeyId: string | undefined;
+  authType: "header" | "presigned" | "anonymous";
+  /** 0: anonymous. */
+  signatureVersion: 0 | 2 | 4;
   /** The region of the SigV4 credential scope; undefined under SigV2, which names none. */
   region: string | undefined;
   payloadMode: PayloadMode;
@@ -105,8 +108,7 @@ export async function verifyRequest(
   } else if (hasQueryV4) {
     claim = presignedClaim(query, headers, now);
   } else {
-    // Anonymous access (public buckets) is not supported yet.
-    throw new S3Error("AccessDenied");
+    return anonymousRequest(req, headers);
   }
 
   requireSignedHeaders(claim.signedHeaders, headers);
@@ -154,24 +156,35 @@ export async function verifyRequest(
     scope: claim.scope,
     seedSignature: claim.signature,
   };
-  let opened = false;
   return {
     accessKeyId: claim.accessKeyId,
     authType: claim.authType,
     signatureVersion: 4,
     region: claim.scope.region,
     payloadMode,
-    openBody(openOptions: OpenBodyOptions = {}): VerifiedBody {
-      if (opened) throw new Error("openBody() may only be called once per request");
-      opened = true;
+    openBody: openOnce((openOptions) => {
       const integrityHeaders = claim.authType === "presigned" ? withHoistedIntegrityParameters(headers, query) : headers;
-      const body = openVerifiedBody(req, integrityHeaders, payloadMode, signing, openOptions, claim.authType === "presigned");
-      // A small body can be read, verified and failed before its consumer starts iterating (the handler may
-      // still be reserving metadata). The stream keeps the error and hands it to whoever reads it later; this
-      // listener only stops that early error from being an unhandled 'error' event that kills the process.
-      body.stream.on("error", () => {});
-      return body;
-    },
+      return openVerifiedBody(req, integrityHeaders, payloadMode, signing, openOptions, claim.authType === "presigned");
+    }),
+  };
+}
+
+/**
+ * A request without any signature: who may do what anonymously is for access control to say. Its body is checked as
+ * an unsigned one (Content-MD5, a hex x-amz-content-sha256, x-amz-checksum-*); signed chunks have nothing to check.
+ */
+function anonymousRequest(req: IncomingMessage, headers: HeaderMap): AuthenticatedRequest {
+  const payloadMode = parsePayloadHash(firstHeader(headers, REQUEST_HEADERS.contentSha256) ?? PAYLOAD_HASH.unsigned);
+  if (payloadMode.kind === "aws-chunked" && payloadMode.signedChunks) {
+    throw new S3Error("InvalidRequest", "A request with a signed chunked body must carry a signature.");
+  }
+  return {
+    accessKeyId: undefined,
+    authType: "anonymous",
+    signatureVersion: 0,
+    region: undefined,
+    payloadMode,
+    openBody: openOnce((options) => openVerifiedBody(req, headers, payloadMode, undefined, options, false)),
   };
 }
 

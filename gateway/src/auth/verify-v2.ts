@@ -6,7 +6,7 @@ import type { IncomingMessage } from "node:http";
 import { S3Error } from "../s3/errors.js";
 import type { CredentialStore } from "./credentials.js";
 import { parseAmzDate } from "./parse.js";
-import { PAYLOAD_HASH, openVerifiedBody, parsePayloadHash, withHoistedIntegrityParameters, type PayloadMode } from "./request-body.js";
+import { PAYLOAD_HASH, openOnce, openVerifiedBody, parsePayloadHash, withHoistedIntegrityParameters, type PayloadMode } from "./request-body.js";
 import { REQUEST_HEADERS, checkSkew, firstHeader, missingDateError, type HeaderMap } from "./request-headers.js";
 import { requestStringsToSignV2, signV2, signaturesEqualV2 } from "./sigv2.js";
 import type { QueryParameter, RequestTarget } from "./sigv4.js";
@@ -61,22 +61,17 @@ export async function verifyRequestV2(request: RequestV2, credentials: Credentia
     throw signatureMismatchV2(claim.accessKeyId, claim.signature, candidates[0]!);
   }
 
-  let opened = false;
   return {
     accessKeyId: claim.accessKeyId,
     authType: claim.authType,
     signatureVersion: 2,
     region: undefined,
     payloadMode,
-    openBody(options = {}) {
-      if (opened) throw new Error("openBody() may only be called once per request");
-      opened = true;
+    openBody: openOnce((options) => {
       const presigned = claim.authType === "presigned";
       const integrityHeaders = presigned ? withHoistedIntegrityParameters(request.headers, request.query) : request.headers;
-      const body = openVerifiedBody(request.req, integrityHeaders, payloadMode, undefined, options, presigned);
-      body.stream.on("error", () => {}); // see verifyRequest: the error waits for the stream's reader
-      return body;
-    },
+      return openVerifiedBody(request.req, integrityHeaders, payloadMode, undefined, options, presigned);
+    }),
   };
 }
 

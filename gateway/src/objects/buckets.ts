@@ -2,23 +2,25 @@
 // own settings (versioning, tags, CORS rules).
 import type { CorsRule, Tag } from "../../../meta/src/store.js";
 import type { Bucket, VersioningState } from "../../../meta/src/types.js";
+import { NEW_BUCKET_PUBLIC_ACCESS_BLOCK } from "../access/bucket-access.js";
 import { S3Error } from "../s3/errors.js";
 import type { ObjectDeps } from "./object-store.js";
 
 /** The checks of ownBucket, for a bucket loaded along with something else (GET and HEAD find both at once). */
-export function checkOwner(bucketName: string, principal: string, bucket: Bucket | undefined): Bucket {
+export function checkOwner(bucketName: string, bucketOwner: string, bucket: Bucket | undefined): Bucket {
   if (!bucket) throw new S3Error("NoSuchBucket", undefined, { details: { BucketName: bucketName } });
-  if (bucket.owner !== principal) throw new S3Error("AccessDenied");
+  if (bucket.owner !== bucketOwner) throw new S3Error("AccessDenied");
   return bucket;
 }
 
-/** The bucket, owned by the principal; NoSuchBucket or AccessDenied otherwise. */
-export async function ownBucket(deps: ObjectDeps, bucketName: string, principal: string): Promise<Bucket> {
-  return checkOwner(bucketName, principal, await deps.meta.getBucket(bucketName));
+/** The bucket, if `bucketOwner` (the owner access control decided against) still owns it; NoSuchBucket or AccessDenied otherwise. */
+export async function ownBucket(deps: ObjectDeps, bucketName: string, bucketOwner: string): Promise<Bucket> {
+  return checkOwner(bucketName, bucketOwner, await deps.meta.getBucket(bucketName));
 }
 
+/** A new bucket, with every public access blocked as AWS creates them (its owner may lift that). */
 export async function createBucket(deps: ObjectDeps, name: string, owner: string): Promise<void> {
-  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region });
+  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region, publicAccessBlock: { ...NEW_BUCKET_PUBLIC_ACCESS_BLOCK } });
   if (!result.created) {
     throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
       details: { BucketName: name },

@@ -37,9 +37,9 @@ interface LoadedSource {
   version: ObjectVersion;
 }
 
-/** The source version, in a bucket the principal owns. */
-async function loadSource(deps: ObjectDeps, principal: string, source: CopySource): Promise<LoadedSource> {
-  const bucket = checkOwner(source.bucket, principal, await deps.meta.getBucket(source.bucket));
+/** The source version, in a bucket still owned by the owner its access was decided against. */
+async function loadSource(deps: ObjectDeps, sourceBucketOwner: string, source: CopySource): Promise<LoadedSource> {
+  const bucket = checkOwner(source.bucket, sourceBucketOwner, await deps.meta.getBucket(source.bucket));
   const { versionId } = source;
   const version = await deps.meta.getObjectVersion(bucket.id, source.key, versionId);
   if (!version) {
@@ -107,10 +107,11 @@ function sourceVersionIdOf(source: LoadedSource): string | undefined {
 }
 
 export interface CopyObjectRequest extends ReadOptions {
-  /** The destination, owned by the principal. */
+  /** The destination, which the requester may write. */
   bucket: Bucket;
   key: string;
-  principal: string;
+  /** The owner the source bucket's access was decided against (ops/copy.ts). */
+  sourceBucketOwner: string;
   source: CopySource;
   conditions: CopySourceConditions;
   /** The storage class the request named, if any (else the bucket's default): naming the source's own changes nothing. */
@@ -124,7 +125,7 @@ export interface CopyObjectRequest extends ReadOptions {
 
 export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): Promise<{ copy: StoredObjectVersion; sourceVersionId?: string }> {
   const { bucket, key } = request;
-  const source = await loadSource(deps, request.principal, request.source);
+  const source = await loadSource(deps, request.sourceBucketOwner, request.source);
   const { version } = source;
 
   // Only a copy that changes something may target its own source (rclone and s3fs update mtime this way).
@@ -159,7 +160,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
 export interface UploadPartCopyRequest extends ReadOptions {
   upload: MultipartUpload;
   partNumber: number;
-  principal: string;
+  sourceBucketOwner: string;
   source: CopySource;
   conditions: CopySourceConditions;
   /** The bytes to copy, from the source's size (known only once it is found); undefined for all of them. */
@@ -169,7 +170,7 @@ export interface UploadPartCopyRequest extends ReadOptions {
 export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRequest): Promise<{ stored: StoredPart; sourceVersionId?: string }> {
   const { meta } = deps;
   const { upload, partNumber } = request;
-  const source = await loadSource(deps, request.principal, request.source);
+  const source = await loadSource(deps, request.sourceBucketOwner, request.source);
   const { version } = source;
   checkCopySourceConditions(request.conditions, version);
   const range = request.rangeOf(version.size);

@@ -9,7 +9,7 @@ import type { ObjectDeps } from "./object-store.js";
 
 export interface DeleteTarget {
   bucketName: string;
-  principal: string;
+  bucketOwner: string;
   key: string;
   versionId?: string;
 }
@@ -23,7 +23,7 @@ export interface DeleteResult {
 /** One statement in all: it finds the bucket by name and checks its owner itself. */
 export async function deleteObject(deps: ObjectDeps, target: DeleteTarget): Promise<DeleteResult> {
   const { versionId } = target;
-  const statementTarget = { bucketName: target.bucketName, owner: target.principal, key: target.key };
+  const statementTarget = { bucketName: target.bucketName, owner: target.bucketOwner, key: target.key };
   if (versionId !== undefined) {
     const removed = await deps.meta.deleteObjectVersion({ ...statementTarget, versionId });
     return { versionId, deleteMarker: removed.wasDeleteMarker };
@@ -45,15 +45,17 @@ export interface DeleteEntry {
 /** A <Deleted> entry's delete marker: the one a delete made, or the one a delete by version id removed. */
 export type DeleteOutcome = { deleted: true; deleteMarkerVersionId?: string } | { deleted: false; code: string; message: string };
 
-async function deleteOne(deps: ObjectDeps, bucket: Bucket, principal: string, requestId: string, entry: DeleteEntry): Promise<DeleteOutcome> {
+async function deleteOne(deps: ObjectDeps, request: DeleteObjectsRequest, entry: DeleteEntry): Promise<DeleteOutcome> {
+  const { bucket, bucketOwner, requestId } = request;
   try {
     checkObjectKey(entry.key);
+    if (!request.mayDelete(entry)) throw new S3Error("AccessDenied");
     // A version id Weft cannot have minted is this key's NoSuchVersion, as AWS reports it in a DeleteObjects result
     // (a lone DeleteObject answers it with 400 InvalidArgument instead).
     const versionId = entry.versionId === undefined || isVersionId(entry.versionId) ? entry.versionId : undefined;
     if (entry.versionId !== undefined && versionId === undefined) throw new S3Error("NoSuchVersion");
     // By name, as DeleteObject: the bucket's versioning state is read when each key changes, not once per request.
-    const result = await deleteObject(deps, { bucketName: bucket.name, principal, key: entry.key, versionId });
+    const result = await deleteObject(deps, { bucketName: bucket.name, bucketOwner, key: entry.key, versionId });
     return result.deleteMarker ? { deleted: true, deleteMarkerVersionId: result.versionId } : { deleted: true };
   } catch (error) {
     if (!isS3Error(error)) {
@@ -65,18 +67,25 @@ async function deleteOne(deps: ObjectDeps, bucket: Bucket, principal: string, re
   }
 }
 
+export interface DeleteObjectsRequest {
+  bucket: Bucket;
+  /** The owner the bucket's access was decided against. */
+  bucketOwner: string;
+  requestId: string;
+  entries: DeleteEntry[];
+  /** Whether the requester may delete this entry (access control asks per key); refused entries get AccessDenied. */
+  mayDelete(entry: DeleteEntry): boolean;
+}
+
 /** Each entry's outcome, in the entries' order; one key's failure is its own outcome, never the request's. */
-export async function deleteObjects(
-  deps: ObjectDeps,
-  request: { bucket: Bucket; principal: string; requestId: string; entries: DeleteEntry[] },
-): Promise<DeleteOutcome[]> {
-  const { bucket, principal, requestId, entries } = request;
+export async function deleteObjects(deps: ObjectDeps, request: DeleteObjectsRequest): Promise<DeleteOutcome[]> {
+  const { entries } = request;
   const outcomes: DeleteOutcome[] = new Array(entries.length);
   let next = 0;
   const worker = async () => {
     while (next < entries.length) {
       const index = next++;
-      outcomes[index] = await deleteOne(deps, bucket, principal, requestId, entries[index]);
+      outcomes[index] = await deleteOne(deps, request, entries[index]);
     }
   };
   await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, entries.length) }, worker));

@@ -1,5 +1,5 @@
 // The object layer: what the S3 operations do to buckets and objects, in plain values (names, keys, version ids, the
-// principal, verified bodies, parsed headers), between the gateway's HTTP handling (ops/) and the metadata and stripe
+// bucket owner access was decided against, verified bodies, parsed headers), between the gateway's HTTP handling (ops/) and the metadata and stripe
 // engine. It owns the ownership check, inline versus striped storage, the write guard, versions, copies, multipart
 // rules, deletes and reads; ops/ only parse requests and render answers. Every method makes the same metadata calls,
 // in the same order, as the operation needs: the small PUT, DELETE and GET paths stay one statement each.
@@ -42,8 +42,8 @@ export class ObjectStore {
 
   // Buckets. Operations on a bucket start with ownBucket: NoSuchBucket or AccessDenied come before anything else.
 
-  ownBucket(bucketName: string, principal: string): Promise<Bucket> {
-    return buckets.ownBucket(this.deps, bucketName, principal);
+  ownBucket(bucketName: string, bucketOwner: string): Promise<Bucket> {
+    return buckets.ownBucket(this.deps, bucketName, bucketOwner);
   }
 
   listBuckets(owner: string): Promise<Bucket[]> {
@@ -80,7 +80,7 @@ export class ObjectStore {
     return this.deps.meta.putBucketCors(bucket.id, rules);
   }
 
-  /** A bucket's CORS rules by name, with no principal: a preflight carries no credentials. */
+  /** A bucket's CORS rules by name, with no credentials: a preflight carries no credentials. */
   bucketCorsByName(bucketName: string): Promise<{ exists: boolean; rules?: CorsRule[] }> {
     return this.deps.meta.getBucketCorsByName(bucketName);
   }
@@ -101,7 +101,7 @@ export class ObjectStore {
     return writes.putObject(this.deps, request);
   }
 
-  /** A body of unknown length (a POST form's file) into a bucket already checked as the principal's. */
+  /** A body of unknown length (a POST form's file) into a bucket already authorized and loaded. */
   postObject(
     bucket: Bucket,
     request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
@@ -122,7 +122,7 @@ export class ObjectStore {
     return deletes.deleteObject(this.deps, target);
   }
 
-  deleteObjects(request: { bucket: Bucket; principal: string; requestId: string; entries: deletes.DeleteEntry[] }): Promise<deletes.DeleteOutcome[]> {
+  deleteObjects(request: deletes.DeleteObjectsRequest): Promise<deletes.DeleteOutcome[]> {
     return deletes.deleteObjects(this.deps, request);
   }
 

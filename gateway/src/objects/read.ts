@@ -11,18 +11,18 @@ import type { ObjectDeps } from "./object-store.js";
 
 export interface VersionLookup {
   bucketName: string;
-  principal: string;
+  bucketOwner: string;
   key: string;
   versionId?: string;
   /** An inline object's bytes come along only when they are to be sent (not for HEAD). */
   withBody: boolean;
 }
 
-/** The principal's bucket and the version named (one round trip for both); delete markers answer as AWS does. */
+/** The bucket, still `bucketOwner`'s, and the version named (one round trip for both); delete markers answer as AWS does. */
 export async function findVersion(deps: ObjectDeps, lookup: VersionLookup): Promise<{ bucket: Bucket; version: ObjectVersion }> {
   const { key, versionId } = lookup;
   const found = await deps.meta.getBucketAndObjectVersion(lookup.bucketName, key, versionId, lookup.withBody);
-  const bucket = checkOwner(lookup.bucketName, lookup.principal, found?.bucket);
+  const bucket = checkOwner(lookup.bucketName, lookup.bucketOwner, found?.bucket);
   const version = found?.version;
   if (!version) throw new S3Error(versionId === undefined ? "NoSuchKey" : "NoSuchVersion", undefined, versionId === undefined ? {} : { details: { Key: key, VersionId: versionId } });
   if (version.isDeleteMarker) {

@@ -251,13 +251,13 @@ export function isInlineBody(deps: ObjectDeps, body: VerifiedBody, sizeLimit?: n
 export async function storeInlineObject(
   deps: ObjectDeps,
   body: VerifiedBody,
-  version: Omit<NewObjectVersion, "bucket" | "sizeLimit"> & { bucketName: string; principal: string },
+  version: Omit<NewObjectVersion, "bucket" | "sizeLimit"> & { bucketName: string; bucketOwner: string },
 ): Promise<StoredObjectVersion> {
   const stored = await readInline(body, declaredSize(body));
   await version.beforeCommit?.(stored);
   const target = {
     bucketName: version.bucketName,
-    owner: version.principal,
+    owner: version.bucketOwner,
     key: version.key,
     versionId: newId(),
     storageClass: version.storageClass,
@@ -293,8 +293,7 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
   const { meta } = deps;
   const { bucket, key } = version;
   const storageClass = storageClassOf(deps, version.storageClass, bucket);
-  // The caller loaded the bucket as its owner's: the owner is the principal.
-  if (isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, principal: bucket.owner });
+  if (isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, bucketOwner: bucket.owner });
 
   // Minted here; the commit stores the version under it, or as "null" in a bucket that keeps no versions then.
   const versionId = newId();
@@ -320,7 +319,7 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
 
 export interface PutObjectRequest {
   bucketName: string;
-  principal: string;
+  bucketOwner: string;
   requestId: string;
   key: string;
   /** The class the request named; undefined: the bucket's default. */
@@ -333,10 +332,10 @@ export interface PutObjectRequest {
 
 /** PutObject: a tiny body is one statement in all (it finds the bucket itself); any other loads the bucket first. */
 export async function putObject(deps: ObjectDeps, request: PutObjectRequest): Promise<StoredObjectVersion> {
-  const { bucketName, principal, requestId, body, key, storageClass, headers, tags, precondition } = request;
+  const { bucketName, bucketOwner, requestId, body, key, storageClass, headers, tags, precondition } = request;
   const object = { key, storageClass, headers, tags, precondition };
-  if (isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, principal });
-  const bucket = await ownBucket(deps, bucketName, principal);
+  if (isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, bucketOwner });
+  const bucket = await ownBucket(deps, bucketName, bucketOwner);
   // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.
   if (precondition) await deps.meta.checkWritePrecondition(bucket.id, key, precondition);
   return storeObjectVersion(deps, requestId, body, { ...object, bucket });

@@ -1,5 +1,6 @@
 // GetObjectAttributes: an object's ETag, checksum, parts, storage class and size in one XML document, without its
 // bytes; which of them is chosen by x-amz-object-attributes.
+import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
@@ -49,7 +50,7 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
   const { bucket, version } = await ctx.services.objects.findVersion({
     bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.principal.canonicalId,
+    bucketOwner: authorizedOwner(ctx),
     key,
     versionId: requestedVersionId(ctx),
     withBody: false,

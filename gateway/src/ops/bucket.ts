@@ -4,7 +4,7 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml } from "../s3/xml.js";
-import { loadOwnBucket, readSmallBody, respondEmpty } from "./common.js";
+import { loadAuthorizedBucket, readSmallBody, respondEmpty } from "./common.js";
 
 /** S3's general-purpose bucket naming rules. */
 export function isValidBucketName(name: string): boolean {
@@ -35,19 +35,19 @@ export async function createBucket(ctx: S3Context): Promise<void> {
 }
 
 export async function deleteBucket(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   await ctx.services.objects.deleteBucket(bucket);
   respondEmpty(ctx, 204);
 }
 
 export async function headBucket(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   ctx.set(H.bucketRegion, bucket.region);
   respondEmpty(ctx, 200);
 }
 
 export async function getBucketLocation(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   // AWS answers an empty LocationConstraint for us-east-1.
   ctx.type = "application/xml";
   ctx.body = renderXml("LocationConstraint", { "#text": bucket.region === "us-east-1" ? "" : bucket.region });
@@ -69,7 +69,7 @@ export async function listBuckets(ctx: S3Context): Promise<void> {
 
 /** A bucket that never kept versions answers an empty configuration; one that did says Enabled or Suspended. */
 export async function getBucketVersioning(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   ctx.type = "application/xml";
   ctx.body = renderXml("VersioningConfiguration", { Status: bucket.versioning === "Unversioned" ? undefined : bucket.versioning });
 }
@@ -79,7 +79,7 @@ export async function getBucketVersioning(ctx: S3Context): Promise<void> {
  * NotImplemented, never a silent yes (MfaDelete Disabled is what every bucket has, so it is accepted).
  */
 export async function putBucketVersioning(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const configuration = parseXml(await readSmallBody(ctx, { limit: 64 * 1024 }), "VersioningConfiguration");
   const { Status: status, MfaDelete: mfaDelete } = configuration;
   if (headerValue(ctx.req.headers, "x-amz-mfa") !== undefined || (mfaDelete !== undefined && mfaDelete !== "Disabled")) {

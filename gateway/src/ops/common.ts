@@ -2,6 +2,7 @@
 // small XML bodies, and the bare answers.
 import type { IncomingHttpHeaders } from "node:http";
 import type { Bucket, VersioningState } from "../../../meta/src/types.js";
+import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { isVersionId } from "../objects/ids.js";
 import { S3Error } from "../s3/errors.js";
@@ -9,9 +10,12 @@ import { CHECKSUM_ALGORITHMS, type ChecksumAlgorithm } from "../s3/checksums.js"
 import { H, headerValue } from "../s3/headers.js";
 import { checkObjectKey } from "../s3/object-key.js";
 
-/** The bucket named by the request, owned by the caller (the object layer answers NoSuchBucket or AccessDenied). */
-export function loadOwnBucket(ctx: S3Context): Promise<Bucket> {
-  return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, ctx.state.principal.canonicalId);
+/**
+ * The bucket named by the request, still owned by the owner access control decided against (the object layer answers
+ * NoSuchBucket, or AccessDenied if it changed hands meanwhile).
+ */
+export function loadAuthorizedBucket(ctx: S3Context): Promise<Bucket> {
+  return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, authorizedOwner(ctx));
 }
 
 /** Aborted when the client goes away before the answer is out: reads from the ioservers stop with it. */

@@ -2,7 +2,7 @@
 // copy itself (why bytes are moved rather than datafiles shared, the checks of the copied bytes) is in
 // gateway/src/objects/copy.ts.
 import type { IncomingHttpHeaders } from "node:http";
-import { requireKeyMayRead } from "../access/key-scope.js";
+import { requireSourceAccess } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import type { CopySource, CopySourceConditions } from "../objects/copy.js";
 import type { StoredPart } from "../objects/write.js";
@@ -10,7 +10,7 @@ import { checksumHeaderName } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag, type ByteRange } from "../s3/headers.js";
 import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
-import { clientGoneSignal, loadOwnBucket, objectKey, parseVersionId, requestedChecksumAlgorithm, setWrittenVersionId } from "./common.js";
+import { clientGoneSignal, loadAuthorizedBucket, objectKey, parseVersionId, requestedChecksumAlgorithm, setWrittenVersionId } from "./common.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
 import { tagsFromHeader } from "./tagging.js";
 
@@ -79,16 +79,15 @@ function checksumElements(checksum: StoredPart["checksum"]): XmlObject {
   return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.base64 } : {};
 }
 
-/** The copy's source, in a bucket the request's key may read. */
-function copySourceOf(ctx: S3Context): CopySource {
+/** The copy's source, which the requester must be allowed to read, and the owner of its bucket. */
+async function copySourceOf(ctx: S3Context): Promise<{ source: CopySource; sourceBucketOwner: string }> {
   const source = parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
-  requireKeyMayRead(ctx.state.principal, source.bucket);
-  return source;
+  return { source, sourceBucketOwner: (await requireSourceAccess(ctx, source)) ?? "" };
 }
 
 export async function copyObject(ctx: S3Context): Promise<void> {
   const { objects } = ctx.services;
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const { headers } = ctx.req;
   const directive = directiveOf(headers, COPY.metadataDirective, "metadata");
@@ -99,8 +98,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const { copy, sourceVersionId } = await objects.copyObject({
     bucket,
     key,
-    principal: ctx.state.principal.canonicalId,
-    source: copySourceOf(ctx),
+    ...(await copySourceOf(ctx)),
     conditions: copySourceConditions(headers),
     requestedStorageClass,
     replacedHeaders,
@@ -144,7 +142,7 @@ export function parseCopySourceRange(header: string | undefined, size: number): 
 
 export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const { objects } = ctx.services;
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const partNumber = partNumberOf(ctx);
   const upload = await loadUpload(ctx, bucket, key);
@@ -152,8 +150,7 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const { stored, sourceVersionId } = await objects.uploadPartCopy({
     upload,
     partNumber,
-    principal: ctx.state.principal.canonicalId,
-    source: copySourceOf(ctx),
+    ...(await copySourceOf(ctx)),
     conditions: copySourceConditions(ctx.req.headers),
     rangeOf: (size) => parseCopySourceRange(rangeHeader, size),
     requestId: ctx.state.requestId,

@@ -4,7 +4,7 @@ import type { CorsRule } from "../../../meta/src/store.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, readSmallBody, respondEmpty } from "./common.js";
+import { loadAuthorizedBucket, readSmallBody, respondEmpty } from "./common.js";
 
 const CORS_METHODS = new Set(["GET", "PUT", "POST", "DELETE", "HEAD"]);
 const MAX_RULES = 100;
@@ -70,21 +70,21 @@ export function renderCorsRules(rules: CorsRule[]): string {
 }
 
 export async function getBucketCorsConfiguration(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const rules = await ctx.services.objects.getBucketCors(bucket);
   ctx.type = "application/xml";
   ctx.body = renderCorsRules(rules);
 }
 
 export async function putBucketCorsConfiguration(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const rules = corsRulesFromXml(await readSmallBody(ctx, { limit: 64 * 1024 }));
   await ctx.services.objects.putBucketCors(bucket, rules);
   respondEmpty(ctx, 200);
 }
 
 export async function deleteBucketCorsConfiguration(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   await ctx.services.objects.putBucketCors(bucket, undefined);
   respondEmpty(ctx, 204);
 }

@@ -1,17 +1,17 @@
 // DeleteObject and DeleteObjects: parse the key, version id or <Delete> document, and render what the object layer
 // did (gateway/src/objects/delete.ts holds the rules).
+import { authorizedOwner, mayAccessObject } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { MAX_DELETE_KEYS, type DeleteEntry, type DeleteOutcome } from "../objects/delete.js";
 import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { H } from "../s3/headers.js";
-import { loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
+import { loadAuthorizedBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
   const bucketName = ctx.state.operation.bucket!;
-  const principal = ctx.state.principal.canonicalId;
   const key = objectKey(ctx);
-  const result = await ctx.services.objects.deleteObject({ bucketName, principal, key, versionId: requestedVersionId(ctx) });
+  const result = await ctx.services.objects.deleteObject({ bucketName, bucketOwner: authorizedOwner(ctx), key, versionId: requestedVersionId(ctx) });
   if (result.deleteMarker) ctx.set(H.deleteMarker, "true");
   if (result.versionId !== undefined) ctx.set(H.versionId, result.versionId);
   respondEmpty(ctx, 204);
@@ -34,14 +34,17 @@ function requestedDeletes(document: XmlObject): { quiet: boolean; entries: Delet
 }
 
 export async function deleteObjects(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   // Content-MD5 is not demanded: 2025 SDKs send an x-amz-checksum-* of the body instead, which auth verifies.
   const { quiet, entries } = requestedDeletes(parseXml(await readSmallBody(ctx), "Delete", { trimValues: false }));
+  // The bucket's owner may delete any key (unless the policy denies it, which the per-key question also answers).
+  const mayDelete = (entry: DeleteEntry) => mayAccessObject(ctx, "DeleteObject", entry.key, entry.versionId);
   const outcomes: DeleteOutcome[] = await ctx.services.objects.deleteObjects({
     bucket,
-    principal: ctx.state.principal.canonicalId,
+    bucketOwner: authorizedOwner(ctx),
     requestId: ctx.state.requestId,
     entries,
+    mayDelete,
   });
 
   const deleted: XmlObject[] = [];

@@ -1,5 +1,6 @@
 // GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
 import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
+import { authorizedOwner, hideMissingKeyFromNonListers } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { MAX_PART_NUMBER } from "../objects/multipart.js";
 import { inlineBytes } from "../objects/read.js";
@@ -70,13 +71,11 @@ function isMultipart(version: ObjectVersion): boolean {
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const { bucket, version } = await ctx.services.objects.findVersion({
-    bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.principal.canonicalId,
-    key,
-    versionId: requestedVersionId(ctx),
-    withBody,
-  });
+  const { bucket, version } = await ctx.services.objects
+    .findVersion({ bucketName: ctx.state.operation.bucket!, bucketOwner: authorizedOwner(ctx), key, versionId: requestedVersionId(ctx), withBody })
+    .catch((error: unknown) => {
+      throw hideMissingKeyFromNonListers(ctx, error);
+    });
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);

@@ -2,6 +2,15 @@
 import type { OperationHandler } from "../context.js";
 import type { S3OperationName } from "../router/resolve.js";
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from "./bucket.js";
+import {
+  deleteBucketPolicy,
+  deletePublicAccessBlock,
+  getBucketPolicy,
+  getBucketPolicyStatus,
+  getPublicAccessBlock,
+  putBucketPolicy,
+  putPublicAccessBlock,
+} from "./bucket-policy.js";
 import { copyObject, uploadPartCopy } from "./copy.js";
 import { deleteObject, deleteObjects } from "./delete.js";
 import { getObject, headObject } from "./get.js";
@@ -55,4 +64,11 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetBucketVersioning: getBucketVersioning,
   PutBucketVersioning: putBucketVersioning,
   ListObjectVersions: listObjectVersions,
+  GetBucketPolicy: getBucketPolicy,
+  PutBucketPolicy: putBucketPolicy,
+  DeleteBucketPolicy: deleteBucketPolicy,
+  GetBucketPolicyStatus: getBucketPolicyStatus,
+  GetPublicAccessBlock: getPublicAccessBlock,
+  PutPublicAccessBlock: putPublicAccessBlock,
+  DeletePublicAccessBlock: deletePublicAccessBlock,
 };

@@ -5,7 +5,7 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { quoteEtag } from "../s3/headers.js";
 import { iso8601, renderXml, renderXmlInOrder, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, ownerElement, parseVersionId } from "./common.js";
+import { loadAuthorizedBucket, ownerElement, parseVersionId } from "./common.js";
 
 const MAX_KEYS_LIMIT = 1000;
 
@@ -38,7 +38,7 @@ interface Listing {
 }
 
 async function list(ctx: S3Context, startAfter: string | undefined): Promise<Listing> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const { query } = ctx.state.target;
   const prefix = query.get("prefix") ?? "";
   const delimiter = query.get("delimiter") || undefined;
@@ -121,7 +121,7 @@ export async function listObjectsV2(ctx: S3Context): Promise<void> {
  * version-id-marker.
  */
 export async function listObjectVersions(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const { query } = ctx.state.target;
   const prefix = query.get("prefix") ?? "";
   const delimiter = query.get("delimiter") || undefined;

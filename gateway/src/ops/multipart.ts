@@ -12,7 +12,7 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
-import { loadOwnBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
+import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
 
@@ -53,7 +53,7 @@ function partChecksumsInXml(element: XmlObject): Partial<Record<ChecksumAlgorith
 
 export async function createMultipartUpload(ctx: S3Context): Promise<void> {
   const { objects } = ctx.services;
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const headers = objectHeadersFromRequest(ctx.req.headers);
   const storageClass = objects.requestedStorageClass(headerValue(ctx.req.headers, H.storageClass));
@@ -87,7 +87,7 @@ export function partNumberOf(ctx: S3Context): number {
 }
 
 export async function uploadPart(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const partNumber = partNumberOf(ctx);
   const upload = await loadUpload(ctx, bucket, key);
@@ -121,7 +121,7 @@ function checksumClaimOf(headers: IncomingHttpHeaders): WholeObjectChecksumClaim
 
 export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const { objects } = ctx.services;
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const uploadId = ctx.state.target.query.get("uploadId") ?? "";
   const upload = await objects.findUpload(bucket, key, uploadId);
@@ -148,7 +148,7 @@ function respondCompleted(ctx: S3Context, bucket: Bucket, key: string, completed
 }
 
 export async function abortMultipartUpload(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const upload = await loadUpload(ctx, bucket, key);
   await ctx.services.objects.abortUpload(upload);
@@ -166,7 +166,7 @@ function countParameter(ctx: S3Context, name: string, fallback: number): number 
 }
 
 export async function listParts(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const upload = await loadUpload(ctx, bucket, key);
   const maxParts = Math.min(countParameter(ctx, "max-parts", LIST_LIMIT), LIST_LIMIT);
@@ -179,7 +179,8 @@ export async function listParts(ctx: S3Context): Promise<void> {
     Key: key,
     UploadId: upload.uploadId,
     Initiator: initiator,
-    Owner: initiator,
+    // Every object is its bucket owner's (object ownership BucketOwnerEnforced).
+    Owner: await ownerElement(ctx, bucket.owner),
     StorageClass: upload.storageClass,
     PartNumberMarker: marker,
     NextPartNumberMarker: parts.length ? parts[parts.length - 1].partNumber : marker,
@@ -200,7 +201,7 @@ export async function listParts(ctx: S3Context): Promise<void> {
 }
 
 export async function listMultipartUploads(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const { query } = ctx.state.target;
   const prefix = query.get("prefix") ?? "";
   const delimiter = query.get("delimiter") || undefined;
@@ -219,6 +220,7 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
   const nextUploadIdMarker = lastIsPrefix ? undefined : lastUpload?.uploadId;
   const initiators = new Map<string, XmlObject>();
   for (const upload of page.uploads) if (!initiators.has(upload.owner)) initiators.set(upload.owner, await ownerElement(ctx, upload.owner));
+  const owner = await ownerElement(ctx, bucket.owner);
   ctx.type = "application/xml";
   ctx.body = renderXml("ListMultipartUploadsResult", {
     Bucket: bucket.name,
@@ -235,7 +237,7 @@ export async function listMultipartUploads(ctx: S3Context): Promise<void> {
       Key: encode(upload.key),
       UploadId: upload.uploadId,
       Initiator: initiators.get(upload.owner),
-      Owner: initiators.get(upload.owner),
+      Owner: owner,
       StorageClass: upload.storageClass,
       Initiated: iso8601(upload.initiated),
       ChecksumAlgorithm: upload.checksumAlgorithm,

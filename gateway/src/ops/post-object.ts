@@ -7,8 +7,8 @@ import busboy from "busboy";
 import { createHash } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
-import { requireKeyScope } from "../access/key-scope.js";
-import { principalOf } from "../auth/key-store.js";
+import { authorizeRequest, authorizedOwner } from "../access/request-access.js";
+import { ANONYMOUS, principalOf } from "../auth/key-store.js";
 import type { S3Context } from "../context.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { SIGV4_ALGORITHM, SCOPE_TERMINATOR, deriveSigningKey, signHex, signaturesEqual } from "../auth/sigv4.js";
@@ -345,19 +345,21 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const { fields } = form;
   const rawKey = requiredField(fields, "key");
   const policy = fields.get("policy");
-  // Without a policy the upload would be anonymous, which only a public-write bucket allows; there are none.
-  if (policy === undefined) throw new S3Error("AccessDenied", "Anonymous POST uploads are not allowed: the form needs a signed policy.");
-  const { accessKeyId, signatureFields } = await verifyPolicySignature(ctx, fields, policy);
-  const range = checkPolicy(policy, fields, bucketName, new Date(), signatureFields) ?? { min: 0, max: MAX_PART_SIZE };
-  if (range.max > MAX_PART_SIZE) range.max = MAX_PART_SIZE;
-
-  const principal = await principalOf(ctx.services.credentials, accessKeyId);
+  // A form without a policy is anonymous: only a bucket whose policy lets everyone put objects takes it.
+  let principal = ANONYMOUS;
+  let range: LengthRange = { min: 0, max: MAX_PART_SIZE };
+  if (policy !== undefined) {
+    const { accessKeyId, signatureFields } = await verifyPolicySignature(ctx, fields, policy);
+    range = checkPolicy(policy, fields, bucketName, new Date(), signatureFields) ?? range;
+    if (range.max > MAX_PART_SIZE) range.max = MAX_PART_SIZE;
+    principal = await principalOf(ctx.services.credentials, accessKeyId);
+  }
   ctx.state.principal = principal;
-  requireKeyScope(principal, ctx.state.operation);
-  const bucket = await objects.ownBucket(bucketName, principal.canonicalId);
   const key = rawKey.replaceAll("${filename}", form.file.filename);
   if (key === "") throw new S3Error("InvalidArgument", "User key must have a length greater than 0.", { details: { ArgumentName: "key", ArgumentValue: "" } });
   checkObjectKey(key);
+  await authorizeRequest(ctx, { key, fields: Object.fromEntries(fields) });
+  const bucket = await objects.ownBucket(bucketName, authorizedOwner(ctx));
   // A form's fields stand for the headers of a PUT: one asking for encryption or a lock is refused the same way.
   refuseUnhonouredHeaders(Object.fromEntries(fields));
   const headers = objectHeadersFromRequest(headersFromFields(fields));

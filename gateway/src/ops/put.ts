@@ -1,4 +1,5 @@
 // PutObject: parse the object's headers, hand the verified body to the object layer, answer its ETag and checksum.
+import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
@@ -16,7 +17,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const tags = tagsFromHeader(ctx.req.headers);
   const written = await objects.putObject({
     bucketName: ctx.state.operation.bucket!,
-    principal: ctx.state.principal.canonicalId,
+    bucketOwner: authorizedOwner(ctx),
     requestId: ctx.state.requestId,
     key,
     storageClass,

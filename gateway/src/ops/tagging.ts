@@ -6,7 +6,7 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { loadOwnBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
+import { loadAuthorizedBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export const TAGGING_HEADER = "x-amz-tagging";
 export const TAGGING_COUNT_HEADER = "x-amz-tagging-count";
@@ -66,7 +66,7 @@ function renderTagging(tags: Tag[]): string {
 }
 
 export async function getObjectTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const found = await ctx.services.objects.getObjectTags(bucket, key, requestedVersionId(ctx));
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, found.versionId);
@@ -75,7 +75,7 @@ export async function getObjectTagging(ctx: S3Context): Promise<void> {
 }
 
 export async function putObjectTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const tags = tagsFromXml(await readSmallBody(ctx), MAX_OBJECT_TAGS);
   const done = await ctx.services.objects.putObjectTags(bucket, key, requestedVersionId(ctx), tags);
@@ -84,7 +84,7 @@ export async function putObjectTagging(ctx: S3Context): Promise<void> {
 }
 
 export async function deleteObjectTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const key = objectKey(ctx);
   const done = await ctx.services.objects.putObjectTags(bucket, key, requestedVersionId(ctx), []);
   if (bucket.versioning !== "Unversioned") ctx.set(H.versionId, done.versionId);
@@ -92,21 +92,21 @@ export async function deleteObjectTagging(ctx: S3Context): Promise<void> {
 }
 
 export async function getBucketTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const tags = await ctx.services.objects.getBucketTags(bucket);
   ctx.type = "application/xml";
   ctx.body = renderTagging(tags);
 }
 
 export async function putBucketTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   const tags = tagsFromXml(await readSmallBody(ctx), MAX_BUCKET_TAGS);
   await ctx.services.objects.putBucketTags(bucket, tags);
   respondEmpty(ctx, 204);
 }
 
 export async function deleteBucketTagging(ctx: S3Context): Promise<void> {
-  const bucket = await loadOwnBucket(ctx);
+  const bucket = await loadAuthorizedBucket(ctx);
   await ctx.services.objects.putBucketTags(bucket, undefined);
   respondEmpty(ctx, 204);
 }

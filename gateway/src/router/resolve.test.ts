@@ -42,13 +42,17 @@ describe("request target and operation resolution", () => {
     assert.equal(resolve("POST", "/b?delete").name, "DeleteObjects");
     assert.equal(resolve("GET", "/b/k?uploadId=u").name, "ListParts");
     assert.equal(resolve("GET", "/b?uploads&prefix=p").name, "ListMultipartUploads");
+    assert.equal(resolve("PUT", "/b?policy").name, "PutBucketPolicy");
+    assert.equal(resolve("GET", "/b?policyStatus").name, "GetBucketPolicyStatus");
+    assert.equal(resolve("DELETE", "/b?publicAccessBlock").name, "DeletePublicAccessBlock");
   });
 
   it("answers NotImplemented for sub-resources it does not serve, never another operation", () => {
     for (const [method, url, headers] of [
       ["DELETE", "/b/k?retention", {}],
       ["GET", "/b?acl", {}],
-      ["PUT", "/b?policy", {}],
+      ["PUT", "/b?lifecycle", {}],
+      ["PUT", "/b?policy&tagging", {}],
       ["PUT", "/b/k?uploads", { "x-amz-copy-source": "/b/other" }],
       ["GET", "/b/k?partNumber=2&uploadId=u", {}],
       ["POST", "/b/k?delete", {}],

@@ -37,7 +37,14 @@ export type S3OperationName =
   | "GetObjectAttributes"
   | "GetBucketVersioning"
   | "PutBucketVersioning"
-  | "ListObjectVersions";
+  | "ListObjectVersions"
+  | "GetBucketPolicy"
+  | "PutBucketPolicy"
+  | "DeleteBucketPolicy"
+  | "GetBucketPolicyStatus"
+  | "GetPublicAccessBlock"
+  | "PutPublicAccessBlock"
+  | "DeletePublicAccessBlock";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -79,11 +86,15 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("tagging")) return { name: "PutBucketTagging", bucket };
         if (has("cors")) return { name: "PutBucketCors", bucket };
         if (has("versioning")) return { name: "PutBucketVersioning", bucket };
+        if (has("policy")) return { name: "PutBucketPolicy", bucket };
+        if (has("publicAccessBlock")) return { name: "PutPublicAccessBlock", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
         if (has("tagging")) return { name: "DeleteBucketTagging", bucket };
         if (has("cors")) return { name: "DeleteBucketCors", bucket };
+        if (has("policy")) return { name: "DeleteBucketPolicy", bucket };
+        if (has("publicAccessBlock")) return { name: "DeletePublicAccessBlock", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -96,6 +107,9 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("uploads")) return { name: "ListMultipartUploads", bucket };
         if (has("versioning")) return { name: "GetBucketVersioning", bucket };
         if (has("versions")) return { name: "ListObjectVersions", bucket };
+        if (has("policy")) return { name: "GetBucketPolicy", bucket };
+        if (has("policyStatus")) return { name: "GetBucketPolicyStatus", bucket };
+        if (has("publicAccessBlock")) return { name: "GetPublicAccessBlock", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":

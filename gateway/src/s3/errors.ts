@@ -2,6 +2,7 @@
 // Codes, statuses and default messages follow the AWS S3 "Error responses" reference.
 
 const CATALOG = {
+  AccessControlListNotSupported: [400, "The bucket does not allow ACLs"],
   AccessDenied: [403, "Access Denied"],
   AuthorizationHeaderMalformed: [400, "The authorization header is malformed."],
   AuthorizationQueryParametersError: [400, "Error parsing the X-Amz-Credential parameter."],
@@ -18,6 +19,7 @@ const CATALOG = {
   InternalError: [500, "We encountered an internal error. Please try again."],
   InvalidAccessKeyId: [403, "The AWS Access Key Id you provided does not exist in our records."],
   InvalidArgument: [400, "Invalid Argument"],
+  InvalidBucketAclWithObjectOwnership: [400, "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting"],
   InvalidBucketName: [400, "The specified bucket is not valid."],
   InvalidDigest: [400, "The Content-MD5 you specified is not valid."],
   InvalidLocationConstraint: [400, "The specified location-constraint is not valid"],
@@ -44,7 +46,9 @@ const CATALOG = {
   MissingContentLength: [411, "You must provide the Content-Length HTTP header."],
   MissingSecurityHeader: [400, "Your request was missing a required header"],
   NoSuchBucket: [404, "The specified bucket does not exist"],
+  NoSuchBucketPolicy: [404, "The bucket policy does not exist"],
   NoSuchCORSConfiguration: [404, "The CORS configuration does not exist"],
+  NoSuchPublicAccessBlockConfiguration: [404, "The public access block configuration was not found"],
   NoSuchKey: [404, "The specified key does not exist."],
   NoSuchTagSet: [404, "The TagSet does not exist"],
   NoSuchUpload: [404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."],

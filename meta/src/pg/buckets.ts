@@ -27,11 +27,12 @@ export function bucketFromRow(row: BucketRow): Bucket {
 
 export async function createBucket(
   sql: Sql,
-  bucket: { name: string; owner: string; region: string },
+  bucket: { name: string; owner: string; region: string; publicAccessBlock?: Record<string, boolean> },
 ): Promise<{ created: true; bucket: Bucket } | { created: false; existing: Bucket }> {
+  const block = bucket.publicAccessBlock ? sql.json(bucket.publicAccessBlock) : null;
   for (;;) {
     const [inserted] = await sql<BucketRow[]>`
-      insert into buckets (name, owner, region) values (${bucket.name}, ${bucket.owner}, ${bucket.region})
+      insert into buckets (name, owner, region, public_access_block) values (${bucket.name}, ${bucket.owner}, ${bucket.region}, ${block})
       on conflict (name) do nothing
       returning *`;
     if (inserted) return { created: true, bucket: bucketFromRow(inserted) };

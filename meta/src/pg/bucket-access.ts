@@ -1,0 +1,53 @@
+// What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
+// ownership. Every change is told to the gateways (migration 0017's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
+import type { Sql } from "../db.js";
+
+export const BUCKET_ACCESS_CHANGES_CHANNEL = "weft_bucket_access_changes";
+
+export type ObjectOwnership = "BucketOwnerEnforced" | "BucketOwnerPreferred" | "ObjectWriter";
+
+export interface StoredBucketAccess {
+  id: number;
+  name: string;
+  owner: string;
+  policy: string | undefined;
+  publicAccessBlock: Record<string, boolean> | undefined;
+  acl: unknown;
+  objectOwnership: ObjectOwnership | undefined;
+}
+
+interface BucketAccessRow {
+  id: number;
+  name: string;
+  owner: string;
+  policy: string | null;
+  public_access_block: Record<string, boolean> | null;
+  acl: unknown;
+  object_ownership: ObjectOwnership | null;
+}
+
+export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBucketAccess | undefined> {
+  const [row] = await sql<BucketAccessRow[]>`
+    select id, name, owner, policy, public_access_block, acl, object_ownership from buckets where name = ${name}`;
+  return (
+    row && {
+      id: row.id,
+      name: row.name,
+      owner: row.owner,
+      policy: row.policy ?? undefined,
+      publicAccessBlock: row.public_access_block ?? undefined,
+      acl: row.acl ?? undefined,
+      objectOwnership: row.object_ownership ?? undefined,
+    }
+  );
+}
+
+/** Sets (or, with null, deletes) the bucket's policy. */
+export async function setBucketPolicy(sql: Sql, bucketId: number, policy: string | null): Promise<void> {
+  await sql`update buckets set policy = ${policy} where id = ${bucketId}`;
+}
+
+/** Sets (or, with null, deletes) the bucket's public access block. */
+export async function setPublicAccessBlock(sql: Sql, bucketId: number, block: Record<string, boolean> | null): Promise<void> {
+  await sql`update buckets set public_access_block = ${block === null ? null : sql.json(block)} where id = ${bucketId}`;
+}
