@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
-  GetBucketAclCommand,
   GetBucketLifecycleConfigurationCommand,
   GetBucketLocationCommand,
+  GetBucketWebsiteCommand,
   HeadBucketCommand,
   ListBucketsCommand,
   PutObjectCommand,
@@ -71,6 +71,6 @@ describe("buckets (SDK)", () => {
   it("answers NotImplemented for sub-resources it does not serve", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "subresources" }));
     await expectS3Error(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "subresources" })), "NotImplemented", 501);
-    await expectS3Error(s3.send(new GetBucketAclCommand({ Bucket: "subresources" })), "NotImplemented", 501);
+    await expectS3Error(s3.send(new GetBucketWebsiteCommand({ Bucket: "subresources" })), "NotImplemented", 501);
   });
 });

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
-  GetObjectAclCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -236,8 +236,8 @@ describe("objects (SDK)", () => {
   });
 
   it("answers NotImplemented for an object sub-resource, never treating it as GetObject", async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "acl-target", Body: "x" }));
-    await expectS3Error(s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: "acl-target" })), "NotImplemented", 501);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "retention-target", Body: "x" }));
+    await expectS3Error(s3.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: "retention-target" })), "NotImplemented", 501);
   });
 
   it("answers NoSuchKey with the XML error body", async () => {

@@ -4,11 +4,11 @@
 // refused, never accepted and ignored. docs/architecture.md, Access control.
 import type { S3OperationName } from "../router/resolve.js";
 import { S3Error } from "../s3/errors.js";
+import { GRANT_HEADERS } from "./acl-headers.js";
 
 /** The operations that take x-amz-acl and x-amz-grant-* (a POST form takes them as fields). */
 const ACL_TAKING: ReadonlySet<S3OperationName> = new Set<S3OperationName>(["CreateBucket", "PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"]);
 
-const GRANT_HEADERS = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control"];
 
 /**
  * Refuses an ACL the bucket cannot have. `headers`: lowercase names (request headers, or a form's fields);
@@ -17,7 +17,7 @@ const GRANT_HEADERS = ["x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-rea
 export function refuseAcls(operation: S3OperationName, headers: Record<string, unknown>, requesterOwnsBucket: boolean): void {
   if (!ACL_TAKING.has(operation)) return;
   const canned = headers["x-amz-acl"] ?? (operation === "PostObject" ? headers.acl : undefined);
-  const grants = GRANT_HEADERS.some((name) => headers[name] !== undefined);
+  const grants = GRANT_HEADERS.some(([name]) => headers[name] !== undefined);
   if (operation === "CreateBucket") {
     const ownership = headers["x-amz-object-ownership"];
     if (ownership !== undefined && ownership !== "BucketOwnerEnforced") {

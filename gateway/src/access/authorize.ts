@@ -8,7 +8,7 @@ import { OPERATION_ACCESS } from "./operation-actions.js";
 import { evaluatePolicy, S3_ARN_PREFIX, type ConditionContext } from "./policy.js";
 import type { Requester } from "./requester.js";
 
-/** Operations on a bucket's access settings: the owner's only, and never subject to its policy. */
+/** Operations on a bucket's access settings (ACLs aside): the owner's only, and never subject to its policy. */
 const OWNER_ONLY: ReadonlySet<S3OperationName> = new Set<S3OperationName>([
   "GetBucketPolicy",
   "PutBucketPolicy",
@@ -17,6 +17,9 @@ const OWNER_ONLY: ReadonlySet<S3OperationName> = new Set<S3OperationName>([
   "GetPublicAccessBlock",
   "PutPublicAccessBlock",
   "DeletePublicAccessBlock",
+  "GetBucketOwnershipControls",
+  "PutBucketOwnershipControls",
+  "DeleteBucketOwnershipControls",
 ]);
 
 export interface AccessQuestion {

@@ -52,4 +52,11 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   GetPublicAccessBlock: read("s3:GetBucketPublicAccessBlock"),
   PutPublicAccessBlock: write("s3:PutBucketPublicAccessBlock"),
   DeletePublicAccessBlock: write("s3:PutBucketPublicAccessBlock"),
+  GetBucketAcl: read("s3:GetBucketAcl"),
+  PutBucketAcl: write("s3:PutBucketAcl"),
+  GetObjectAcl: read("s3:GetObjectAcl"),
+  PutObjectAcl: write("s3:PutObjectAcl"),
+  GetBucketOwnershipControls: read("s3:GetBucketOwnershipControls"),
+  PutBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
+  DeleteBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
 };

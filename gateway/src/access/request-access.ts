@@ -24,6 +24,8 @@ const VERSION_ACTIONS: Partial<Record<S3OperationName, string>> = {
   PutObjectTagging: "s3:PutObjectVersionTagging",
   DeleteObjectTagging: "s3:DeleteObjectVersionTagging",
   GetObjectAttributes: "s3:GetObjectVersionAttributes",
+  GetObjectAcl: "s3:GetObjectVersionAcl",
+  PutObjectAcl: "s3:PutObjectVersionAcl",
 };
 
 /** Operations on several keys at once: the bucket-wide question is asked for each key instead. */

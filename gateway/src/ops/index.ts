@@ -3,6 +3,15 @@ import type { OperationHandler } from "../context.js";
 import type { S3OperationName } from "../router/resolve.js";
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from "./bucket.js";
 import {
+  deleteBucketOwnershipControls,
+  getBucketAcl,
+  getBucketOwnershipControls,
+  getObjectAcl,
+  putBucketAcl,
+  putBucketOwnershipControls,
+  putObjectAcl,
+} from "./acl.js";
+import {
   deleteBucketPolicy,
   deletePublicAccessBlock,
   getBucketPolicy,
@@ -71,4 +80,11 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetPublicAccessBlock: getPublicAccessBlock,
   PutPublicAccessBlock: putPublicAccessBlock,
   DeletePublicAccessBlock: deletePublicAccessBlock,
+  GetBucketAcl: getBucketAcl,
+  PutBucketAcl: putBucketAcl,
+  GetObjectAcl: getObjectAcl,
+  PutObjectAcl: putObjectAcl,
+  GetBucketOwnershipControls: getBucketOwnershipControls,
+  PutBucketOwnershipControls: putBucketOwnershipControls,
+  DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
 };

@@ -45,12 +45,14 @@ describe("request target and operation resolution", () => {
     assert.equal(resolve("PUT", "/b?policy").name, "PutBucketPolicy");
     assert.equal(resolve("GET", "/b?policyStatus").name, "GetBucketPolicyStatus");
     assert.equal(resolve("DELETE", "/b?publicAccessBlock").name, "DeletePublicAccessBlock");
+    assert.equal(resolve("GET", "/b/k?acl").name, "GetObjectAcl");
+    assert.equal(resolve("PUT", "/b?ownershipControls").name, "PutBucketOwnershipControls");
   });
 
   it("answers NotImplemented for sub-resources it does not serve, never another operation", () => {
     for (const [method, url, headers] of [
       ["DELETE", "/b/k?retention", {}],
-      ["GET", "/b?acl", {}],
+      ["GET", "/b?website", {}],
       ["PUT", "/b?lifecycle", {}],
       ["PUT", "/b?policy&tagging", {}],
       ["PUT", "/b/k?uploads", { "x-amz-copy-source": "/b/other" }],

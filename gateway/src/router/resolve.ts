@@ -44,7 +44,14 @@ export type S3OperationName =
   | "GetBucketPolicyStatus"
   | "GetPublicAccessBlock"
   | "PutPublicAccessBlock"
-  | "DeletePublicAccessBlock";
+  | "DeletePublicAccessBlock"
+  | "GetBucketAcl"
+  | "PutBucketAcl"
+  | "GetObjectAcl"
+  | "PutObjectAcl"
+  | "GetBucketOwnershipControls"
+  | "PutBucketOwnershipControls"
+  | "DeleteBucketOwnershipControls";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -88,6 +95,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("versioning")) return { name: "PutBucketVersioning", bucket };
         if (has("policy")) return { name: "PutBucketPolicy", bucket };
         if (has("publicAccessBlock")) return { name: "PutPublicAccessBlock", bucket };
+        if (has("acl")) return { name: "PutBucketAcl", bucket };
+        if (has("ownershipControls")) return { name: "PutBucketOwnershipControls", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -95,6 +104,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("cors")) return { name: "DeleteBucketCors", bucket };
         if (has("policy")) return { name: "DeleteBucketPolicy", bucket };
         if (has("publicAccessBlock")) return { name: "DeletePublicAccessBlock", bucket };
+        if (has("ownershipControls")) return { name: "DeleteBucketOwnershipControls", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -110,6 +120,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("policy")) return { name: "GetBucketPolicy", bucket };
         if (has("policyStatus")) return { name: "GetBucketPolicyStatus", bucket };
         if (has("publicAccessBlock")) return { name: "GetPublicAccessBlock", bucket };
+        if (has("acl")) return { name: "GetBucketAcl", bucket };
+        if (has("ownershipControls")) return { name: "GetBucketOwnershipControls", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":
@@ -127,6 +139,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       if (has("partNumber", "uploadId") && !copySource) return { name: "UploadPart", bucket, key };
       if (subs.length === 0 && !copySource) return { name: "PutObject", bucket, key };
       if (has("tagging") && !copySource) return { name: "PutObjectTagging", bucket, key };
+      if (has("acl") && !copySource) return { name: "PutObjectAcl", bucket, key };
       if (has("partNumber", "uploadId") && copySource) return { name: "UploadPartCopy", bucket, key };
       if (subs.length === 0 && copySource) return { name: "CopyObject", bucket, key };
       break;
@@ -135,6 +148,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       if (has("uploadId")) return { name: "ListParts", bucket, key };
       if (has("tagging")) return { name: "GetObjectTagging", bucket, key };
       if (has("attributes")) return { name: "GetObjectAttributes", bucket, key };
+      if (has("acl")) return { name: "GetObjectAcl", bucket, key };
       break;
     case "HEAD":
       if (subs.length === 0 || has("partNumber")) return { name: "HeadObject", bucket, key };

@@ -60,6 +60,7 @@ const CATALOG = {
   RequestTimeTooSkewed: [403, "The difference between the request time and the current time is too large."],
   ServiceUnavailable: [503, "Please reduce your request rate."],
   SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
+  UnexpectedContent: [400, "This request does not support content"],
   UnresolvableGrantByEmailAddress: [400, "The email address that you provided does not match any account on record."],
   XAmzContentSHA256Mismatch: [400, "The provided 'x-amz-content-sha256' header does not match what was computed."],
 } as const satisfies Record<string, readonly [number, string]>;
