@@ -181,7 +181,8 @@ begin
     cache_control = p_commit ->> 'cacheControl', expires = p_commit ->> 'expires',
     user_metadata = coalesce(p_commit -> 'userMetadata', '{}'),
     checksum_algorithm = p_commit ->> 'checksumAlgorithm', checksum_value = p_commit ->> 'checksumValue',
-    checksum_type = p_commit ->> 'checksumType', tags = coalesce(p_commit -> 'tags', '[]')
+    checksum_type = p_commit ->> 'checksumType', tags = coalesce(p_commit -> 'tags', '[]'),
+    acl = p_commit -> 'acl', object_owner = p_commit ->> 'objectOwner'
   where v.id = p_row_id
   returning v.version_id, v.last_modified into version_id, last_modified;
   update parts p set
@@ -320,7 +321,7 @@ begin
       insert into versions as v (
         bucket_id, key, version_id, state, is_current, storage_class, size, etag, last_modified,
         content_type, content_encoding, content_disposition, content_language, cache_control, expires, user_metadata,
-        checksum_algorithm, checksum_value, checksum_type, tags
+        checksum_algorithm, checksum_value, checksum_type, tags, acl, object_owner
       )
       select i.bucket_id, i.key, i.version_id, 'complete', true, i.storage_class, (i.commit ->> 'size')::bigint,
         i.commit ->> 'etag', now(),
@@ -328,7 +329,7 @@ begin
         i.commit ->> 'contentLanguage', i.commit ->> 'cacheControl', i.commit ->> 'expires',
         coalesce(i.commit -> 'userMetadata', '{}'),
         i.commit ->> 'checksumAlgorithm', i.commit ->> 'checksumValue', i.commit ->> 'checksumType',
-        coalesce(i.commit -> 'tags', '[]')
+        coalesce(i.commit -> 'tags', '[]'), i.commit -> 'acl', i.commit ->> 'objectOwner'
       from unnest(live) i
       returning v.id, v.bucket_id, v.key, v.version_id, v.last_modified
     ),

@@ -69,10 +69,13 @@ describe("ACLs and object ownership with ACLs disabled (owner, another user, ano
     assert.equal((await fetch(`${cluster.endpoint}/${BUCKET}/object`)).status, 403);
   });
 
-  it("keeps ownership at BucketOwnerEnforced: other settings are not implemented", async () => {
+  it("reads, changes and deletes the ownership controls, the owner's alone", async () => {
+    await alice.send(new PutBucketOwnershipControlsCommand({ Bucket: BUCKET, OwnershipControls: { Rules: [{ ObjectOwnership: "ObjectWriter" }] } }));
+    assert.deepEqual((await alice.send(new GetBucketOwnershipControlsCommand({ Bucket: BUCKET }))).OwnershipControls?.Rules, [{ ObjectOwnership: "ObjectWriter" }]);
+    await alice.send(new DeleteBucketOwnershipControlsCommand({ Bucket: BUCKET }));
+    await expectS3Error(alice.send(new GetBucketOwnershipControlsCommand({ Bucket: BUCKET })), "OwnershipControlsNotFoundError", 404);
+    await expectS3Error(bob.send(new PutBucketOwnershipControlsCommand({ Bucket: BUCKET, OwnershipControls: { Rules: [{ ObjectOwnership: "ObjectWriter" }] } })), "AccessDenied", 403);
     await alice.send(new PutBucketOwnershipControlsCommand({ Bucket: BUCKET, OwnershipControls: { Rules: [{ ObjectOwnership: "BucketOwnerEnforced" }] } }));
-    await expectS3Error(alice.send(new PutBucketOwnershipControlsCommand({ Bucket: BUCKET, OwnershipControls: { Rules: [{ ObjectOwnership: "ObjectWriter" }] } })), "NotImplemented", 501);
-    await expectS3Error(alice.send(new DeleteBucketOwnershipControlsCommand({ Bucket: BUCKET })), "NotImplemented", 501);
     await expectS3Error(bob.send(new GetBucketOwnershipControlsCommand({ Bucket: BUCKET })), "AccessDenied", 403);
   });
 

@@ -3,6 +3,8 @@
 import type Koa from "koa";
 import type { Logger } from "pino";
 import type { AdminResources } from "./admin/admin-api.js";
+import type { ObjectAccess } from "../../meta/src/types.js";
+import type { Permission } from "./access/acl.js";
 import type { BucketAccess, BucketAccessStore } from "./access/bucket-access.js";
 import type { KeyStore, Principal } from "./auth/key-store.js";
 import type { AuthenticatedRequest } from "./auth/verify-request.js";
@@ -35,6 +37,10 @@ export interface S3State {
   principal: Principal;
   /** The bucket the request names, as access control saw it when it let the request through; undefined if none. */
   bucketAccess?: BucketAccess;
+  /** Set when the object's own ACL decides (ACLs enabled): the permission it must grant, checked once it is loaded. */
+  objectPermission?: Permission;
+  /** What a new object (or upload) gets in a bucket with ACLs enabled: its ACL and owner. */
+  newObjectAccess?: ObjectAccess;
   /**
    * What went wrong, for the access log: thrown by a handler, met by the admin API (which answers it itself), or by
    * the response stream after its headers went out. The first one is kept.

@@ -31,6 +31,11 @@ export class MetaStore {
     return buckets.createBucket(this.sql, bucket);
   }
 
+  /** Sets the ACL of the current version of a key (or the version named); false when there is none. */
+  setVersionAcl(bucketId: number, key: string, versionId: string | undefined, acl: unknown): Promise<boolean> {
+    return versions.setVersionAcl(this.sql, bucketId, key, versionId, acl);
+  }
+
   getBucket(name: string): Promise<Bucket | undefined> {
     return buckets.getBucket(this.sql, name);
   }

@@ -69,6 +69,15 @@ export interface ObjectVersion extends ObjectHeaders {
   tagCount: number;
   /** Ordered by partNumber. */
   parts: PartRecord[];
+  /** Its ACL and owner, in a bucket with ACLs enabled (gateway/src/access/acl.ts); absent: private, the bucket owner's. */
+  acl?: unknown;
+  objectOwner?: string;
+}
+
+/** What a bucket with ACLs enabled records of a new object: its ACL and its owner (absent: the bucket's owner). */
+export interface ObjectAccess {
+  acl?: unknown;
+  objectOwner?: string;
 }
 
 export interface ObjectSummary {
@@ -96,6 +105,8 @@ export interface MultipartUpload extends ObjectHeaders {
   checksumAlgorithm?: string;
   checksumType?: string;
   owner: string;
+  /** Given to the completed object. */
+  access?: ObjectAccess;
 }
 
 export interface UploadedPart extends PartRecord {

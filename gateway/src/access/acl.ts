@@ -119,7 +119,11 @@ function granteeIncludes(grantee: Grantee, canonicalId: string | undefined): boo
   return grantee.uri === AUTHENTICATED_USERS && canonicalId !== undefined;
 }
 
-/** Public as BlockPublicAcls and IgnorePublicAcls define it: any grant to AllUsers or AuthenticatedUsers. */
+/** Public as BlockPublicAcls and IgnorePublicAcls define it: a grant to AllUsers or AuthenticatedUsers. */
+export function isPublicGrant(grant: Grant): boolean {
+  return grant.grantee.type === "Group" && (grant.grantee.uri === ALL_USERS || grant.grantee.uri === AUTHENTICATED_USERS);
+}
+
 export function isAclPublic(acl: Acl): boolean {
-  return acl.grants.some((grant) => grant.grantee.type === "Group" && (grant.grantee.uri === ALL_USERS || grant.grantee.uri === AUTHENTICATED_USERS));
+  return acl.grants.some(isPublicGrant);
 }

@@ -1,4 +1,4 @@
-// What access control knows of a bucket (owner, policy, public access block), cached on every gateway so that
+// What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), cached on every gateway so that
 // deciding costs no round trip. PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts);
 // the cache's time limit covers a notice missed while the listening connection was down.
 import type { Logger } from "pino";
@@ -6,13 +6,18 @@ import type { Sql } from "../../../meta/src/db.js";
 import {
   BUCKET_ACCESS_CHANGES_CHANNEL,
   getBucketAccess,
+  setBucketAcl,
   setBucketPolicy,
+  setObjectOwnership,
   setPublicAccessBlock,
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
 import { getUserByName, userNames } from "../../../meta/src/pg/users.js";
+import type { Acl } from "./acl.js";
 import { parseBucketPolicy, type BucketPolicy } from "./policy.js";
 import { isPolicyPublic } from "./policy-public.js";
+
+export type { ObjectOwnership };
 
 export interface PublicAccessBlock {
   BlockPublicAcls: boolean;
@@ -41,7 +46,10 @@ export interface BucketAccess {
   policy: BucketPolicy | undefined;
   policyIsPublic: boolean;
   publicAccessBlock: PublicAccessBlock | undefined;
-  objectOwnership: ObjectOwnership;
+  /** The bucket's ACL; undefined: private. It counts only while ACLs are enabled (acl-enforcement.ts). */
+  acl: Acl | undefined;
+  /** Undefined: no ownership controls, which AWS treats as ObjectWriter (ACLs enabled). */
+  objectOwnership: ObjectOwnership | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -80,7 +88,8 @@ export class BucketAccessStore {
         policy,
         policyIsPublic: policy !== undefined && isPolicyPublic(policy),
         publicAccessBlock: stored.publicAccessBlock as PublicAccessBlock | undefined,
-        objectOwnership: stored.objectOwnership ?? "BucketOwnerEnforced",
+        acl: stored.acl as Acl | undefined,
+        objectOwnership: stored.objectOwnership,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
@@ -96,6 +105,18 @@ export class BucketAccessStore {
   /** Sets (text) or deletes (undefined) the bucket's policy. */
   async setPolicy(bucket: BucketAccess, text: string | undefined): Promise<void> {
     await setBucketPolicy(this.sql, bucket.id, text ?? null);
+    this.forget(bucket.name);
+  }
+
+  /** Sets the bucket's ACL (undefined: private). */
+  async setAcl(bucket: BucketAccess, acl: Acl | undefined): Promise<void> {
+    await setBucketAcl(this.sql, bucket.id, acl ?? null);
+    this.forget(bucket.name);
+  }
+
+  /** Sets the bucket's object ownership (undefined: no ownership controls). */
+  async setObjectOwnership(bucket: BucketAccess, ownership: ObjectOwnership | undefined): Promise<void> {
+    await setObjectOwnership(this.sql, bucket.id, ownership ?? null);
     this.forget(bucket.name);
   }
 

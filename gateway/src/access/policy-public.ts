@@ -1,5 +1,5 @@
-// Whether a bucket policy is public, as S3 judges it for GetBucketPolicyStatus and BlockPublicPolicy: S3 starts
-// from "public" and takes it back only when every statement allowing everyone is pinned by a condition to fixed
+// Whether a bucket policy is public, as S3 judges it for GetBucketPolicyStatus and BlockPublicPolicy: S3 assumes
+// it is public and takes that back only when every statement allowing everyone is pinned by a condition to fixed
 // values (no wildcard, no policy variable) of a key that confines who or where the request comes from.
 import { parseCidr, type ConditionClause } from "./policy-conditions.js";
 import { compilePattern, hasWildcard, patternVariables } from "./pattern.js";

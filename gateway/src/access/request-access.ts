@@ -8,8 +8,11 @@ import type { S3Context } from "../context.js";
 import type { S3OperationName } from "../router/resolve.js";
 import { S3Error } from "../s3/errors.js";
 import { headerValue } from "../s3/headers.js";
-import { refuseAcls } from "./acl-enforcement.js";
-import { isBucketOwner, mayAccess } from "./authorize.js";
+import type { ObjectVersion } from "../../../meta/src/types.js";
+import { grantedIds, newObjectAccess } from "./acl-enforcement.js";
+import type { RequestHeaders } from "./acl-headers.js";
+import type { Acl } from "./acl.js";
+import { aclGrants, decideAccess, isBucketOwner, mayAccess } from "./authorize.js";
 import { requireKeyMayRead, requireKeyScope } from "./key-scope.js";
 import { OPERATION_ACCESS } from "./operation-actions.js";
 import type { ConditionContext } from "./policy.js";
@@ -36,31 +39,52 @@ export function requesterOf(principal: Principal): Requester {
 }
 
 /**
- * Throws AccessDenied unless the request's principal may do its operation (and refuses an ACL the bucket cannot
- * have); records the bucket it was decided on. A POST form gives the key it writes and its fields, which stand for
- * the headers.
+ * Throws AccessDenied unless the request's principal may do its operation; records the bucket it was decided on,
+ * the permission the object's ACL must still grant (if any), and what a new object gets (ACL, owner), refusing an
+ * ACL the bucket cannot have. A POST form gives the key it writes and its fields, which stand for the headers.
  */
 export async function authorizeRequest(ctx: S3Context, form?: { key: string; fields: Record<string, string> }): Promise<void> {
   const { principal, operation } = ctx.state;
   const key = form?.key ?? operation.key;
-  const headers = form?.fields ?? ctx.req.headers;
+  const headers = (form ? { ...form.fields, "x-amz-acl": form.fields.acl } : ctx.req.headers) as RequestHeaders;
   requireKeyScope(principal, operation);
   if (operation.bucket === undefined || operation.name === "CreateBucket") {
     // ListBuckets and CreateBucket are a user's own: nobody's anonymously.
     if (principal.anonymous) throw new S3Error("AccessDenied");
-    refuseAcls(operation.name, headers, true);
     return;
   }
   const bucket = await ctx.services.bucketAccess.get(operation.bucket);
   // No such bucket: the handler answers NoSuchBucket, to strangers too, as AWS does.
   if (!bucket) return;
   ctx.state.bucketAccess = bucket;
-  if (PER_KEY.has(operation.name) && !isBucketOwner(requesterOf(principal), bucket)) return;
+  const requester = requesterOf(principal);
+  if (PER_KEY.has(operation.name) && !isBucketOwner(requester, bucket)) return;
   const versioned = ctx.state.target.query.has("versionId") ? VERSION_ACTIONS[operation.name] : undefined;
-  if (!mayAccess({ requester: requesterOf(principal), operation: operation.name, action: versioned, bucket, key, context: conditionContextOf(ctx) })) {
+  const decision = decideAccess({ requester, operation: operation.name, action: versioned, bucket, key, context: conditionContextOf(ctx) });
+  if (decision === "deny") throw new S3Error("AccessDenied");
+  if (decision !== "allow") ctx.state.objectPermission = decision.objectPermission;
+  const access = newObjectAccess(operation.name, headers, requester, bucket);
+  if (access?.acl) await requireKnownGrantees(ctx, access.acl as Acl);
+  ctx.state.newObjectAccess = access;
+}
+
+/** A grant to a canonical id must name a Weft user (AWS: InvalidArgument "Invalid id"). */
+export async function requireKnownGrantees(ctx: S3Context, acl: Acl): Promise<void> {
+  const ids = grantedIds(acl).filter((id) => id !== "anonymous");
+  if (ids.length > 0 && (await ctx.services.bucketAccess.unknownUsers([], ids)).length > 0) throw new S3Error("InvalidArgument", "Invalid id");
+}
+
+/**
+ * For operations whose access the object's own ACL decides (authorizeRequest said which permission): AccessDenied
+ * unless the version loaded grants it.
+ */
+export function requireObjectPermission(ctx: S3Context, version: Pick<ObjectVersion, "acl" | "objectOwner">): void {
+  const permission = ctx.state.objectPermission;
+  const bucket = ctx.state.bucketAccess;
+  if (permission === undefined || bucket === undefined) return;
+  if (!aclGrants(version.acl as Acl | undefined, version.objectOwner ?? bucket.owner, bucket, requesterOf(ctx.state.principal), permission)) {
     throw new S3Error("AccessDenied");
   }
-  refuseAcls(operation.name, headers, isBucketOwner(requesterOf(principal), bucket));
 }
 
 /** For operations on several keys (DeleteObjects): whether the principal may do `operation` to this one. */
@@ -73,16 +97,26 @@ export function mayAccessObject(ctx: S3Context, operation: S3OperationName, key:
 
 /**
  * A copy's source: the key's limits, and s3:GetObject (or s3:GetObjectVersion) on it. Returns the source bucket's
- * owner, which the object layer checks the bucket against; undefined when there is no such bucket (it answers that).
+ * owner, which the object layer checks the bucket against (undefined when there is no such bucket: it answers that),
+ * and the check the source version must pass where its own ACL decides.
  */
-export async function requireSourceAccess(ctx: S3Context, source: { bucket: string; key: string; versionId?: string }): Promise<string | undefined> {
+export async function requireSourceAccess(
+  ctx: S3Context,
+  source: { bucket: string; key: string; versionId?: string },
+): Promise<{ owner: string | undefined; checkVersion: (version: ObjectVersion) => void }> {
   requireKeyMayRead(ctx.state.principal, source.bucket);
   const bucket = await ctx.services.bucketAccess.get(source.bucket);
-  if (!bucket) return undefined;
+  const noCheck = () => {};
+  if (!bucket) return { owner: undefined, checkVersion: noCheck };
   const action = source.versionId !== undefined ? "s3:GetObjectVersion" : OPERATION_ACCESS.GetObject.action;
-  const allowed = mayAccess({ requester: requesterOf(ctx.state.principal), operation: "GetObject", action, bucket, key: source.key, context: conditionContextOf(ctx) });
-  if (!allowed) throw new S3Error("AccessDenied");
-  return bucket.owner;
+  const requester = requesterOf(ctx.state.principal);
+  const decision = decideAccess({ requester, operation: "GetObject", action, bucket, key: source.key, context: conditionContextOf(ctx) });
+  if (decision === "deny") throw new S3Error("AccessDenied");
+  if (decision === "allow") return { owner: bucket.owner, checkVersion: noCheck };
+  const checkVersion = (version: ObjectVersion) => {
+    if (!aclGrants(version.acl as Acl | undefined, version.objectOwner ?? bucket.owner, bucket, requester, decision.objectPermission)) throw new S3Error("AccessDenied");
+  };
+  return { owner: bucket.owner, checkVersion };
 }
 
 /**

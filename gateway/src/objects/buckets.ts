@@ -18,9 +18,12 @@ export async function ownBucket(deps: ObjectDeps, bucketName: string, bucketOwne
   return checkOwner(bucketName, bucketOwner, await deps.meta.getBucket(bucketName));
 }
 
-/** A new bucket, with every public access blocked as AWS creates them (its owner may lift that). */
-export async function createBucket(deps: ObjectDeps, name: string, owner: string): Promise<void> {
-  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region, publicAccessBlock: { ...NEW_BUCKET_PUBLIC_ACCESS_BLOCK } });
+/**
+ * A new bucket, with every public access blocked as AWS creates them (its owner may lift that), the object ownership
+ * asked for (else BucketOwnerEnforced) and, with ACLs enabled, its ACL.
+ */
+export async function createBucket(deps: ObjectDeps, name: string, owner: string, access: { objectOwnership: string; acl?: unknown }): Promise<void> {
+  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region, publicAccessBlock: { ...NEW_BUCKET_PUBLIC_ACCESS_BLOCK }, ...access });
   if (!result.created) {
     throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
       details: { BucketName: name },

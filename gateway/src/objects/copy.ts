@@ -8,7 +8,7 @@
 // request (bigger ones go part by part with UploadPartCopy), so a copy costs at most one 5 GiB read and write.
 import { Readable } from "node:stream";
 import type { Tag } from "../../../meta/src/store.js";
-import type { Bucket, MultipartUpload, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
+import type { Bucket, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
 import type { ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { quoteEtag, type ByteRange } from "../s3/headers.js";
@@ -37,8 +37,17 @@ interface LoadedSource {
   version: ObjectVersion;
 }
 
-/** The source version, in a bucket still owned by the owner its access was decided against. */
-async function loadSource(deps: ObjectDeps, sourceBucketOwner: string, source: CopySource): Promise<LoadedSource> {
+/** What a copy is told of its source by access control. */
+interface SourceAccess {
+  /** The owner the source bucket's access was decided against (ops/copy.ts). */
+  sourceBucketOwner: string;
+  source: CopySource;
+  /** Throws AccessDenied when the version's own ACL does not let the requester read it (ACLs enabled). */
+  checkSourceVersion: (version: ObjectVersion) => void;
+}
+
+/** The source version, in a bucket still owned by the owner its access was decided against, readable by the requester. */
+async function loadSource(deps: ObjectDeps, { sourceBucketOwner, source, checkSourceVersion }: SourceAccess): Promise<LoadedSource> {
   const bucket = checkOwner(source.bucket, sourceBucketOwner, await deps.meta.getBucket(source.bucket));
   const { versionId } = source;
   const version = await deps.meta.getObjectVersion(bucket.id, source.key, versionId);
@@ -50,6 +59,7 @@ async function loadSource(deps: ObjectDeps, sourceBucketOwner: string, source: C
     if (versionId !== undefined) throw new S3Error("InvalidRequest", "The source of a copy request may not specifically refer to a delete marker by version id.");
     throw new S3Error("NoSuchKey", undefined, { details: { Key: source.key } });
   }
+  checkSourceVersion(version);
   return { bucket, version };
 }
 
@@ -106,13 +116,12 @@ function sourceVersionIdOf(source: LoadedSource): string | undefined {
   return source.bucket.versioning !== "Unversioned" ? source.version.versionId : undefined;
 }
 
-export interface CopyObjectRequest extends ReadOptions {
+export interface CopyObjectRequest extends ReadOptions, SourceAccess {
   /** The destination, which the requester may write. */
   bucket: Bucket;
   key: string;
-  /** The owner the source bucket's access was decided against (ops/copy.ts). */
-  sourceBucketOwner: string;
-  source: CopySource;
+  /** The new object's ACL and owner (ACLs enabled). */
+  access?: ObjectAccess;
   conditions: CopySourceConditions;
   /** The storage class the request named, if any (else the bucket's default): naming the source's own changes nothing. */
   requestedStorageClass?: string;
@@ -125,7 +134,7 @@ export interface CopyObjectRequest extends ReadOptions {
 
 export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): Promise<{ copy: StoredObjectVersion; sourceVersionId?: string }> {
   const { bucket, key } = request;
-  const source = await loadSource(deps, request.sourceBucketOwner, request.source);
+  const source = await loadSource(deps, request);
   const { version } = source;
 
   // Only a copy that changes something may target its own source (rclone and s3fs update mtime this way).
@@ -150,6 +159,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
     storageClass: request.requestedStorageClass,
     headers: request.replacedHeaders ?? storedHeaders(version),
     tags,
+    access: request.access,
     beforeCommit: (written) => {
       if (!copiedBytesMatch(written, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
     },
@@ -157,11 +167,9 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
   return { copy, sourceVersionId: sourceVersionIdOf(source) };
 }
 
-export interface UploadPartCopyRequest extends ReadOptions {
+export interface UploadPartCopyRequest extends ReadOptions, SourceAccess {
   upload: MultipartUpload;
   partNumber: number;
-  sourceBucketOwner: string;
-  source: CopySource;
   conditions: CopySourceConditions;
   /** The bytes to copy, from the source's size (known only once it is found); undefined for all of them. */
   rangeOf: (size: number) => ByteRange | undefined;
@@ -170,7 +178,7 @@ export interface UploadPartCopyRequest extends ReadOptions {
 export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRequest): Promise<{ stored: StoredPart; sourceVersionId?: string }> {
   const { meta } = deps;
   const { upload, partNumber } = request;
-  const source = await loadSource(deps, request.sourceBucketOwner, request.source);
+  const source = await loadSource(deps, request);
   const { version } = source;
   checkCopySourceConditions(request.conditions, version);
   const range = request.rangeOf(version.size);

@@ -50,8 +50,8 @@ export class ObjectStore {
     return this.deps.meta.listBuckets(owner);
   }
 
-  createBucket(name: string, owner: string): Promise<void> {
-    return buckets.createBucket(this.deps, name, owner);
+  createBucket(name: string, owner: string, access: { objectOwnership: string; acl?: unknown }): Promise<void> {
+    return buckets.createBucket(this.deps, name, owner, access);
   }
 
   deleteBucket(bucket: Bucket): Promise<void> {
@@ -67,6 +67,11 @@ export class ObjectStore {
   }
 
   /** Undefined removes the tag set. */
+  /** Sets the ACL of the version a request named (checked to exist by the caller); false if it is gone meanwhile. */
+  setObjectAcl(bucket: Bucket, key: string, versionId: string | undefined, acl: unknown): Promise<boolean> {
+    return this.deps.meta.setVersionAcl(bucket.id, key, versionId, acl);
+  }
+
   putBucketTags(bucket: Bucket, tags: Tag[] | undefined): Promise<void> {
     return this.deps.meta.putBucketTags(bucket.id, tags);
   }
@@ -104,7 +109,7 @@ export class ObjectStore {
   /** A body of unknown length (a POST form's file) into a bucket already authorized and loaded. */
   postObject(
     bucket: Bucket,
-    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
+    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit" | "access"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
   ): Promise<writes.StoredObjectVersion> {
     const { requestId, body, ...version } = request;
     return writes.storeObjectVersion(this.deps, requestId, body, { ...version, bucket });

@@ -1,11 +1,10 @@
 // GetObjectAttributes: an object's ETag, checksum, parts, storage class and size in one XML document, without its
 // bytes; which of them is chosen by x-amz-object-attributes.
-import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
 import { renderXml, type XmlObject } from "../s3/xml.js";
-import { objectKey, requestedVersionId } from "./common.js";
+import { findAuthorizedVersion } from "./common.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
 type Attribute = (typeof ATTRIBUTES)[number];
@@ -44,17 +43,10 @@ function nonNegativeHeader(ctx: S3Context, name: string, fallback: number): numb
 }
 
 export async function getObjectAttributes(ctx: S3Context): Promise<void> {
-  const key = objectKey(ctx);
   const wanted = requestedAttributes(ctx);
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
-  const { bucket, version } = await ctx.services.objects.findVersion({
-    bucketName: ctx.state.operation.bucket!,
-    bucketOwner: authorizedOwner(ctx),
-    key,
-    versionId: requestedVersionId(ctx),
-    withBody: false,
-  });
+  const { bucket, version } = await findAuthorizedVersion(ctx, false);
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;

@@ -1,5 +1,9 @@
 // Bucket operations: CreateBucket, DeleteBucket, HeadBucket, ListBuckets, GetBucketLocation, Get/PutBucketVersioning.
+import { newBucketAccess } from "../access/acl-enforcement.js";
+import type { RequestHeaders } from "../access/acl-headers.js";
+import { NEW_BUCKET_PUBLIC_ACCESS_BLOCK } from "../access/bucket-access.js";
 import { keyMaySee } from "../access/key-scope.js";
+import { requireKnownGrantees } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
@@ -29,7 +33,9 @@ export async function createBucket(ctx: S3Context): Promise<void> {
   // location, and the bucket answers with the gateway's region.
   if (text.trim() !== "") parseXml(text, "CreateBucketConfiguration");
   const owner = ctx.state.principal.canonicalId;
-  await ctx.services.objects.createBucket(name, owner);
+  const { objectOwnership, acl } = newBucketAccess(ctx.req.headers as RequestHeaders, owner, NEW_BUCKET_PUBLIC_ACCESS_BLOCK);
+  if (acl) await requireKnownGrantees(ctx, acl);
+  await ctx.services.objects.createBucket(name, owner, { objectOwnership, ...(acl ? { acl } : {}) });
   ctx.set("location", `/${name}`);
   respondEmpty(ctx, 200);
 }

@@ -1,8 +1,8 @@
 // Small things every operation family needs: the bucket the request acts on, the key and version id it names,
 // small XML bodies, and the bare answers.
 import type { IncomingHttpHeaders } from "node:http";
-import type { Bucket, VersioningState } from "../../../meta/src/types.js";
-import { authorizedOwner } from "../access/request-access.js";
+import type { Bucket, ObjectVersion, VersioningState } from "../../../meta/src/types.js";
+import { authorizedOwner, hideMissingKeyFromNonListers, requireObjectPermission } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { isVersionId } from "../objects/ids.js";
 import { S3Error } from "../s3/errors.js";
@@ -16,6 +16,19 @@ import { checkObjectKey } from "../s3/object-key.js";
  */
 export function loadAuthorizedBucket(ctx: S3Context): Promise<Bucket> {
   return ctx.services.objects.ownBucket(ctx.state.operation.bucket!, authorizedOwner(ctx));
+}
+
+/**
+ * The object version the request names (GET, HEAD, attributes, ACL), with its bucket: a missing key is hidden from
+ * whoever may not list, and where the object's own ACL decides access, it is checked now that the version is loaded.
+ */
+export async function findAuthorizedVersion(ctx: S3Context, withBody: boolean): Promise<{ bucket: Bucket; version: ObjectVersion }> {
+  const lookup = { bucketName: ctx.state.operation.bucket!, bucketOwner: authorizedOwner(ctx), key: objectKey(ctx), versionId: requestedVersionId(ctx), withBody };
+  const found = await ctx.services.objects.findVersion(lookup).catch((error: unknown) => {
+    throw hideMissingKeyFromNonListers(ctx, error);
+  });
+  requireObjectPermission(ctx, found.version);
+  return found;
 }
 
 /** Aborted when the client goes away before the answer is out: reads from the ioservers stop with it. */

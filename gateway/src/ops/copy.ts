@@ -3,6 +3,7 @@
 // gateway/src/objects/copy.ts.
 import type { IncomingHttpHeaders } from "node:http";
 import { requireSourceAccess } from "../access/request-access.js";
+import type { ObjectVersion } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
 import type { CopySource, CopySourceConditions } from "../objects/copy.js";
 import type { StoredPart } from "../objects/write.js";
@@ -79,10 +80,11 @@ function checksumElements(checksum: StoredPart["checksum"]): XmlObject {
   return checksum ? { [`Checksum${checksum.algorithm}`]: checksum.base64 } : {};
 }
 
-/** The copy's source, which the requester must be allowed to read, and the owner of its bucket. */
-async function copySourceOf(ctx: S3Context): Promise<{ source: CopySource; sourceBucketOwner: string }> {
+/** The copy's source, which the requester must be allowed to read, the owner of its bucket and its version's check. */
+async function copySourceOf(ctx: S3Context): Promise<{ source: CopySource; sourceBucketOwner: string; checkSourceVersion: (version: ObjectVersion) => void }> {
   const source = parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
-  return { source, sourceBucketOwner: (await requireSourceAccess(ctx, source)) ?? "" };
+  const { owner, checkVersion } = await requireSourceAccess(ctx, source);
+  return { source, sourceBucketOwner: owner ?? "", checkSourceVersion: checkVersion };
 }
 
 export async function copyObject(ctx: S3Context): Promise<void> {
@@ -104,6 +106,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
     replacedHeaders,
     replacedTags,
     checksumAlgorithm,
+    access: ctx.state.newObjectAccess,
     requestId: ctx.state.requestId,
     signal: clientGoneSignal(ctx),
   });

@@ -1,6 +1,5 @@
 // GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
 import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
-import { authorizedOwner, hideMissingKeyFromNonListers } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
 import { MAX_PART_NUMBER } from "../objects/multipart.js";
 import { inlineBytes } from "../objects/read.js";
@@ -17,7 +16,7 @@ import {
   type ByteRange,
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
-import { clientGoneSignal, objectKey, requestedVersionId } from "./common.js";
+import { clientGoneSignal, findAuthorizedVersion } from "./common.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
 const RESPONSE_OVERRIDES: ReadonlyArray<readonly [parameter: string, header: string]> = [
@@ -69,13 +68,8 @@ function isMultipart(version: ObjectVersion): boolean {
 }
 
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
-  const key = objectKey(ctx);
   const { query } = ctx.state.target;
-  const { bucket, version } = await ctx.services.objects
-    .findVersion({ bucketName: ctx.state.operation.bucket!, bucketOwner: authorizedOwner(ctx), key, versionId: requestedVersionId(ctx), withBody })
-    .catch((error: unknown) => {
-      throw hideMissingKeyFromNonListers(ctx, error);
-    });
+  const { bucket, version } = await findAuthorizedVersion(ctx, withBody);
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);

@@ -68,6 +68,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     checksumType,
     tags,
     owner: ctx.state.principal.canonicalId,
+    access: ctx.state.newObjectAccess,
   });
   if (checksumAlgorithm) ctx.set(H.checksumAlgorithm, checksumAlgorithm);
   if (checksumType) ctx.set(H.checksumType, checksumType);

@@ -372,6 +372,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
     requestId: ctx.state.requestId,
     body,
     key,
+    access: ctx.state.newObjectAccess,
     storageClass,
     headers,
     sizeLimit: range.max,

@@ -24,6 +24,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     headers,
     tags,
     precondition,
+    access: ctx.state.newObjectAccess,
     body,
   });
 

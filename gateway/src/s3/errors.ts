@@ -55,6 +55,7 @@ const CATALOG = {
   NoSuchVersion: [404, "The specified version does not exist."],
   NotImplemented: [501, "A header you provided implies functionality that is not implemented"],
   NotModified: [304, "Not Modified"],
+  OwnershipControlsNotFoundError: [404, "The bucket ownership controls were not found"],
   PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
   RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."],
   RequestTimeTooSkewed: [403, "The difference between the request time and the current time is too large."],

@@ -1,5 +1,6 @@
 // What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
 // ownership. Every change is told to the gateways (migration 0017's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
+import type { JSONValue } from "postgres";
 import type { Sql } from "../db.js";
 
 export const BUCKET_ACCESS_CHANGES_CHANNEL = "weft_bucket_access_changes";
@@ -13,6 +14,7 @@ export interface StoredBucketAccess {
   policy: string | undefined;
   publicAccessBlock: Record<string, boolean> | undefined;
   acl: unknown;
+  /** Undefined: no ownership controls (ObjectWriter). */
   objectOwnership: ObjectOwnership | undefined;
 }
 
@@ -45,6 +47,16 @@ export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBuc
 /** Sets (or, with null, deletes) the bucket's policy. */
 export async function setBucketPolicy(sql: Sql, bucketId: number, policy: string | null): Promise<void> {
   await sql`update buckets set policy = ${policy} where id = ${bucketId}`;
+}
+
+/** Sets the bucket's ACL (null: private). */
+export async function setBucketAcl(sql: Sql, bucketId: number, acl: unknown): Promise<void> {
+  await sql`update buckets set acl = ${acl === null ? null : sql.json(acl as JSONValue)} where id = ${bucketId}`;
+}
+
+/** Sets the bucket's object ownership (null: no ownership controls, which AWS treats as ObjectWriter). */
+export async function setObjectOwnership(sql: Sql, bucketId: number, ownership: ObjectOwnership | null): Promise<void> {
+  await sql`update buckets set object_ownership = ${ownership} where id = ${bucketId}`;
 }
 
 /** Sets (or, with null, deletes) the bucket's public access block. */

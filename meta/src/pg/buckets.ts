@@ -1,3 +1,4 @@
+import type { JSONValue } from "postgres";
 import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import type { Bucket, VersioningState } from "../types.js";
 import { discardVersions } from "./common.js";
@@ -27,12 +28,14 @@ export function bucketFromRow(row: BucketRow): Bucket {
 
 export async function createBucket(
   sql: Sql,
-  bucket: { name: string; owner: string; region: string; publicAccessBlock?: Record<string, boolean> },
+  bucket: { name: string; owner: string; region: string; publicAccessBlock?: Record<string, boolean>; objectOwnership?: string; acl?: unknown },
 ): Promise<{ created: true; bucket: Bucket } | { created: false; existing: Bucket }> {
   const block = bucket.publicAccessBlock ? sql.json(bucket.publicAccessBlock) : null;
+  const acl = bucket.acl === undefined ? null : sql.json(bucket.acl as JSONValue);
   for (;;) {
     const [inserted] = await sql<BucketRow[]>`
-      insert into buckets (name, owner, region, public_access_block) values (${bucket.name}, ${bucket.owner}, ${bucket.region}, ${block})
+      insert into buckets (name, owner, region, public_access_block, object_ownership, acl)
+      values (${bucket.name}, ${bucket.owner}, ${bucket.region}, ${block}, ${bucket.objectOwnership ?? "BucketOwnerEnforced"}, ${acl})
       on conflict (name) do nothing
       returning *`;
     if (inserted) return { created: true, bucket: bucketFromRow(inserted) };

@@ -3,7 +3,8 @@
 // Lock order, everywhere: upload row, then object key, then part rows (commitPart, completeUpload, abortUpload).
 import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../errors.js";
-import type { ChecksumType, DatafileRef, MultipartUpload, ObjectHeaders, UploadedPart, VersioningState } from "../types.js";
+import type postgres from "postgres";
+import type { ChecksumType, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders, UploadedPart, VersioningState } from "../types.js";
 import type { CommittedVersion } from "./versions.js";
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
@@ -35,6 +36,8 @@ export async function createUpload(
     owner: string;
     /** From x-amz-tagging; given to the completed object. */
     tags?: { Key: string; Value: string }[];
+    /** The ACL and owner the completed object gets, in a bucket with ACLs enabled. */
+    access?: ObjectAccess;
   },
 ): Promise<void> {
   const headers = headerValues(sql, upload.headers);
@@ -42,12 +45,13 @@ export async function createUpload(
     await sql`
       insert into uploads (
         upload_id, bucket_id, key, owner, storage_class, content_type, content_encoding, content_disposition,
-        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags
+        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags, acl, object_owner
       ) values (
         ${upload.uploadId}, ${upload.bucketId}, ${upload.key}, ${upload.owner}, ${upload.storageClass},
         ${headers.content_type}, ${headers.content_encoding}, ${headers.content_disposition},
         ${headers.content_language}, ${headers.cache_control}, ${headers.expires}, ${headers.user_metadata},
-        ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}, ${sql.json(upload.tags ?? [])}
+        ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}, ${sql.json(upload.tags ?? [])},
+        ${upload.access?.acl === undefined ? null : sql.json(upload.access.acl as postgres.JSONValue)}, ${upload.access?.objectOwner ?? null}
       )`;
   } catch (error) {
     if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "uploads_bucket_id_fkey")) {
@@ -67,6 +71,8 @@ interface UploadRow extends HeaderColumns {
   checksum_type: string | null;
   initiated: Date;
   tags?: { Key: string; Value: string }[];
+  acl: unknown;
+  object_owner: string | null;
 }
 
 function uploadFromRow(row: UploadRow): MultipartUpload {
@@ -220,14 +226,14 @@ export async function completeUpload(
       insert into versions (
         bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
         content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
-        checksum_value, checksum_type, last_modified, tags, completed_upload_id
+        checksum_value, checksum_type, last_modified, tags, completed_upload_id, acl, object_owner
       ) values (
         ${upload.bucket_id}, ${upload.key}, ${versionId}, 'complete', true, ${completion.size},
         ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
         ${upload.content_disposition}, ${upload.content_language}, ${upload.cache_control}, ${upload.expires},
         ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
         ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])},
-        ${uploadId}
+        ${uploadId}, ${upload.acl === null ? null : tx.json(upload.acl as postgres.JSONValue)}, ${upload.object_owner}
       )
       returning id, last_modified`;
     const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag })));

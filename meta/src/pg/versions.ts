@@ -13,7 +13,7 @@ import {
 } from "../db.js";
 import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
-import type { Bucket, ChecksumType, ListPage, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord, VersioningState } from "../types.js";
+import type { Bucket, ChecksumType, ListPage, ObjectAccess, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord, VersioningState } from "../types.js";
 import { bucketFromRow, type BucketRow } from "./buckets.js";
 import type { WritePrecondition } from "./conditions.js";
 import {
@@ -73,6 +73,8 @@ export interface CommitVersion {
   precondition?: WritePrecondition;
   /** The object's tags (x-amz-tagging); none when absent. */
   tags?: { Key: string; Value: string }[];
+  /** Its ACL and owner, in a bucket with ACLs enabled. */
+  access?: ObjectAccess;
 }
 
 /** Where a commit put a new version: its stored id ("null" unless the bucket keeps versions) and when. */
@@ -188,6 +190,8 @@ function commitObject(commit: CommitVersion): postgres.JSONValue {
     datafileCrcs: commit.datafileCrcs.map((crc) => ({ slot: crc.slot, crc32c: crc.crc32c, length: crc.length ?? null })),
     precondition: commit.precondition ? { ifNoneMatch: commit.precondition.ifNoneMatch ?? false, ifMatch: commit.precondition.ifMatch ?? null } : null,
     tags: commit.tags ?? [],
+    acl: (commit.access?.acl as postgres.JSONValue | undefined) ?? null,
+    objectOwner: commit.access?.objectOwner ?? null,
   };
 }
 
@@ -210,6 +214,8 @@ interface VersionRow extends HeaderColumns {
   checksum_value: string | null;
   checksum_type: ChecksumType | null;
   tag_count: number;
+  acl: unknown;
+  object_owner: string | null;
   /** Null when the object is one inline part: that part comes as the inline_* columns instead. */
   parts: PartJson[] | null;
   /**
@@ -264,7 +270,7 @@ function versionColumns(sql: Sql, inlineDataBase64: Fragment): Fragment {
   return sql`v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
-      jsonb_array_length(v.tags) as tag_count,
+      jsonb_array_length(v.tags) as tag_count, v.acl, v.object_owner,
       case when inline_part.id is null then weft_version_parts_json(v.id) end as parts,
       ${inlineDataBase64} as inline_data_base64, inline_part.size as inline_size, inline_part.etag as inline_etag, inline_part.unit as inline_unit,
       inline_part.k as inline_k, inline_part.m as inline_m, inline_part.checksum_algorithm as inline_checksum_algorithm,
@@ -324,6 +330,8 @@ function versionFromRow(row: VersionRow): ObjectVersion {
     ...optional("checksumType", row.checksum_type),
     tagCount: row.tag_count,
     parts: row.parts === null ? [inlinePartFromRow(row)] : row.parts.map(partFromJson),
+    ...optional("acl", row.acl),
+    ...optional("objectOwner", row.object_owner),
   };
 }
 
@@ -494,4 +502,17 @@ export function seekCurrentObjects(sql: Sql, bucketId: number, rollup?: { prefix
 export async function listObjects(sql: Sql, bucketId: number, request: ListRequest): Promise<ListPage> {
   const rollup = request.delimiter ? { prefix: request.prefix ?? "", delimiter: request.delimiter } : undefined;
   return listPage(seekCurrentObjects(sql, bucketId, rollup), request);
+}
+
+/**
+ * Sets the ACL of the current version of a key, or of the version named; false when there is none (or it is a delete
+ * marker).
+ */
+export async function setVersionAcl(sql: Sql, bucketId: number, key: string, versionId: string | undefined, acl: unknown): Promise<boolean> {
+  const updated = await sql`
+    update versions set acl = ${sql.json(acl as postgres.JSONValue)}
+    where bucket_id = ${bucketId} and key = ${key} and state = 'complete' and not is_delete_marker
+      and ${versionId === undefined ? sql`is_current` : sql`version_id = ${versionId}`}
+    returning 1`;
+  return updated.length > 0;
 }
