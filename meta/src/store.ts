@@ -12,6 +12,7 @@ import * as datafiles from "./pg/datafiles.js";
 import * as tags from "./pg/tags.js";
 import * as uploads from "./pg/uploads.js";
 import * as versionListing from "./pg/version-listing.js";
+import * as objectAccess from "./pg/object-access.js";
 import * as versions from "./pg/versions.js";
 
 export type { WritePrecondition } from "./pg/conditions.js";
@@ -33,7 +34,7 @@ export class MetaStore {
 
   /** Sets the ACL of the current version of a key (or the version named); false when there is none. */
   setVersionAcl(bucketId: number, key: string, versionId: string | undefined, acl: unknown): Promise<boolean> {
-    return versions.setVersionAcl(this.sql, bucketId, key, versionId, acl);
+    return objectAccess.setVersionAcl(this.sql, bucketId, key, versionId, acl);
   }
 
   getBucket(name: string): Promise<Bucket | undefined> {
