@@ -12,6 +12,7 @@ import type { ObjectVersion } from "../../../meta/src/types.js";
 import { grantedIds, newObjectAccess } from "./acl-enforcement.js";
 import type { RequestHeaders } from "./acl-headers.js";
 import type { Acl } from "./acl.js";
+import type { BucketAccess } from "./bucket-access.js";
 import { aclGrants, decideAccess, isBucketOwner, mayAccess } from "./authorize.js";
 import { requireKeyMayRead, requireKeyScope } from "./key-scope.js";
 import { OPERATION_ACCESS } from "./operation-actions.js";
@@ -60,7 +61,7 @@ export async function authorizeRequest(ctx: S3Context, form?: { key: string; fie
   const requester = requesterOf(principal);
   if (PER_KEY.has(operation.name) && !isBucketOwner(requester, bucket)) return;
   const versioned = ctx.state.target.query.has("versionId") ? VERSION_ACTIONS[operation.name] : undefined;
-  const decision = decideAccess({ requester, operation: operation.name, action: versioned, bucket, key, context: conditionContextOf(ctx) });
+  const decision = decideAccess({ requester, operation: operation.name, action: versioned, bucket, key, context: policyContext(ctx, bucket) });
   if (decision === "deny") throw new S3Error("AccessDenied");
   if (decision !== "allow") ctx.state.objectPermission = decision.objectPermission;
   const access = newObjectAccess(operation.name, headers, requester, bucket);
@@ -92,7 +93,7 @@ export function mayAccessObject(ctx: S3Context, operation: S3OperationName, key:
   const bucket = ctx.state.bucketAccess;
   if (!bucket) return false;
   const action = versionId !== undefined ? VERSION_ACTIONS[operation] : undefined;
-  return mayAccess({ requester: requesterOf(ctx.state.principal), operation, action, bucket, key, context: conditionContextOf(ctx) });
+  return mayAccess({ requester: requesterOf(ctx.state.principal), operation, action, bucket, key, context: policyContext(ctx, bucket) });
 }
 
 /**
@@ -110,7 +111,7 @@ export async function requireSourceAccess(
   if (!bucket) return { owner: undefined, checkVersion: noCheck };
   const action = source.versionId !== undefined ? "s3:GetObjectVersion" : OPERATION_ACCESS.GetObject.action;
   const requester = requesterOf(ctx.state.principal);
-  const decision = decideAccess({ requester, operation: "GetObject", action, bucket, key: source.key, context: conditionContextOf(ctx) });
+  const decision = decideAccess({ requester, operation: "GetObject", action, bucket, key: source.key, context: policyContext(ctx, bucket) });
   if (decision === "deny") throw new S3Error("AccessDenied");
   if (decision === "allow") return { owner: bucket.owner, checkVersion: noCheck };
   const checkVersion = (version: ObjectVersion) => {
@@ -126,7 +127,7 @@ export async function requireSourceAccess(
 export function hideMissingKeyFromNonListers(ctx: S3Context, error: unknown): unknown {
   if (!(error instanceof S3Error) || error.code !== "NoSuchKey") return error;
   const bucket = ctx.state.bucketAccess;
-  const mayList = bucket !== undefined && mayAccess({ requester: requesterOf(ctx.state.principal), operation: "ListObjects", bucket, context: conditionContextOf(ctx) });
+  const mayList = bucket !== undefined && mayAccess({ requester: requesterOf(ctx.state.principal), operation: "ListObjects", bucket, context: policyContext(ctx, bucket) });
   return mayList ? error : new S3Error("AccessDenied");
 }
 
@@ -142,8 +143,13 @@ function clientAddress(ctx: S3Context): string | undefined {
   return address?.startsWith("::ffff:") && address.includes(".") ? address.slice(7) : address;
 }
 
+/** The request's condition keys when the bucket has a policy to test them; built per request only then. */
+function policyContext(ctx: S3Context, bucket: BucketAccess | undefined): ConditionContext {
+  return bucket?.policy ? conditionContextOf(ctx) : {};
+}
+
 /** The condition keys a bucket policy may test, from this request. */
-export function conditionContextOf(ctx: S3Context): ConditionContext {
+function conditionContextOf(ctx: S3Context): ConditionContext {
   const { query } = ctx.state.target;
   const headers = ctx.req.headers;
   const now = Date.now();
