@@ -8,7 +8,8 @@
 //   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, durability, memory)
 //   npm run bench -- --small-size 16K --inline 0   small objects of another size, and another inline threshold
 //   npm run bench -- --small-size 16K --replicate 0   ... and another replication threshold (0: stripe them 4+2)
-import aws4 from "aws4";
+//   npm run bench -- --endpoint URL --access-key ID --secret-key SECRET [--region R]
+//                                       large and small objects against any S3 endpoint (bench/endpoint.ts)
 import postgres from "postgres";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, open, readFile, readdir, rm, writeFile } from "node:fs/promises";
@@ -18,10 +19,12 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { request, Agent } from "undici";
+import { request } from "undici";
 import { startLocalCluster, type LocalCluster } from "../cluster/local-cluster.js";
 import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
 import { DURABILITY_BENCH_ENV, dropCaches, durability, type BenchKit } from "./durability.js";
+import { benchEndpoint } from "./endpoint.js";
+import { agent, block, closedLoop, machineCpu, median, percentile, s3, signed, timed, zeros, type LoopResult } from "./s3-requests.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -124,15 +127,6 @@ async function cpuSnapshot(cluster: LocalCluster, dataDir: string): Promise<CpuS
   };
 }
 
-/**
- * The whole machine's CPU time in seconds, from /proc/stat: busy (user, nice, system, irq, softirq, steal: every
- * process and the kernel's network work, which no process's own counters hold) and idle (idle, iowait).
- */
-async function machineCpu(): Promise<{ busy: number; idle: number }> {
-  const [user, nice, system, idle, iowait, irq, softirq, steal] = (await readFile("/proc/stat", "utf8")).split("\n", 1)[0].split(/\s+/).slice(1).map(Number);
-  return { busy: (user + nice + system + irq + softirq + steal) / 100, idle: (idle + iowait) / 100 };
-}
-
 async function peakRssMiB(pid: number): Promise<number> {
   return statusMiB(pid, "VmHWM");
 }
@@ -147,37 +141,6 @@ async function statusMiB(pid: number, field: string): Promise<number> {
 }
 
 // ---------------------------------------------------------------- a minimal signed S3 client (the server is measured, not an SDK)
-
-const agent = new Agent({ connections: 64, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
-
-function signed(cluster: LocalCluster, method: string, path: string, headers: Record<string, string> = {}) {
-  const url = new URL(cluster.endpoint);
-  const options = aws4.sign(
-    { host: url.host, path, method, service: "s3", region: cluster.region, headers: { "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD", ...headers } },
-    { accessKeyId: cluster.accessKey, secretAccessKey: cluster.secretKey },
-  );
-  const sent = { ...(options.headers as Record<string, string>) };
-  delete sent.Host;
-  return { url: `${cluster.endpoint}${path}`, headers: sent };
-}
-
-async function s3(cluster: LocalCluster, method: string, path: string, body?: Buffer | AsyncIterable<Buffer>, length?: number): Promise<{ status: number; bytes: number }> {
-  const headers: Record<string, string> = {};
-  if (length !== undefined) headers["Content-Length"] = String(length);
-  const { url, headers: sent } = signed(cluster, method, path, headers);
-  // reset: false keeps the connection after a HEAD too (undici closes it by default; S3 SDKs keep it).
-  const response = await request(url, { method: method as "GET", headers: sent, body: body as never, dispatcher: agent, reset: false });
-  let bytes = 0;
-  for await (const chunk of response.body) bytes += chunk.length;
-  if (response.statusCode >= 300) throw new Error(`${method} ${path}: ${response.statusCode}`);
-  return { status: response.statusCode, bytes };
-}
-
-const block = Buffer.alloc(MiB);
-for (let i = 0; i < block.length; i += 4) block.writeUInt32LE((i * 2654435761) >>> 0, i);
-async function* zeros(size: number): AsyncGenerator<Buffer> {
-  for (let sent = 0; sent < size; sent += MiB) yield size - sent >= MiB ? block : block.subarray(0, size - sent);
-}
 
 // ---------------------------------------------------------------- ceilings
 
@@ -330,12 +293,6 @@ async function stripingPutCeiling(dir: string, md5: boolean): Promise<CeilingSam
 
 // ---------------------------------------------------------------- sections
 
-async function timed(run: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await run();
-  return (performance.now() - started) / 1000;
-}
-
 async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Record<string, number>, label: string): Promise<void> {
   console.log(`\nLarge objects${label}`);
   await s3(cluster, "PUT", "/large", undefined, 0);
@@ -412,10 +369,6 @@ function ofRelay(samples: number[], ceilings: Record<string, number>): string {
   return `${((median(samples) / ceilings.relay) * 100).toFixed(0)}% of the two-hop relay`;
 }
 
-function median(values: number[]): number {
-  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-}
-
 function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number): void {
   const perGB = (pick: (s: CpuSnapshot) => number) => snapshots.map((s) => pick(s) / (bytes / 1e9));
   record("cpu", `${what} CPU s/GB gateway`, perGB((s) => s.gateway), "s/GB");
@@ -429,51 +382,6 @@ const TARGET_RATES = { GET: 4000, PUT: 1500 };
 
 function machineNote(cpuPerOp: number, busyShare: number): string {
   return `machine CPU µs/op ${cpuPerOp.toFixed(0)}, cores ${(100 * busyShare).toFixed(0)}% busy`;
-}
-
-interface LoopResult {
-  rate: number;
-  latencies: number[];
-  /** The whole machine's CPU time per operation (client, servers, PostgreSQL, kernel), in µs. */
-  machineCpuPerOp: number;
-  /** This process's share of it: the measuring client's CPU time per operation, in µs. */
-  clientCpuPerOp: number;
-  /** How busy the machine's cores were meanwhile (1: every core all the time). */
-  busyShare: number;
-}
-
-async function closedLoop(concurrency: number, seconds: number, op: (worker: number, index: number) => Promise<unknown>): Promise<LoopResult> {
-  const latencies: number[] = [];
-  const cpuBefore = await machineCpu();
-  const clientBefore = process.cpuUsage();
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, worker) => {
-      for (let index = 0; performance.now() < deadline; index++) {
-        const begin = performance.now();
-        await op(worker, index);
-        latencies.push(performance.now() - begin);
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  const client = process.cpuUsage(clientBefore);
-  const cpuAfter = await machineCpu();
-  const busy = cpuAfter.busy - cpuBefore.busy;
-  const idle = cpuAfter.idle - cpuBefore.idle;
-  latencies.sort((a, b) => a - b);
-  return {
-    rate: latencies.length / elapsed,
-    latencies,
-    machineCpuPerOp: (busy * 1e6) / latencies.length,
-    clientCpuPerOp: (client.user + client.system) / latencies.length,
-    busyShare: busy / (busy + idle),
-  };
-}
-
-function percentile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
 /**
@@ -810,6 +718,21 @@ async function startCluster(dataDir: string, unit: number | undefined): Promise<
     },
     gatewayNodeArgs: profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [],
   });
+}
+
+const option = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
+const endpoint = option("--endpoint");
+if (endpoint !== undefined) {
+  const accessKey = option("--access-key") ?? process.env.AWS_ACCESS_KEY_ID;
+  const secretKey = option("--secret-key") ?? process.env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKey || !secretKey) throw new Error("--endpoint needs --access-key and --secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  const target = { endpoint: endpoint.replace(/\/$/, ""), region: option("--region") ?? "us-east-1", accessKey, secretKey };
+  try {
+    await benchEndpoint(target, { runs: RUNS, largeBytes: LARGE, smallBytes: SMALL_SIZE, smallSeconds: SMALL_SECONDS });
+  } finally {
+    await agent.close();
+  }
+  process.exit(0);
 }
 
 const root = await mkdtemp(join(tmpdir(), "weft-bench-"));
