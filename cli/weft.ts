@@ -154,5 +154,9 @@ function renderStatus(status: ClusterStatus): string {
       ),
     );
   }
+  const uploads = status.multipartUploads;
+  const oldest = uploads.oldestInitiated === undefined ? "" : `, the oldest started ${formatDuration(Date.now() - new Date(uploads.oldestInitiated).getTime())} ago`;
+  lines.push("");
+  lines.push(`Multipart uploads in progress: ${uploads.inProgress} (${uploads.parts} parts, ${formatBytes(uploads.bytes)})${oldest}`);
   return `${lines.join("\n")}\n`;
 }

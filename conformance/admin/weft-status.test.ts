@@ -3,7 +3,14 @@
 // and that the admin API takes only requests signed with an admin key.
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import {
+  AbortMultipartUploadCommand,
+  CreateBucketCommand,
+  CreateMultipartUploadCommand,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
 import type { ClusterStatus } from "../../gateway/src/admin/status.js";
 import { randomData } from "../support/bytes.js";
 import { startTestCluster, type TestCluster } from "../support/cluster.js";
@@ -110,6 +117,19 @@ describe("weft status and the admin API", function () {
     const v2 = await fetch(`${cluster.endpoint}/_weft/admin/v1/status`, { headers: { Date: date, Authorization: `AWS ${cluster.accessKey}:${v2Signature}` } });
     assert.equal(v2.status, 403);
     assert.deepEqual(await v2.json(), { code: "AccessDenied", message: "The admin API takes SigV4 header-signed requests only." });
+  });
+
+  it("counts the multipart uploads in progress, with their parts, bytes and age", async () => {
+    const before = (await status()).report.multipartUploads;
+    assert.deepEqual([before.inProgress, before.parts, before.bytes], [0, 0, 0]);
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: "reports", Key: "abandoned" }));
+    await s3.send(new UploadPartCommand({ Bucket: "reports", Key: "abandoned", UploadId, PartNumber: 1, Body: randomData(MiB) }));
+    const during = (await status()).report.multipartUploads;
+    assert.deepEqual([during.inProgress, during.parts, during.bytes], [1, 1, MiB]);
+    assert.ok(during.oldestInitiated !== undefined && Date.now() - new Date(during.oldestInitiated).getTime() < 60_000);
+    assert.match((await weft(["status"])).stdout, /^Multipart uploads in progress: 1 \(1 parts, 1\.0 MiB\), the oldest started \d+ s ago$/m);
+    await s3.send(new AbortMultipartUploadCommand({ Bucket: "reports", Key: "abandoned", UploadId }));
+    assert.equal((await status()).report.multipartUploads.inProgress, 0);
   });
 
   it("answers usage errors with exit 2", async () => {

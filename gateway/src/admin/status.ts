@@ -1,9 +1,11 @@
-// `weft status`: the disks as this gateway sees them, PostgreSQL, the gateways that are running, and the durability
-// report (meta/src/pg/durability.ts) with the disks this gateway sees down counted as lost.
+// `weft status`: the disks as this gateway sees them, PostgreSQL, the gateways that are running, the durability
+// report (meta/src/pg/durability.ts) with the disks this gateway sees down counted as lost, and the multipart uploads
+// still in progress.
 import type { Sql } from "../../../meta/src/db.js";
 import { describeDatabase, listLiveGateways, type DatabaseInfo, type GatewayRecord } from "../../../meta/src/pg/cluster.js";
 import { datafilesByDisk, durabilityReport, type DurabilityRow } from "../../../meta/src/pg/durability.js";
 import { lastScrubs } from "../../../meta/src/pg/scrub.js";
+import { uploadsInProgress } from "../../../meta/src/pg/uploads.js";
 import type { IoPool } from "../data/io-pool.js";
 import type { DiskState } from "../../../meta/src/pg/ioservers.js";
 
@@ -43,6 +45,8 @@ export interface ClusterStatus {
   database: DatabaseInfo & { roundTripMs: number };
   gateways: GatewayRecord[];
   durability: { buckets: DurabilityRow[]; totals: DurabilityTotals };
+  /** Multipart uploads neither completed nor aborted: their committed parts hold disk space until one or the other. */
+  multipartUploads: { inProgress: number; parts: number; bytes: number; oldestInitiated?: Date };
 }
 
 export async function clusterStatus({ sql, io }: StatusDeps): Promise<ClusterStatus> {
@@ -51,11 +55,12 @@ export async function clusterStatus({ sql, io }: StatusDeps): Promise<ClusterSta
   const roundTripMs = Number(process.hrtime.bigint() - started) / 1e6;
   const views = io.diskViews();
   const unavailable = views.filter((disk) => !disk.up).map((disk) => disk.id);
-  const [gateways, slotsByDisk, buckets, scrubs] = await Promise.all([
+  const [gateways, slotsByDisk, buckets, scrubs, uploads] = await Promise.all([
     listLiveGateways(sql, GATEWAY_LIVE_MS, GATEWAY_FORGET_MS),
     datafilesByDisk(sql),
     durabilityReport(sql, unavailable),
     lastScrubs(sql),
+    uploadsInProgress(sql),
   ]);
   const disks = views.map((disk): DiskStatus => ({
     id: disk.id,
@@ -72,5 +77,11 @@ export async function clusterStatus({ sql, io }: StatusDeps): Promise<ClusterSta
     totals[row.health].versions += row.versions;
     totals[row.health].bytes += row.bytes;
   }
-  return { disks, database: { ...database, roundTripMs }, gateways, durability: { buckets, totals } };
+  const multipartUploads = {
+    inProgress: uploads.uploads,
+    parts: uploads.parts,
+    bytes: uploads.bytes,
+    ...(uploads.oldestInitiated ? { oldestInitiated: uploads.oldestInitiated } : {}),
+  };
+  return { disks, database: { ...database, roundTripMs }, gateways, durability: { buckets, totals }, multipartUploads };
 }

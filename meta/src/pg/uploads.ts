@@ -375,3 +375,15 @@ export async function seekUploads(
     limit ${limit}`;
   return rows.map(uploadFromRow);
 }
+
+/** Multipart uploads neither completed nor aborted: how many, their committed parts and bytes, the oldest's start. */
+export async function uploadsInProgress(sql: Sql): Promise<{ uploads: number; parts: number; bytes: number; oldestInitiated: Date | undefined }> {
+  const [row] = await sql<{ uploads: number; parts: number; bytes: number; oldest: Date | null }[]>`
+    select
+      (select count(*) from uploads)::bigint as uploads,
+      count(p.id)::bigint as parts,
+      coalesce(sum(p.size), 0)::bigint as bytes,
+      (select min(initiated) from uploads) as oldest
+    from parts p where p.upload_id is not null and p.state = 'complete'`;
+  return { uploads: row!.uploads, parts: row!.parts, bytes: row!.bytes, oldestInitiated: row!.oldest ?? undefined };
+}
