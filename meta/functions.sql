@@ -48,23 +48,53 @@ language sql immutable as $$
 $$;
 
 -- Deletes versions with their parts and datafiles and queues every datafile's blob for collection. The caller has
--- selected (and row-locked) the ids.
-create function weft_discard_versions(p_ids bigint[]) returns integer
+-- selected (and row-locked) the ids. Whatever the path, a version object lock protects is never deleted: the whole
+-- transaction fails with WFLCK instead (a GOVERNANCE retention gives way only to p_bypass_governance, which
+-- DeleteObject passes after checking the requester may bypass it).
+create function weft_discard_versions(p_ids bigint[], p_bypass_governance boolean default false) returns integer
 language plpgsql as $$
 declare
   discarded integer;
+  locked_count integer;
 begin
   -- PL/pgSQL rather than SQL: its plans are cached for the session, a SQL function's CTEs are planned on every call.
   if cardinality(p_ids) = 0 then
     return 0;
   end if;
-  with gone_versions as (delete from versions where id = any (p_ids) returning id),
+  with gone_versions as (
+      delete from versions where id = any (p_ids)
+      returning id, weft_is_locked(retention_mode, retain_until, legal_hold, p_bypass_governance) as locked
+    ),
     gone_parts as (delete from parts where version_row_id in (select id from gone_versions) returning id),
     gone_files as (delete from datafiles where part_id in (select id from gone_parts) returning ioserver_id, blob_id),
     queued as (insert into gc_queue (ioserver_id, blob_id) select ioserver_id, blob_id from gone_files)
-  select count(*)::integer into discarded from gone_versions;
+  select count(*)::integer, count(*) filter (where locked)::integer into discarded, locked_count from gone_versions;
+  if locked_count > 0 then
+    raise exception using errcode = 'WFLCK', message = 'the version is protected by object lock';
+  end if;
   return discarded;
 end
+$$;
+
+-- Whether object lock keeps a version from being deleted: a legal hold, or a retention date still ahead (a GOVERNANCE
+-- one unless bypassed).
+create function weft_is_locked(p_mode text, p_retain_until timestamptz, p_legal_hold boolean, p_bypass_governance boolean)
+returns boolean
+language sql stable as $$
+  select coalesce(p_legal_hold, false) or (p_retain_until > now() and (p_mode = 'COMPLIANCE' or not p_bypass_governance))
+$$;
+
+-- The retention a new version gets: the one its request asked for ({mode, retainUntil}), else the bucket's default
+-- retention ({mode, days | years}) counted from now, else none. A json null is none, as SQL's.
+create function weft_new_retention(p_requested jsonb, p_bucket_default jsonb, out mode text, out retain_until timestamptz)
+language sql stable as $$
+  select
+    case when jsonb_typeof(p_requested) = 'object' then p_requested ->> 'mode' else p_bucket_default ->> 'mode' end,
+    case
+      when jsonb_typeof(p_requested) = 'object' then (p_requested ->> 'retainUntil')::timestamptz
+      when jsonb_typeof(p_bucket_default) = 'object' then now() + make_interval(
+        years => coalesce((p_bucket_default ->> 'years')::integer, 0), days => coalesce((p_bucket_default ->> 'days')::integer, 0))
+    end
 $$;
 
 -- Makes room for a new current version of a key stored under p_version_id; the caller holds the key lock. The
@@ -160,6 +190,8 @@ as $$
 declare
   pending record;
   stored_id text;
+  bucket_default_retention jsonb;
+  retention record;
 begin
   -- The key lock comes before the row lock, as everywhere else.
   select v.bucket_id, v.key, v.version_id, weft_lock_object_key(v.bucket_id, v.key) into pending
@@ -168,8 +200,9 @@ begin
   if not found then
     raise exception using errcode = 'WF404', message = 'version is not pending';
   end if;
-  select b.versioning into versioning from buckets b where b.id = pending.bucket_id;
+  select b.versioning, b.default_retention into versioning, bucket_default_retention from buckets b where b.id = pending.bucket_id;
   stored_id := weft_stored_version_id(versioning, pending.version_id);
+  select * into retention from weft_new_retention(p_commit -> 'retention', bucket_default_retention);
   perform weft_check_write_precondition(pending.bucket_id, pending.key,
     (p_commit -> 'precondition' ->> 'ifNoneMatch')::boolean, p_commit -> 'precondition' ->> 'ifMatch');
   perform weft_retire_current_version(pending.bucket_id, pending.key, stored_id, versioning <> 'Unversioned');
@@ -182,7 +215,8 @@ begin
     user_metadata = coalesce(p_commit -> 'userMetadata', '{}'),
     checksum_algorithm = p_commit ->> 'checksumAlgorithm', checksum_value = p_commit ->> 'checksumValue',
     checksum_type = p_commit ->> 'checksumType', tags = coalesce(p_commit -> 'tags', '[]'),
-    acl = p_commit -> 'acl', object_owner = p_commit ->> 'objectOwner'
+    acl = p_commit -> 'acl', object_owner = p_commit ->> 'objectOwner',
+    retention_mode = retention.mode, retain_until = retention.retain_until, legal_hold = (p_commit ->> 'legalHold')::boolean
   where v.id = p_row_id
   returning v.version_id, v.last_modified into version_id, last_modified;
   update parts p set
@@ -208,7 +242,8 @@ create type weft_inline_put as (
   storage_class text,
   commit jsonb,
   data_offset integer,
-  data_length integer
+  data_length integer,
+  default_retention jsonb
 );
 
 -- Whole objects kept inline (nothing is written elsewhere first, so each is inserted complete and current), several
@@ -250,7 +285,8 @@ begin
       weft_stored_version_id(b.versioning, e.spec ->> 'versionId'),
       coalesce(e.spec ->> 'storageClass', b.default_storage_class, e.spec ->> 'defaultStorageClass'), e.spec -> 'commit',
       (e.spec ->> 'dataOffset')::integer,
-      (e.spec ->> 'dataLength')::integer
+      (e.spec ->> 'dataLength')::integer,
+      b.default_retention
     )::weft_inline_put order by e.spec ->> 'bucketName' collate "C", e.spec ->> 'key' collate "C", e.position), '{}')
   into batch
   from (
@@ -321,7 +357,7 @@ begin
       insert into versions as v (
         bucket_id, key, version_id, state, is_current, storage_class, size, etag, last_modified,
         content_type, content_encoding, content_disposition, content_language, cache_control, expires, user_metadata,
-        checksum_algorithm, checksum_value, checksum_type, tags, acl, object_owner
+        checksum_algorithm, checksum_value, checksum_type, tags, acl, object_owner, retention_mode, retain_until, legal_hold
       )
       select i.bucket_id, i.key, i.version_id, 'complete', true, i.storage_class, (i.commit ->> 'size')::bigint,
         i.commit ->> 'etag', now(),
@@ -329,8 +365,10 @@ begin
         i.commit ->> 'contentLanguage', i.commit ->> 'cacheControl', i.commit ->> 'expires',
         coalesce(i.commit -> 'userMetadata', '{}'),
         i.commit ->> 'checksumAlgorithm', i.commit ->> 'checksumValue', i.commit ->> 'checksumType',
-        coalesce(i.commit -> 'tags', '[]'), i.commit -> 'acl', i.commit ->> 'objectOwner'
+        coalesce(i.commit -> 'tags', '[]'), i.commit -> 'acl', i.commit ->> 'objectOwner',
+        r.mode, r.retain_until, (i.commit ->> 'legalHold')::boolean
       from unnest(live) i
+      cross join lateral weft_new_retention(i.commit -> 'retention', i.default_retention) r
       returning v.id, v.bucket_id, v.key, v.version_id, v.last_modified
     ),
     matched as (
@@ -426,8 +464,9 @@ $$;
 
 -- DeleteObject with a version id: that version (a delete marker too) is removed for good, its blobs queued; when it
 -- was the current one, the newest version left becomes current. A version id that names nothing changes nothing
--- (deleted false). The bucket is found by name and its owner checked, as for weft_delete_current_object.
-create function weft_delete_object_version(p_bucket_name text, p_owner text, p_key text, p_version_id text)
+-- (deleted false). A version object lock protects is not removed: WFLCK (see weft_discard_versions). The bucket is
+-- found by name and its owner checked, as for weft_delete_current_object.
+create function weft_delete_object_version(p_bucket_name text, p_owner text, p_key text, p_version_id text, p_bypass_governance boolean)
 returns table (deleted boolean, was_delete_marker boolean, versioning text)
 language plpgsql
 set enable_seqscan = off
@@ -449,7 +488,7 @@ begin
     return next;
     return;
   end if;
-  perform weft_discard_versions(array[doomed.id]);
+  perform weft_discard_versions(array[doomed.id], p_bypass_governance);
   if doomed.is_current then
     perform weft_promote_newest_version(bucket.id, p_key);
   end if;
@@ -459,8 +498,39 @@ begin
 end
 $$;
 
--- The smallest string above every string that starts with p_prefix, by code point; null when there is none. The same
--- function as prefixSuccessor in meta/src/listing.ts (a test compares the two).
+-- PutObjectRetention: sets (or, with p_mode null, removes) the retention of the current version of a key, or of the
+-- version named. While a retention date is ahead, a change that weakens it (an earlier date, COMPLIANCE to
+-- GOVERNANCE, or removal) is refused with WFLCK, unless the retention is GOVERNANCE and p_bypass_governance.
+-- Returns the outcome: 'set', 'missing' (no such version) or 'delete-marker'.
+create function weft_put_retention(p_bucket_id bigint, p_key text, p_version_id text, p_mode text, p_retain_until timestamptz,
+  p_bypass_governance boolean)
+returns text
+language plpgsql
+set enable_seqscan = off
+as $$
+declare
+  target record;
+begin
+  select v.id, v.is_delete_marker, v.retention_mode, v.retain_until into target from versions v
+  where v.bucket_id = p_bucket_id and v.key = p_key and v.state = 'complete'
+    and (v.version_id = p_version_id or (p_version_id is null and v.is_current))
+  for update;
+  if not found then
+    return 'missing';
+  end if;
+  if target.is_delete_marker then
+    return 'delete-marker';
+  end if;
+  if target.retain_until > now()
+    and (p_mode is null or p_retain_until < target.retain_until or (target.retention_mode = 'COMPLIANCE' and p_mode <> 'COMPLIANCE'))
+    and (target.retention_mode = 'COMPLIANCE' or not p_bypass_governance) then
+    raise exception using errcode = 'WFLCK', message = 'the retention may not be shortened or removed';
+  end if;
+  update versions set retention_mode = p_mode, retain_until = p_retain_until where id = target.id;
+  return 'set';
+end
+$$;
+
 create function weft_prefix_successor(p_prefix text) returns text
 language plpgsql immutable strict as $$
 declare

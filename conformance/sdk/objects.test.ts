@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import {
   DeleteObjectCommand,
   GetObjectCommand,
-  GetObjectRetentionCommand,
+  GetObjectTorrentCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   PutObjectCommand,
@@ -236,8 +236,8 @@ describe("objects (SDK)", () => {
   });
 
   it("answers NotImplemented for an object sub-resource, never treating it as GetObject", async () => {
-    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "retention-target", Body: "x" }));
-    await expectS3Error(s3.send(new GetObjectRetentionCommand({ Bucket: BUCKET, Key: "retention-target" })), "NotImplemented", 501);
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "torrent-target", Body: "x" }));
+    await expectS3Error(s3.send(new GetObjectTorrentCommand({ Bucket: BUCKET, Key: "torrent-target" })), "NotImplemented", 501);
   });
 
   it("answers NoSuchKey with the XML error body", async () => {

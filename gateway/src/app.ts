@@ -121,7 +121,7 @@ export function createApp(services: Services): Koa<S3State> {
     }
     if (unsupported) throw ctx.state.principal.anonymous ? new S3Error("AccessDenied") : unsupported;
     if (ctx.state.operation.name !== "PostObject") await authorizeRequest(ctx as S3Context);
-    refuseUnhonouredHeaders(ctx.req.headers);
+    refuseUnhonouredHeaders(ctx.req.headers, ctx.state.operation.name);
     await next();
   });
 

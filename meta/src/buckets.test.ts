@@ -5,7 +5,8 @@ import { MigrationChangedError, NoSuchBucketError, SchemaNewerError, VersionNotP
 import { createBucket, deleteBucket, getBucket, listBuckets } from "./pg/buckets.js";
 import { listIoServers, upsertIoServer } from "./pg/ioservers.js";
 import { createUpload } from "./pg/uploads.js";
-import { commitVersion, deleteObject, insertPendingVersion } from "./pg/versions.js";
+import { deleteObject } from "./pg/deletes.js";
+import { commitVersion, insertPendingVersion } from "./pg/versions.js";
 import { fakeDatafiles, putTestObject, startTestDatabase, type TestDatabase } from "./test-support.js";
 
 describe("meta: buckets, ioservers, migrations", () => {

@@ -135,10 +135,11 @@ async function readMigrations(): Promise<Migration[]> {
 /** PostgreSQL error codes the meta layer turns into typed errors. */
 export const PG_FOREIGN_KEY_VIOLATION = "23503";
 export const PG_UNIQUE_VIOLATION = "23505";
-/** Raised by the functions of meta/functions.sql: the pending version (or bucket) is gone; not the owner; a write condition failed. */
+/** Raised by the functions of meta/functions.sql: the pending version (or bucket) is gone; not the owner; a write condition failed; object lock refused. */
 export const WEFT_VERSION_NOT_PENDING = "WF404";
 export const WEFT_NOT_BUCKET_OWNER = "WF403";
 export const WEFT_WRITE_CONDITION_FAILED = "WF412";
+export const WEFT_OBJECT_LOCKED = "WFLCK";
 
 export function isPostgresError(error: unknown, code: string, constraint?: string): error is postgres.PostgresError {
   return (

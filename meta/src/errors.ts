@@ -81,6 +81,13 @@ export class WriteConditionFailedError extends MetaError {
   }
 }
 
+/** Object lock protects the version: it may not be deleted, or its retention shortened or removed, now. */
+export class ObjectLockedError extends MetaError {
+  constructor(readonly key: string) {
+    super(`object lock protects a version of ${key}`);
+  }
+}
+
 /** postgres.js's own codes for a connection that failed, was cut or timed out while connecting. */
 const CLIENT_CONNECTION_CODES = new Set(["CONNECTION_CLOSED", "CONNECTION_DESTROYED", "CONNECTION_ENDED", "CONNECT_TIMEOUT"]);
 /** Socket errors, which postgres.js passes on as they are; told from a client's own cut socket by the query they carry. */

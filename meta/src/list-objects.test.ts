@@ -3,7 +3,8 @@ import { connect, type Sql } from "./db.js";
 import postgres from "postgres";
 import { commonPrefixOf, compareKeys, listPage, prefixSuccessor, type ListRequest } from "./listing.js";
 import { createBucket } from "./pg/buckets.js";
-import { deleteObject, listObjects, seekCurrentObjects } from "./pg/versions.js";
+import { deleteObject } from "./pg/deletes.js";
+import { listObjects, seekCurrentObjects } from "./pg/versions.js";
 import { putTestObject, startTestDatabase, type TestDatabase } from "./test-support.js";
 
 // Keys chosen where byte order, UTF-16 order and "natural" order disagree.

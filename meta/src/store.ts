@@ -3,25 +3,31 @@
 // exactly one method call. Credentials, the ioserver registry and the collector keep their own pg modules.
 import type { Sql } from "./db.js";
 import type { ListRequest } from "./listing.js";
-import type { Bucket, DatafileRef, ListPage, MultipartUpload, ObjectHeaders, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
+import type { Bucket, DatafileRef, ListPage, MultipartUpload, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
 import type { VersionListRequest, VersionPage } from "./version-listing.js";
 import * as buckets from "./pg/buckets.js";
 import * as conditions from "./pg/conditions.js";
 import * as cors from "./pg/cors.js";
 import * as datafiles from "./pg/datafiles.js";
+import * as deletes from "./pg/deletes.js";
 import * as tags from "./pg/tags.js";
 import * as uploads from "./pg/uploads.js";
 import * as versionListing from "./pg/version-listing.js";
 import * as objectAccess from "./pg/object-access.js";
+import * as objectLock from "./pg/object-lock.js";
 import * as versions from "./pg/versions.js";
 
 export type { WritePrecondition } from "./pg/conditions.js";
 export type { CorsRule } from "./pg/cors.js";
 export type { Tag } from "./pg/tags.js";
 export type { CompletedUpload, PartSummary, UploadCursor } from "./pg/uploads.js";
-export type { CommitVersion, CommittedVersion, DeletedObject, InlineVersion, PendingPart } from "./pg/versions.js";
+export type { CommitVersion, CommittedVersion, InlineVersion, PendingPart } from "./pg/versions.js";
+export type { DeletedObject } from "./pg/deletes.js";
+export type { VersionLockOutcome } from "./pg/object-lock.js";
 
 type Tag = tags.Tag;
+/** A statement's parameters after its Sql. */
+type DropSql<F> = F extends (sql: Sql, ...rest: infer R) => unknown ? R : never;
 
 export class MetaStore {
   constructor(private readonly sql: Sql) {}
@@ -45,8 +51,16 @@ export class MetaStore {
     return buckets.listBuckets(this.sql, owner);
   }
 
-  setBucketVersioning(bucketId: number, versioning: VersioningState): Promise<void> {
+  setBucketVersioning(bucketId: number, versioning: VersioningState): Promise<boolean> {
     return buckets.setBucketVersioning(this.sql, bucketId, versioning);
+  }
+
+  putRetention(...args: DropSql<typeof objectLock.putRetention>): Promise<objectLock.VersionLockOutcome> {
+    return objectLock.putRetention(this.sql, ...args);
+  }
+
+  putLegalHold(...args: DropSql<typeof objectLock.putLegalHold>): Promise<objectLock.VersionLockOutcome> {
+    return objectLock.putLegalHold(this.sql, ...args);
   }
 
   deleteBucket(bucketId: number): Promise<"deleted" | "not-empty"> {
@@ -84,12 +98,12 @@ export class MetaStore {
     return versions.getBucketAndObjectVersion(this.sql, bucketName, key, versionId, withInlineData);
   }
 
-  deleteCurrentObject(target: { bucketName: string; owner: string; key: string }): Promise<versions.DeletedObject> {
-    return versions.deleteCurrentObject(this.sql, target);
+  deleteCurrentObject(target: { bucketName: string; owner: string; key: string }): Promise<deletes.DeletedObject> {
+    return deletes.deleteCurrentObject(this.sql, target);
   }
 
-  deleteObjectVersion(target: { bucketName: string; owner: string; key: string; versionId: string }): ReturnType<typeof versions.deleteObjectVersion> {
-    return versions.deleteObjectVersion(this.sql, target);
+  deleteObjectVersion(target: Parameters<typeof deletes.deleteObjectVersion>[1]): ReturnType<typeof deletes.deleteObjectVersion> {
+    return deletes.deleteObjectVersion(this.sql, target);
   }
 
   listObjects(bucketId: number, request: ListRequest): Promise<ListPage> {
@@ -106,17 +120,7 @@ export class MetaStore {
 
   // Multipart uploads.
 
-  createUpload(upload: {
-    bucketId: number;
-    key: string;
-    uploadId: string;
-    storageClass: string;
-    headers: ObjectHeaders;
-    checksumAlgorithm?: string;
-    checksumType?: string;
-    owner: string;
-    tags?: Tag[];
-  }): Promise<void> {
+  createUpload(upload: Parameters<typeof uploads.createUpload>[1]): Promise<void> {
     return uploads.createUpload(this.sql, upload);
   }
 

@@ -6,7 +6,7 @@ import path from "node:path";
 import { connect, migrate, type Sql } from "./db.js";
 import { startEmbeddedPostgres } from "./embedded.js";
 import { commitVersion, insertPendingVersion } from "./pg/versions.js";
-import type { DatafileRef, ObjectHeaders } from "./types.js";
+import type { DatafileRef, ObjectHeaders, ObjectLockRequest } from "./types.js";
 
 export interface TestDatabase {
   url: string;
@@ -60,7 +60,7 @@ export async function putTestObject(
   sql: Sql,
   bucketId: number,
   key: string,
-  options: { size?: number; versionId?: string; headers?: ObjectHeaders; k?: number; m?: number } = {},
+  options: { size?: number; versionId?: string; headers?: ObjectHeaders; k?: number; m?: number; lock?: ObjectLockRequest } = {},
 ): Promise<{ versionRowId: number; versionId: string; datafiles: DatafileRef[] }> {
   const size = options.size ?? 10;
   const k = options.k ?? 2;
@@ -80,6 +80,7 @@ export async function putTestObject(
     headers: options.headers ?? { userMetadata: {} },
     partEtag: etag,
     datafileCrcs: datafiles.map((datafile) => ({ slot: datafile.slot, crc32c: "00000000" })),
+    lock: options.lock,
   });
   return { versionRowId, versionId, datafiles };
 }

@@ -72,6 +72,30 @@ export interface ObjectVersion extends ObjectHeaders {
   /** Its ACL and owner, in a bucket with ACLs enabled (gateway/src/access/acl.ts); absent: private, the bucket owner's. */
   acl?: unknown;
   objectOwner?: string;
+  /** Object lock: its retention, and its legal hold (absent: never set). */
+  retention?: Retention;
+  legalHold?: boolean;
+}
+
+export type RetentionMode = "GOVERNANCE" | "COMPLIANCE";
+
+/** A version's object lock retention: it cannot be deleted before `retainUntil` (docs/architecture.md, Object lock). */
+export interface Retention {
+  mode: RetentionMode;
+  retainUntil: Date;
+}
+
+/** A bucket's default retention, which new versions get when their write asks for none: a period of days or years. */
+export interface DefaultRetention {
+  mode: RetentionMode;
+  days?: number;
+  years?: number;
+}
+
+/** What a write asks of object lock for its new version; absent retention: the bucket's default, absent hold: none. */
+export interface ObjectLockRequest {
+  retention?: Retention;
+  legalHold?: boolean;
 }
 
 /** What a bucket with ACLs enabled records of a new object: its ACL and its owner (absent: the bucket's owner). */

@@ -3,7 +3,8 @@ import { connect, type Sql } from "./db.js";
 import { commonPrefixOf, compareKeys } from "./listing.js";
 import { createBucket, setBucketVersioning } from "./pg/buckets.js";
 import { listObjectVersions } from "./pg/version-listing.js";
-import { commitVersion, deleteObject, insertPendingVersion } from "./pg/versions.js";
+import { deleteObject } from "./pg/deletes.js";
+import { commitVersion, insertPendingVersion } from "./pg/versions.js";
 import { fakeDatafiles, putTestObject, startTestDatabase, type TestDatabase } from "./test-support.js";
 import {
   listVersionPage,

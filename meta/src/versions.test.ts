@@ -4,11 +4,10 @@ import { NoSuchBucketError, NoSuchUploadError, NotBucketOwnerError, VersionNotPe
 import { createBucket, setBucketVersioning } from "./pg/buckets.js";
 import { forgetGarbage, queueUnreferencedBlobs, reapStalePending, takeGarbage } from "./pg/gc.js";
 import { createUpload, commitPart, insertPendingPart } from "./pg/uploads.js";
+import { deleteCurrentObject, deleteObject } from "./pg/deletes.js";
 import {
   abortVersion,
   commitVersion,
-  deleteCurrentObject,
-  deleteObject,
   getBucketAndObjectVersion,
   getObjectVersion,
   insertPendingVersion,

@@ -1,6 +1,7 @@
-// What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), cached on every gateway so that
-// deciding costs no round trip. PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts);
-// the cache's time limit covers a notice missed while the listening connection was down.
+// What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), and its object
+// lock settings, which writes check alongside, cached on every gateway so that deciding costs no round trip.
+// PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts); the cache's time limit
+// covers a notice missed while the listening connection was down.
 import type { Logger } from "pino";
 import type { Sql } from "../../../meta/src/db.js";
 import {
@@ -12,7 +13,9 @@ import {
   setPublicAccessBlock,
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
+import { setBucketObjectLock } from "../../../meta/src/pg/object-lock.js";
 import { getUserByName, userNames } from "../../../meta/src/pg/users.js";
+import type { DefaultRetention } from "../../../meta/src/types.js";
 import type { Acl } from "./acl.js";
 import { parseBucketPolicy, type BucketPolicy } from "./policy.js";
 import { isPolicyPublic } from "./policy-public.js";
@@ -50,6 +53,9 @@ export interface BucketAccess {
   acl: Acl | undefined;
   /** Undefined: no ownership controls, which AWS treats as ObjectWriter (ACLs enabled). */
   objectOwnership: ObjectOwnership | undefined;
+  /** Object lock, which a bucket keeps for good once on, and the retention new versions get by default. */
+  objectLockEnabled: boolean;
+  defaultRetention: DefaultRetention | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -90,6 +96,8 @@ export class BucketAccessStore {
         publicAccessBlock: stored.publicAccessBlock as PublicAccessBlock | undefined,
         acl: stored.acl as Acl | undefined,
         objectOwnership: stored.objectOwnership,
+        objectLockEnabled: stored.objectLockEnabled,
+        defaultRetention: stored.defaultRetention,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
@@ -124,6 +132,16 @@ export class BucketAccessStore {
   async setPublicAccessBlock(bucket: BucketAccess, block: PublicAccessBlock | undefined): Promise<void> {
     await setPublicAccessBlock(this.sql, bucket.id, block ? { ...block } : null);
     this.forget(bucket.name);
+  }
+
+  /**
+   * Turns object lock on with this default retention (undefined: none). False, changing nothing, when the bucket
+   * has no lock yet and does not keep versions (Enabled), which lock needs.
+   */
+  async setObjectLock(bucket: BucketAccess, defaultRetention: DefaultRetention | undefined): Promise<boolean> {
+    const done = await setBucketObjectLock(this.sql, bucket.id, defaultRetention ?? null);
+    this.forget(bucket.name);
+    return done;
   }
 
   /** Which of these user names and canonical ids name no Weft user. */

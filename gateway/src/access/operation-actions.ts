@@ -59,4 +59,10 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   GetBucketOwnershipControls: read("s3:GetBucketOwnershipControls"),
   PutBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
   DeleteBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
+  GetObjectLockConfiguration: read("s3:GetBucketObjectLockConfiguration"),
+  PutObjectLockConfiguration: write("s3:PutBucketObjectLockConfiguration"),
+  GetObjectRetention: read("s3:GetObjectRetention"),
+  PutObjectRetention: write("s3:PutObjectRetention"),
+  GetObjectLegalHold: read("s3:GetObjectLegalHold"),
+  PutObjectLegalHold: write("s3:PutObjectLegalHold"),
 };

@@ -97,6 +97,17 @@ export function mayAccessObject(ctx: S3Context, operation: S3OperationName, key:
 }
 
 /**
+ * Whether the principal may also do `operation` (with its IAM action, or `action`) to a key of the request's bucket:
+ * what a write asks beyond its own action (a PUT's retention needs s3:PutObjectRetention) and what no ACL grants
+ * (s3:BypassGovernanceRetention).
+ */
+export function mayAlsoDo(ctx: S3Context, operation: S3OperationName, key: string, action?: string): boolean {
+  const bucket = ctx.state.bucketAccess;
+  if (!bucket) return false;
+  return mayAccess({ requester: requesterOf(ctx.state.principal), operation, action, bucket, key, context: policyContext(ctx, bucket) });
+}
+
+/**
  * A copy's source: the key's limits, and s3:GetObject (or s3:GetObjectVersion) on it. Returns the source bucket's
  * owner, which the object layer checks the bucket against (undefined when there is no such bucket: it answers that),
  * and the check the source version must pass where its own ACL decides.

@@ -20,15 +20,21 @@ export async function ownBucket(deps: ObjectDeps, bucketName: string, bucketOwne
 
 /**
  * A new bucket, with every public access blocked as AWS creates them (its owner may lift that), the object ownership
- * asked for (else BucketOwnerEnforced) and, with ACLs enabled, its ACL.
+ * asked for (else BucketOwnerEnforced) and, with ACLs enabled, its ACL. With object lock, it keeps versions for good.
  */
-export async function createBucket(deps: ObjectDeps, name: string, owner: string, access: { objectOwnership: string; acl?: unknown }): Promise<void> {
-  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region, publicAccessBlock: { ...NEW_BUCKET_PUBLIC_ACCESS_BLOCK }, ...access });
+export async function createBucket(deps: ObjectDeps, name: string, owner: string, settings: NewBucketSettings): Promise<void> {
+  const result = await deps.meta.createBucket({ name, owner, region: deps.config.region, publicAccessBlock: { ...NEW_BUCKET_PUBLIC_ACCESS_BLOCK }, ...settings });
   if (!result.created) {
     throw new S3Error(result.existing.owner === owner ? "BucketAlreadyOwnedByYou" : "BucketAlreadyExists", undefined, {
       details: { BucketName: name },
     });
   }
+}
+
+export interface NewBucketSettings {
+  objectOwnership: string;
+  acl?: unknown;
+  objectLockEnabled: boolean;
 }
 
 export async function deleteBucket(deps: ObjectDeps, bucket: Bucket): Promise<void> {
@@ -37,9 +43,11 @@ export async function deleteBucket(deps: ObjectDeps, bucket: Bucket): Promise<vo
   }
 }
 
-/** A bucket never returns to Unversioned: only Enabled and Suspended are settable. */
+/** A bucket never returns to Unversioned: only Enabled and Suspended are settable, and only Enabled with object lock. */
 export async function setBucketVersioning(deps: ObjectDeps, bucket: Bucket, status: Exclude<VersioningState, "Unversioned">): Promise<void> {
-  await deps.meta.setBucketVersioning(bucket.id, status);
+  if (!(await deps.meta.setBucketVersioning(bucket.id, status))) {
+    throw new S3Error("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.");
+  }
 }
 
 export async function getBucketTags(deps: ObjectDeps, bucket: Bucket): Promise<Tag[]> {

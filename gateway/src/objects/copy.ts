@@ -8,7 +8,7 @@
 // request (bigger ones go part by part with UploadPartCopy), so a copy costs at most one 5 GiB read and write.
 import { Readable } from "node:stream";
 import type { Tag } from "../../../meta/src/store.js";
-import type { Bucket, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectVersion } from "../../../meta/src/types.js";
+import type { Bucket, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectLockRequest, ObjectVersion } from "../../../meta/src/types.js";
 import type { ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { quoteEtag, type ByteRange } from "../s3/headers.js";
@@ -122,6 +122,8 @@ export interface CopyObjectRequest extends ReadOptions, SourceAccess {
   key: string;
   /** The new object's ACL and owner (ACLs enabled). */
   access?: ObjectAccess;
+  /** The copy's object lock (never the source's); without a retention, the bucket's default. */
+  lock?: ObjectLockRequest;
   conditions: CopySourceConditions;
   /** The storage class the request named, if any (else the bucket's default): naming the source's own changes nothing. */
   requestedStorageClass?: string;
@@ -160,6 +162,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
     headers: request.replacedHeaders ?? storedHeaders(version),
     tags,
     access: request.access,
+    lock: request.lock,
     beforeCommit: (written) => {
       if (!copiedBytesMatch(written, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
     },

@@ -5,13 +5,15 @@ import type { Bucket } from "../../../meta/src/types.js";
 import { S3Error, isS3Error } from "../s3/errors.js";
 import { checkObjectKey } from "../s3/object-key.js";
 import { isVersionId } from "./ids.js";
-import type { ObjectDeps } from "./object-store.js";
+import { lockRefusal, type ObjectDeps } from "./object-store.js";
 
 export interface DeleteTarget {
   bucketName: string;
   bucketOwner: string;
   key: string;
   versionId?: string;
+  /** A GOVERNANCE retention gives way (the requester asked to bypass it, and may). */
+  bypassGovernance: boolean;
 }
 
 /** `versionId` names the version removed, or the delete marker made; `deleteMarker` says it is (or was) one. */
@@ -20,12 +22,15 @@ export interface DeleteResult {
   deleteMarker: boolean;
 }
 
-/** One statement in all: it finds the bucket by name and checks its owner itself. */
+/**
+ * One statement in all: it finds the bucket by name and checks its owner itself. A version object lock protects is
+ * not removed (AccessDenied); a delete without a version id only stacks a delete marker on it, which lock allows.
+ */
 export async function deleteObject(deps: ObjectDeps, target: DeleteTarget): Promise<DeleteResult> {
   const { versionId } = target;
   const statementTarget = { bucketName: target.bucketName, owner: target.bucketOwner, key: target.key };
   if (versionId !== undefined) {
-    const removed = await deps.meta.deleteObjectVersion({ ...statementTarget, versionId });
+    const removed = await deps.meta.deleteObjectVersion({ ...statementTarget, versionId, bypassGovernance: target.bypassGovernance }).catch(lockRefusal);
     return { versionId, deleteMarker: removed.wasDeleteMarker };
   }
   const { markerVersionId } = await deps.meta.deleteCurrentObject(statementTarget);
@@ -55,7 +60,8 @@ async function deleteOne(deps: ObjectDeps, request: DeleteObjectsRequest, entry:
     const versionId = entry.versionId === undefined || isVersionId(entry.versionId) ? entry.versionId : undefined;
     if (entry.versionId !== undefined && versionId === undefined) throw new S3Error("NoSuchVersion");
     // By name, as DeleteObject: the bucket's versioning state is read when each key changes, not once per request.
-    const result = await deleteObject(deps, { bucketName: bucket.name, bucketOwner, key: entry.key, versionId });
+    const bypassGovernance = request.bypassesGovernance(entry);
+    const result = await deleteObject(deps, { bucketName: bucket.name, bucketOwner, key: entry.key, versionId, bypassGovernance });
     return result.deleteMarker ? { deleted: true, deleteMarkerVersionId: result.versionId } : { deleted: true };
   } catch (error) {
     if (!isS3Error(error)) {
@@ -75,6 +81,8 @@ export interface DeleteObjectsRequest {
   entries: DeleteEntry[];
   /** Whether the requester may delete this entry (access control asks per key); refused entries get AccessDenied. */
   mayDelete(entry: DeleteEntry): boolean;
+  /** Whether the request may set this entry's GOVERNANCE retention aside. */
+  bypassesGovernance(entry: DeleteEntry): boolean;
 }
 
 /** Each entry's outcome, in the entries' order; one key's failure is its own outcome, never the request's. */

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import type { CompletedUpload, PartSummary, Tag, UploadCursor, WritePrecondition } from "../../../meta/src/store.js";
 import { InvalidPartError, NoSuchUploadError } from "../../../meta/src/errors.js";
 import { commonPrefixOf, compareKeys, prefixSuccessor } from "../../../meta/src/listing.js";
-import type { Bucket, ChecksumType, MultipartUpload, ObjectAccess, ObjectHeaders } from "../../../meta/src/types.js";
+import type { Bucket, ChecksumType, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectLockRequest } from "../../../meta/src/types.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import type { ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
@@ -44,6 +44,8 @@ export interface NewUpload {
   owner: string;
   /** The completed object's ACL and owner, in a bucket with ACLs enabled. */
   access?: ObjectAccess;
+  /** The completed object's lock; without a retention, the bucket's default at completion. */
+  lock?: ObjectLockRequest;
 }
 
 /** Returns the new upload's id. */

@@ -5,10 +5,11 @@
 // in the same order, as the operation needs: the small PUT, DELETE and GET paths stay one statement each.
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { CompletedUpload, CorsRule, PartSummary, Tag } from "../../../meta/src/store.js";
+import { ObjectLockedError } from "../../../meta/src/errors.js";
+import type { CompletedUpload, CorsRule, PartSummary, Tag, VersionLockOutcome } from "../../../meta/src/store.js";
 import type { MetaStore } from "../../../meta/src/store.js";
 import type { ListRequest } from "../../../meta/src/listing.js";
-import type { Bucket, ListPage, MultipartUpload, ObjectVersion, VersioningState } from "../../../meta/src/types.js";
+import type { Bucket, ListPage, MultipartUpload, ObjectVersion, Retention, VersioningState } from "../../../meta/src/types.js";
 import type { VersionListRequest, VersionPage } from "../../../meta/src/version-listing.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import type { GatewayConfig } from "../config.js";
@@ -50,8 +51,8 @@ export class ObjectStore {
     return this.deps.meta.listBuckets(owner);
   }
 
-  createBucket(name: string, owner: string, access: { objectOwnership: string; acl?: unknown }): Promise<void> {
-    return buckets.createBucket(this.deps, name, owner, access);
+  createBucket(name: string, owner: string, settings: buckets.NewBucketSettings): Promise<void> {
+    return buckets.createBucket(this.deps, name, owner, settings);
   }
 
   deleteBucket(bucket: Bucket): Promise<void> {
@@ -70,6 +71,18 @@ export class ObjectStore {
   /** Sets the ACL of the version a request named (checked to exist by the caller); false if it is gone meanwhile. */
   setObjectAcl(bucket: Bucket, key: string, versionId: string | undefined, acl: unknown): Promise<boolean> {
     return this.deps.meta.setVersionAcl(bucket.id, key, versionId, acl);
+  }
+
+  // Object lock (docs/architecture.md, Object lock).
+
+  /** Sets or removes (undefined) the retention of the current version of a key, or of the version named. */
+  async putRetention(bucket: Bucket, target: { key: string; versionId: string | undefined }, retention: Retention | undefined, bypassGovernance: boolean): Promise<void> {
+    const outcome = await this.deps.meta.putRetention({ bucketId: bucket.id, ...target }, retention, bypassGovernance).catch(lockRefusal);
+    requireLockable(outcome, target);
+  }
+
+  async putLegalHold(bucket: Bucket, target: { key: string; versionId: string | undefined }, on: boolean): Promise<void> {
+    requireLockable(await this.deps.meta.putLegalHold({ bucketId: bucket.id, ...target }, on), target);
   }
 
   putBucketTags(bucket: Bucket, tags: Tag[] | undefined): Promise<void> {
@@ -190,6 +203,18 @@ export class ObjectStore {
   listUploads(bucket: Bucket, request: multipart.UploadsRequest): Promise<multipart.UploadsPage> {
     return multipart.listUploads(this.deps, bucket, request);
   }
+}
+
+/** AWS: a retention or legal hold is set on an object version, never on a delete marker (405). */
+function requireLockable(outcome: VersionLockOutcome, target: { key: string; versionId: string | undefined }): void {
+  if (outcome === "missing") throw noSuchObject(target.key, target.versionId);
+  if (outcome === "delete-marker") throw new S3Error("MethodNotAllowed");
+}
+
+/** What AWS answers a change object lock forbids. */
+export function lockRefusal(error: unknown): never {
+  if (error instanceof ObjectLockedError) throw new S3Error("AccessDenied", "Access Denied because object protected by object lock.", { cause: error });
+  throw error;
 }
 
 function noSuchObject(key: string, versionId: string | undefined): S3Error {

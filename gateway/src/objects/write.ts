@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { CommitVersion, CommittedVersion, MetaStore, WritePrecondition } from "../../../meta/src/store.js";
-import type { Bucket, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders } from "../../../meta/src/types.js";
+import type { Bucket, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectLockRequest } from "../../../meta/src/types.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
@@ -231,6 +231,8 @@ export interface NewObjectVersion {
   precondition?: WritePrecondition;
   /** Its ACL and owner, in a bucket with ACLs enabled. */
   access?: ObjectAccess;
+  /** Object lock; without a retention the bucket's default applies at commit. */
+  lock?: ObjectLockRequest;
   /** See StorePartPlan.sizeLimit: a body of unknown length (never inline). */
   sizeLimit?: number;
   /** Runs after the bytes are stored and before the commit; throwing aborts the version. */
@@ -271,7 +273,7 @@ export async function storeInlineObject(
 }
 
 /** What a commit records of a stored body, for either commit path. */
-function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags" | "access">): CommitVersion {
+function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags" | "access" | "lock">): CommitVersion {
   return {
     size: stored.size,
     etag: stored.md5Hex,
@@ -284,6 +286,7 @@ function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" 
     precondition: version.precondition,
     tags: version.tags,
     access: version.access,
+    lock: version.lock,
   };
 }
 
@@ -332,13 +335,14 @@ export interface PutObjectRequest {
   precondition?: WritePrecondition;
   /** Its ACL and owner, in a bucket with ACLs enabled. */
   access?: ObjectAccess;
+  lock?: ObjectLockRequest;
   body: VerifiedBody;
 }
 
 /** PutObject: a tiny body is one statement in all (it finds the bucket itself); any other loads the bucket first. */
 export async function putObject(deps: ObjectDeps, request: PutObjectRequest): Promise<StoredObjectVersion> {
-  const { bucketName, bucketOwner, requestId, body, key, storageClass, headers, tags, precondition, access } = request;
-  const object = { key, storageClass, headers, tags, precondition, access };
+  const { bucketName, bucketOwner, requestId, body, key, storageClass, headers, tags, precondition, access, lock } = request;
+  const object = { key, storageClass, headers, tags, precondition, access, lock };
   if (isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, bucketOwner });
   const bucket = await ownBucket(deps, bucketName, bucketOwner);
   // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.

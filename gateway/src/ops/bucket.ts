@@ -9,6 +9,7 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml } from "../s3/xml.js";
 import { loadAuthorizedBucket, readSmallBody, respondEmpty } from "./common.js";
+import { bucketLockRequested } from "./object-lock.js";
 
 /** S3's general-purpose bucket naming rules. */
 export function isValidBucketName(name: string): boolean {
@@ -35,7 +36,8 @@ export async function createBucket(ctx: S3Context): Promise<void> {
   const owner = ctx.state.principal.canonicalId;
   const { objectOwnership, acl } = newBucketAccess(ctx.req.headers as RequestHeaders, owner, NEW_BUCKET_PUBLIC_ACCESS_BLOCK);
   if (acl) await requireKnownGrantees(ctx, acl);
-  await ctx.services.objects.createBucket(name, owner, { objectOwnership, ...(acl ? { acl } : {}) });
+  const objectLockEnabled = bucketLockRequested(ctx.req.headers);
+  await ctx.services.objects.createBucket(name, owner, { objectOwnership, objectLockEnabled, ...(acl ? { acl } : {}) });
   ctx.set("location", `/${name}`);
   respondEmpty(ctx, 200);
 }

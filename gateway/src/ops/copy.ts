@@ -14,6 +14,7 @@ import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
 import { clientGoneSignal, loadAuthorizedBucket, objectKey, parseVersionId, requestedChecksumAlgorithm, setWrittenVersionId } from "./common.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
 import { tagsFromHeader } from "./tagging.js";
+import { objectLockOfWrite } from "./object-lock.js";
 
 const COPY = {
   source: "x-amz-copy-source",
@@ -107,6 +108,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
     replacedTags,
     checksumAlgorithm,
     access: ctx.state.newObjectAccess,
+    lock: objectLockOfWrite(ctx, key),
     requestId: ctx.state.requestId,
     signal: clientGoneSignal(ctx),
   });

@@ -6,12 +6,15 @@ import { MAX_DELETE_KEYS, type DeleteEntry, type DeleteOutcome } from "../object
 import { S3Error } from "../s3/errors.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { H } from "../s3/headers.js";
+import { bypassesGovernance } from "./object-lock.js";
 import { loadAuthorizedBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 export async function deleteObject(ctx: S3Context): Promise<void> {
   const bucketName = ctx.state.operation.bucket!;
   const key = objectKey(ctx);
-  const result = await ctx.services.objects.deleteObject({ bucketName, bucketOwner: authorizedOwner(ctx), key, versionId: requestedVersionId(ctx) });
+  const versionId = requestedVersionId(ctx);
+  const bypassGovernance = versionId !== undefined && bypassesGovernance(ctx, key);
+  const result = await ctx.services.objects.deleteObject({ bucketName, bucketOwner: authorizedOwner(ctx), key, versionId, bypassGovernance });
   if (result.deleteMarker) ctx.set(H.deleteMarker, "true");
   if (result.versionId !== undefined) ctx.set(H.versionId, result.versionId);
   respondEmpty(ctx, 204);
@@ -45,6 +48,7 @@ export async function deleteObjects(ctx: S3Context): Promise<void> {
     requestId: ctx.state.requestId,
     entries,
     mayDelete,
+    bypassesGovernance: (entry) => entry.versionId !== undefined && bypassesGovernance(ctx, entry.key),
   });
 
   const deleted: XmlObject[] = [];

@@ -17,6 +17,7 @@ import {
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
 import { clientGoneSignal, findAuthorizedVersion } from "./common.js";
+import { objectLockHeaders } from "./object-lock.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
 const RESPONSE_OVERRIDES: ReadonlyArray<readonly [parameter: string, header: string]> = [
@@ -84,6 +85,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   if (version.storageClass !== "STANDARD") headers[H.storageClass] = version.storageClass;
   if (bucket.versioning !== "Unversioned") headers[H.versionId] = version.versionId;
   if (version.tagCount > 0) headers[TAGGING_COUNT_HEADER] = String(version.tagCount);
+  if (version.retention || version.legalHold !== undefined) Object.assign(headers, objectLockHeaders(ctx, version));
   const checksumMode = headerValue(ctx.req.headers, H.checksumMode)?.toUpperCase() === "ENABLED";
   // A whole-object checksum describes the whole object only: never send it with a range (SDKs would fail). A part
   // request gets that part's own checksum, when it has one.

@@ -34,6 +34,14 @@ import {
 } from "./multipart.js";
 import { deleteBucketCorsConfiguration, getBucketCorsConfiguration, putBucketCorsConfiguration } from "./cors.js";
 import { getObjectAttributes } from "./attributes.js";
+import {
+  getObjectLegalHold,
+  getObjectLockConfiguration,
+  getObjectRetention,
+  putObjectLegalHold,
+  putObjectLockConfiguration,
+  putObjectRetention,
+} from "./object-lock.js";
 import { postObject } from "./post-object.js";
 import { putObject } from "./put.js";
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from "./tagging.js";
@@ -87,4 +95,10 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetBucketOwnershipControls: getBucketOwnershipControls,
   PutBucketOwnershipControls: putBucketOwnershipControls,
   DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
+  GetObjectLockConfiguration: getObjectLockConfiguration,
+  PutObjectLockConfiguration: putObjectLockConfiguration,
+  GetObjectRetention: getObjectRetention,
+  PutObjectRetention: putObjectRetention,
+  GetObjectLegalHold: getObjectLegalHold,
+  PutObjectLegalHold: putObjectLegalHold,
 };

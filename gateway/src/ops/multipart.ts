@@ -15,6 +15,7 @@ import { encoderOf } from "./list.js";
 import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
+import { objectLockOfWrite } from "./object-lock.js";
 
 /** The upload the request's `?uploadId=` names, of this bucket and key; NoSuchUpload otherwise. */
 export function loadUpload(ctx: S3Context, bucket: Bucket, key: string): Promise<MultipartUpload> {
@@ -69,6 +70,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     tags,
     owner: ctx.state.principal.canonicalId,
     access: ctx.state.newObjectAccess,
+    lock: objectLockOfWrite(ctx, key),
   });
   if (checksumAlgorithm) ctx.set(H.checksumAlgorithm, checksumAlgorithm);
   if (checksumType) ctx.set(H.checksumType, checksumType);

@@ -361,7 +361,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   await authorizeRequest(ctx, { key, fields: Object.fromEntries(fields) });
   const bucket = await objects.ownBucket(bucketName, authorizedOwner(ctx));
   // A form's fields stand for the headers of a PUT: one asking for encryption or a lock is refused the same way.
-  refuseUnhonouredHeaders(Object.fromEntries(fields));
+  refuseUnhonouredHeaders(Object.fromEntries(fields), "PostObject");
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");

@@ -4,6 +4,7 @@ import type { S3Context } from "../context.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
+import { objectLockOfWrite, requireDigestOfLockedPut } from "./object-lock.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
 
@@ -15,6 +16,8 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const body = ctx.state.auth.openBody();
   const precondition = writePreconditionFromRequest(ctx.req.headers);
   const tags = tagsFromHeader(ctx.req.headers);
+  const lock = objectLockOfWrite(ctx, key);
+  requireDigestOfLockedPut(ctx, lock);
   const written = await objects.putObject({
     bucketName: ctx.state.operation.bucket!,
     bucketOwner: authorizedOwner(ctx),
@@ -25,6 +28,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     tags,
     precondition,
     access: ctx.state.newObjectAccess,
+    lock,
     body,
   });
 

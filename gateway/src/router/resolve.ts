@@ -51,7 +51,13 @@ export type S3OperationName =
   | "PutObjectAcl"
   | "GetBucketOwnershipControls"
   | "PutBucketOwnershipControls"
-  | "DeleteBucketOwnershipControls";
+  | "DeleteBucketOwnershipControls"
+  | "GetObjectLockConfiguration"
+  | "PutObjectLockConfiguration"
+  | "GetObjectRetention"
+  | "PutObjectRetention"
+  | "GetObjectLegalHold"
+  | "PutObjectLegalHold";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -97,6 +103,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("publicAccessBlock")) return { name: "PutPublicAccessBlock", bucket };
         if (has("acl")) return { name: "PutBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "PutBucketOwnershipControls", bucket };
+        if (has("object-lock")) return { name: "PutObjectLockConfiguration", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -122,6 +129,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("publicAccessBlock")) return { name: "GetPublicAccessBlock", bucket };
         if (has("acl")) return { name: "GetBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "GetBucketOwnershipControls", bucket };
+        if (has("object-lock")) return { name: "GetObjectLockConfiguration", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":
@@ -140,6 +148,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       if (subs.length === 0 && !copySource) return { name: "PutObject", bucket, key };
       if (has("tagging") && !copySource) return { name: "PutObjectTagging", bucket, key };
       if (has("acl") && !copySource) return { name: "PutObjectAcl", bucket, key };
+      if (has("retention") && !copySource) return { name: "PutObjectRetention", bucket, key };
+      if (has("legal-hold") && !copySource) return { name: "PutObjectLegalHold", bucket, key };
       if (has("partNumber", "uploadId") && copySource) return { name: "UploadPartCopy", bucket, key };
       if (subs.length === 0 && copySource) return { name: "CopyObject", bucket, key };
       break;
@@ -149,6 +159,8 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
       if (has("tagging")) return { name: "GetObjectTagging", bucket, key };
       if (has("attributes")) return { name: "GetObjectAttributes", bucket, key };
       if (has("acl")) return { name: "GetObjectAcl", bucket, key };
+      if (has("retention")) return { name: "GetObjectRetention", bucket, key };
+      if (has("legal-hold")) return { name: "GetObjectLegalHold", bucket, key };
       break;
     case "HEAD":
       if (subs.length === 0 || has("partNumber")) return { name: "HeadObject", bucket, key };

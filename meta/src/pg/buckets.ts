@@ -28,14 +28,24 @@ export function bucketFromRow(row: BucketRow): Bucket {
 
 export async function createBucket(
   sql: Sql,
-  bucket: { name: string; owner: string; region: string; publicAccessBlock?: Record<string, boolean>; objectOwnership?: string; acl?: unknown },
+  bucket: {
+    name: string;
+    owner: string;
+    region: string;
+    publicAccessBlock?: Record<string, boolean>;
+    objectOwnership?: string;
+    acl?: unknown;
+    /** Object lock for good, and with it versioning Enabled for good. */
+    objectLockEnabled?: boolean;
+  },
 ): Promise<{ created: true; bucket: Bucket } | { created: false; existing: Bucket }> {
   const block = bucket.publicAccessBlock ? sql.json(bucket.publicAccessBlock) : null;
   const acl = bucket.acl === undefined ? null : sql.json(bucket.acl as JSONValue);
   for (;;) {
     const [inserted] = await sql<BucketRow[]>`
-      insert into buckets (name, owner, region, public_access_block, object_ownership, acl)
-      values (${bucket.name}, ${bucket.owner}, ${bucket.region}, ${block}, ${bucket.objectOwnership ?? "BucketOwnerEnforced"}, ${acl})
+      insert into buckets (name, owner, region, public_access_block, object_ownership, acl, object_lock_enabled, versioning)
+      values (${bucket.name}, ${bucket.owner}, ${bucket.region}, ${block}, ${bucket.objectOwnership ?? "BucketOwnerEnforced"}, ${acl},
+        ${bucket.objectLockEnabled ?? false}, ${bucket.objectLockEnabled ? "Enabled" : "Unversioned"})
       on conflict (name) do nothing
       returning *`;
     if (inserted) return { created: true, bucket: bucketFromRow(inserted) };
@@ -67,8 +77,10 @@ export async function setBucketOwner(sql: Sql, name: string, owner: string): Pro
   return row ? bucketFromRow(row) : undefined;
 }
 
-export async function setBucketVersioning(sql: Sql, bucketId: number, versioning: VersioningState): Promise<void> {
-  await sql`update buckets set versioning = ${versioning} where id = ${bucketId}`;
+/** False, changing nothing, when the bucket has object lock and would stop keeping versions: lock needs them all. */
+export async function setBucketVersioning(sql: Sql, bucketId: number, versioning: VersioningState): Promise<boolean> {
+  const updated = await sql`update buckets set versioning = ${versioning} where id = ${bucketId} and not (object_lock_enabled and ${versioning} <> 'Enabled')`;
+  return updated.count > 0;
 }
 
 /**

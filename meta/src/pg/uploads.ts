@@ -4,7 +4,7 @@
 import { isPostgresError, PG_FOREIGN_KEY_VIOLATION, type Sql } from "../db.js";
 import { InvalidPartError, NoSuchBucketError, NoSuchUploadError } from "../errors.js";
 import type postgres from "postgres";
-import type { ChecksumType, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders, UploadedPart, VersioningState } from "../types.js";
+import type { ChecksumType, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectLockRequest, UploadedPart, VersioningState } from "../types.js";
 import type { CommittedVersion } from "./versions.js";
 import { checkWritePrecondition, type WritePrecondition } from "./conditions.js";
 import {
@@ -38,6 +38,8 @@ export async function createUpload(
     tags?: { Key: string; Value: string }[];
     /** The ACL and owner the completed object gets, in a bucket with ACLs enabled. */
     access?: ObjectAccess;
+    /** The object lock the completed object gets; without a retention, the bucket's default retention at completion. */
+    lock?: ObjectLockRequest;
   },
 ): Promise<void> {
   const headers = headerValues(sql, upload.headers);
@@ -45,13 +47,15 @@ export async function createUpload(
     await sql`
       insert into uploads (
         upload_id, bucket_id, key, owner, storage_class, content_type, content_encoding, content_disposition,
-        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags, acl, object_owner
+        content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags, acl, object_owner,
+        retention_mode, retain_until, legal_hold
       ) values (
         ${upload.uploadId}, ${upload.bucketId}, ${upload.key}, ${upload.owner}, ${upload.storageClass},
         ${headers.content_type}, ${headers.content_encoding}, ${headers.content_disposition},
         ${headers.content_language}, ${headers.cache_control}, ${headers.expires}, ${headers.user_metadata},
         ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}, ${sql.json(upload.tags ?? [])},
-        ${upload.access?.acl === undefined ? null : sql.json(upload.access.acl as postgres.JSONValue)}, ${upload.access?.objectOwner ?? null}
+        ${upload.access?.acl === undefined ? null : sql.json(upload.access.acl as postgres.JSONValue)}, ${upload.access?.objectOwner ?? null},
+        ${upload.lock?.retention?.mode ?? null}, ${upload.lock?.retention?.retainUntil ?? null}, ${upload.lock?.legalHold ?? null}
       )`;
   } catch (error) {
     if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "uploads_bucket_id_fkey")) {
@@ -73,6 +77,9 @@ interface UploadRow extends HeaderColumns {
   tags?: { Key: string; Value: string }[];
   acl: unknown;
   object_owner: string | null;
+  retention_mode: string | null;
+  retain_until: Date | null;
+  legal_hold: boolean | null;
 }
 
 function uploadFromRow(row: UploadRow): MultipartUpload {
@@ -217,23 +224,28 @@ export async function completeUpload(
     if (!upload) throw new NoSuchUploadError(uploadId);
     await lockObjectKey(tx, upload.bucket_id, upload.key);
     await checkWritePrecondition(tx, upload.bucket_id, upload.key, completion.precondition);
-    const [bucket] = await tx<{ versioning: VersioningState; stored_version_id: string }[]>`
-      select versioning, weft_stored_version_id(versioning, ${completion.versionId}) as stored_version_id
-      from buckets where id = ${upload.bucket_id}`;
+    const requestedRetention = upload.retention_mode === null ? null : tx.json({ mode: upload.retention_mode, retainUntil: upload.retain_until!.toISOString() });
+    const [bucket] = await tx<{ versioning: VersioningState; stored_version_id: string; retention_mode: string | null; retain_until: Date | null }[]>`
+      select b.versioning, weft_stored_version_id(b.versioning, ${completion.versionId}) as stored_version_id,
+        r.mode as retention_mode, r.retain_until
+      from buckets b, weft_new_retention(${requestedRetention}, b.default_retention) r
+      where b.id = ${upload.bucket_id}`;
     const versionId = bucket!.stored_version_id;
     await retireCurrentVersion(tx, { bucketId: upload.bucket_id, key: upload.key, versionId, versioning: bucket!.versioning });
     const [version] = await tx<{ id: number; last_modified: Date }[]>`
       insert into versions (
         bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
         content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
-        checksum_value, checksum_type, last_modified, tags, completed_upload_id, acl, object_owner
+        checksum_value, checksum_type, last_modified, tags, completed_upload_id, acl, object_owner, retention_mode,
+        retain_until, legal_hold
       ) values (
         ${upload.bucket_id}, ${upload.key}, ${versionId}, 'complete', true, ${completion.size},
         ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
         ${upload.content_disposition}, ${upload.content_language}, ${upload.cache_control}, ${upload.expires},
         ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
         ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])},
-        ${uploadId}, ${upload.acl === null ? null : tx.json(upload.acl as postgres.JSONValue)}, ${upload.object_owner}
+        ${uploadId}, ${upload.acl === null ? null : tx.json(upload.acl as postgres.JSONValue)}, ${upload.object_owner},
+        ${bucket!.retention_mode}, ${bucket!.retain_until}, ${upload.legal_hold}
       )
       returning id, last_modified`;
     const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag })));

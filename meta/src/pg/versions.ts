@@ -1,6 +1,5 @@
 // Object versions and the commit protocol (docs/architecture.md): reserve a pending version, stream the data
 // elsewhere, then commit or abort it, each step one statement (the commit's steps run in meta/functions.sql).
-import { randomUUID } from "node:crypto";
 import type postgres from "postgres";
 import { Batcher } from "../batcher.js";
 import {
@@ -13,7 +12,7 @@ import {
 } from "../db.js";
 import { NoSuchBucketError, NotBucketOwnerError, VersionNotPendingError, WriteConditionFailedError } from "../errors.js";
 import { listPage, type ListRequest, type Seek } from "../listing.js";
-import type { Bucket, ChecksumType, ListPage, ObjectAccess, ObjectHeaders, ObjectSummary, ObjectVersion, PartRecord, VersioningState } from "../types.js";
+import type { Bucket, ChecksumType, ListPage, ObjectAccess, ObjectHeaders, ObjectLockRequest, ObjectSummary, ObjectVersion, PartRecord, RetentionMode, VersioningState } from "../types.js";
 import { bucketFromRow, type BucketRow } from "./buckets.js";
 import type { WritePrecondition } from "./conditions.js";
 import {
@@ -75,6 +74,8 @@ export interface CommitVersion {
   tags?: { Key: string; Value: string }[];
   /** Its ACL and owner, in a bucket with ACLs enabled. */
   access?: ObjectAccess;
+  /** Object lock; without a retention the bucket's default retention applies (weft_new_retention). */
+  lock?: ObjectLockRequest;
 }
 
 /** Where a commit put a new version: its stored id ("null" unless the bucket keeps versions) and when. */
@@ -192,6 +193,8 @@ function commitObject(commit: CommitVersion): postgres.JSONValue {
     tags: commit.tags ?? [],
     acl: (commit.access?.acl as postgres.JSONValue | undefined) ?? null,
     objectOwner: commit.access?.objectOwner ?? null,
+    retention: commit.lock?.retention ? { mode: commit.lock.retention.mode, retainUntil: commit.lock.retention.retainUntil.toISOString() } : null,
+    legalHold: commit.lock?.legalHold ?? null,
   };
 }
 
@@ -216,6 +219,9 @@ interface VersionRow extends HeaderColumns {
   tag_count: number;
   acl: unknown;
   object_owner: string | null;
+  retention_mode: RetentionMode | null;
+  retain_until: Date | null;
+  legal_hold: boolean | null;
   /** Null when the object is one inline part: that part comes as the inline_* columns instead. */
   parts: PartJson[] | null;
   /**
@@ -270,7 +276,7 @@ function versionColumns(sql: Sql, inlineDataBase64: Fragment): Fragment {
   return sql`v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
-      jsonb_array_length(v.tags) as tag_count, v.acl, v.object_owner,
+      jsonb_array_length(v.tags) as tag_count, v.acl, v.object_owner, v.retention_mode, v.retain_until, v.legal_hold,
       case when inline_part.id is null then weft_version_parts_json(v.id) end as parts,
       ${inlineDataBase64} as inline_data_base64, inline_part.size as inline_size, inline_part.etag as inline_etag, inline_part.unit as inline_unit,
       inline_part.k as inline_k, inline_part.m as inline_m, inline_part.checksum_algorithm as inline_checksum_algorithm,
@@ -332,6 +338,8 @@ function versionFromRow(row: VersionRow): ObjectVersion {
     parts: row.parts === null ? [inlinePartFromRow(row)] : row.parts.map(partFromJson),
     ...optional("acl", row.acl),
     ...optional("objectOwner", row.object_owner),
+    ...optional("retention", row.retention_mode === null ? null : { mode: row.retention_mode, retainUntil: row.retain_until! }),
+    ...optional("legalHold", row.legal_hold),
   };
 }
 
@@ -397,72 +405,6 @@ interface BucketColumns {
   bucket_region: string;
   bucket_versioning: BucketRow["versioning"];
   bucket_created_at: Date;
-}
-
-/** What DeleteObject without a version id did: `markerVersionId` names the delete marker it made, if it made one. */
-export interface DeletedObject {
-  deleted: boolean;
-  versioning: VersioningState;
-  markerVersionId?: string;
-}
-
-/**
- * DeleteObject without a version id, as the bucket's versioning state says (weft_delete_object): Unversioned removes
- * the current version (blobs queued); Enabled makes a delete marker under a minted id the current version, keeping
- * every version; Suspended does the same with a null delete marker, which replaces the null version.
- */
-export async function deleteObject(
-  sql: Sql,
-  bucket: { id: number; versioning: VersioningState },
-  key: string,
-): Promise<DeletedObject> {
-  try {
-    const [row] = await sql<{ deleted: boolean; marker_version_id: string | null }[]>`
-      select * from weft_delete_object(${bucket.id}, ${key}, ${bucket.versioning}, ${randomUUID().replaceAll("-", "")})`;
-    return { deleted: row!.deleted, versioning: bucket.versioning, ...optional("markerVersionId", row!.marker_version_id) };
-  } catch (error) {
-    if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION)) throw new NoSuchBucketError(bucket.id);
-    throw error;
-  }
-}
-
-/** The typed errors of weft_owned_bucket (the bucket named by a request, and its owner checked). */
-function ownedBucketError(error: unknown, bucketName: string): unknown {
-  if (isPostgresError(error, WEFT_VERSION_NOT_PENDING)) return new NoSuchBucketError(bucketName);
-  if (isPostgresError(error, WEFT_NOT_BUCKET_OWNER)) return new NotBucketOwnerError(bucketName);
-  return error;
-}
-
-/**
- * deleteObject for a bucket known by name, in one statement that also finds the bucket and checks its owner.
- * NoSuchBucketError, NotBucketOwnerError.
- */
-export async function deleteCurrentObject(sql: Sql, target: { bucketName: string; owner: string; key: string }): Promise<DeletedObject> {
-  try {
-    const [row] = await sql<{ deleted: boolean; versioning: VersioningState; marker_version_id: string | null }[]>`
-      select * from weft_delete_current_object(${target.bucketName}, ${target.owner}, ${target.key}, ${randomUUID().replaceAll("-", "")})`;
-    return { deleted: row!.deleted, versioning: row!.versioning, ...optional("markerVersionId", row!.marker_version_id) };
-  } catch (error) {
-    throw ownedBucketError(error, target.bucketName);
-  }
-}
-
-/**
- * DeleteObject with a version id (weft_delete_object_version): that version, or delete marker, is removed for good
- * (blobs queued) and, if it was current, the newest version left becomes current. An id that names no version of the
- * key changes nothing (`deleted` false). NoSuchBucketError, NotBucketOwnerError.
- */
-export async function deleteObjectVersion(
-  sql: Sql,
-  target: { bucketName: string; owner: string; key: string; versionId: string },
-): Promise<{ deleted: boolean; wasDeleteMarker: boolean; versioning: VersioningState }> {
-  try {
-    const [row] = await sql<{ deleted: boolean; was_delete_marker: boolean; versioning: VersioningState }[]>`
-      select * from weft_delete_object_version(${target.bucketName}, ${target.owner}, ${target.key}, ${target.versionId})`;
-    return { deleted: row!.deleted, wasDeleteMarker: row!.was_delete_marker, versioning: row!.versioning };
-  } catch (error) {
-    throw ownedBucketError(error, target.bucketName);
-  }
 }
 
 type SummaryRow = { key: string; size: number; etag: string; last_modified: Date; storage_class: string };
