@@ -368,6 +368,33 @@ for (const version of ["v1", "v2"] as const) {
       assert.notEqual(missing.code, 0);
       assert.match(missing.stderr, /NoSuchKey/);
     });
+
+    it("an immutable backup: a bucket with object lock and a COMPLIANCE default keeps what s3 cp wrote, whoever deletes", async () => {
+      const b = `awscli${version}-vault`;
+      await s3api(["create-bucket", "--bucket", b, "--object-lock-enabled-for-bucket"]);
+      const configuration = { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 7 } } };
+      await s3api(["put-object-lock-configuration", "--bucket", b, "--object-lock-configuration", JSON.stringify(configuration)]);
+      assert.deepEqual((await s3api(["get-object-lock-configuration", "--bucket", b])).ObjectLockConfiguration, configuration);
+
+      await writeFile(join(work, "backup.bin"), randomData(64 * 1024));
+      await writeFile(join(work, "backup-large.bin"), randomData(9 * MiB));
+      await aws(["s3", "cp", join(work, "backup.bin"), `s3://${b}/backup.bin`]);
+      await aws(["s3", "cp", join(work, "backup-large.bin"), `s3://${b}/backup-large.bin`]);
+      for (const key of ["backup.bin", "backup-large.bin"]) {
+        const head = await s3api(["head-object", "--bucket", b, "--key", key]);
+        assert.equal(head.ObjectLockMode, "COMPLIANCE", key);
+        const refused = await aws(["s3api", "delete-object", "--bucket", b, "--key", key, "--version-id", head.VersionId, "--bypass-governance-retention"], true);
+        assert.notEqual(refused.code, 0, key);
+        assert.match(refused.stderr, /AccessDenied/);
+      }
+      // `s3 rm` only hides the backup behind a delete marker; its version is still there to restore.
+      await aws(["s3", "rm", `s3://${b}/backup.bin`]);
+      const versions = await s3api(["list-object-versions", "--bucket", b, "--prefix", "backup.bin"]);
+      assert.equal(versions.Versions.length, 1);
+      assert.equal(versions.DeleteMarkers.length, 1);
+      const retention = await s3api(["get-object-retention", "--bucket", b, "--key", "backup.bin", "--version-id", versions.Versions[0].VersionId]);
+      assert.equal(retention.Retention.Mode, "COMPLIANCE");
+    });
   });
 }
 
