@@ -1,5 +1,5 @@
 // What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), cached on every gateway so that
-// deciding costs no round trip. PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts);
+// deciding costs no round trip; the bucket's lifecycle rules ride along, since GET and HEAD answer with them. PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts);
 // the cache's time limit covers a notice missed while the listening connection was down.
 import type { Logger } from "pino";
 import type { Sql } from "../../../meta/src/db.js";
@@ -12,6 +12,7 @@ import {
   setPublicAccessBlock,
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
+import type { LifecycleRule } from "../../../meta/src/pg/lifecycle.js";
 import { getUserByName, userNames } from "../../../meta/src/pg/users.js";
 import type { Acl } from "./acl.js";
 import { parseBucketPolicy, type BucketPolicy } from "./policy.js";
@@ -50,6 +51,8 @@ export interface BucketAccess {
   acl: Acl | undefined;
   /** Undefined: no ownership controls, which AWS treats as ObjectWriter (ACLs enabled). */
   objectOwnership: ObjectOwnership | undefined;
+  /** The bucket's lifecycle rules (x-amz-expiration); undefined when it has none. */
+  lifecycleRules: LifecycleRule[] | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -90,6 +93,7 @@ export class BucketAccessStore {
         publicAccessBlock: stored.publicAccessBlock as PublicAccessBlock | undefined,
         acl: stored.acl as Acl | undefined,
         objectOwnership: stored.objectOwnership,
+        lifecycleRules: stored.lifecycleRules,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();

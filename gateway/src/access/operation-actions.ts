@@ -59,4 +59,7 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   GetBucketOwnershipControls: read("s3:GetBucketOwnershipControls"),
   PutBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
   DeleteBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
+  GetBucketLifecycleConfiguration: read("s3:GetLifecycleConfiguration"),
+  PutBucketLifecycleConfiguration: write("s3:PutLifecycleConfiguration"),
+  DeleteBucketLifecycle: write("s3:PutLifecycleConfiguration"),
 };

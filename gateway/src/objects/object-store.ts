@@ -5,7 +5,7 @@
 // in the same order, as the operation needs: the small PUT, DELETE and GET paths stay one statement each.
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
-import type { CompletedUpload, CorsRule, PartSummary, Tag } from "../../../meta/src/store.js";
+import type { CompletedUpload, CorsRule, LifecycleRule, PartSummary, Tag } from "../../../meta/src/store.js";
 import type { MetaStore } from "../../../meta/src/store.js";
 import type { ListRequest } from "../../../meta/src/listing.js";
 import type { Bucket, ListPage, MultipartUpload, ObjectVersion, VersioningState } from "../../../meta/src/types.js";
@@ -88,6 +88,15 @@ export class ObjectStore {
   /** A bucket's CORS rules by name, with no credentials: a preflight carries no credentials. */
   bucketCorsByName(bucketName: string): Promise<{ exists: boolean; rules?: CorsRule[] }> {
     return this.deps.meta.getBucketCorsByName(bucketName);
+  }
+
+  getBucketLifecycle(bucket: Bucket): Promise<LifecycleRule[]> {
+    return buckets.getBucketLifecycle(this.deps, bucket);
+  }
+
+  /** Undefined removes the rules. */
+  putBucketLifecycle(bucket: Bucket, rules: LifecycleRule[] | undefined): Promise<void> {
+    return this.deps.meta.putBucketLifecycle(bucket.id, rules);
   }
 
   // Listings.

@@ -34,6 +34,7 @@ import {
 } from "./multipart.js";
 import { deleteBucketCorsConfiguration, getBucketCorsConfiguration, putBucketCorsConfiguration } from "./cors.js";
 import { getObjectAttributes } from "./attributes.js";
+import { deleteBucketLifecycle, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from "./lifecycle.js";
 import { postObject } from "./post-object.js";
 import { putObject } from "./put.js";
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from "./tagging.js";
@@ -87,4 +88,7 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetBucketOwnershipControls: getBucketOwnershipControls,
   PutBucketOwnershipControls: putBucketOwnershipControls,
   DeleteBucketOwnershipControls: deleteBucketOwnershipControls,
+  GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: deleteBucketLifecycle,
 };

@@ -49,6 +49,7 @@ const CATALOG = {
   NoSuchBucketPolicy: [404, "The bucket policy does not exist"],
   NoSuchCORSConfiguration: [404, "The CORS configuration does not exist"],
   NoSuchPublicAccessBlockConfiguration: [404, "The public access block configuration was not found"],
+  NoSuchLifecycleConfiguration: [404, "The lifecycle configuration does not exist"],
   NoSuchKey: [404, "The specified key does not exist."],
   NoSuchTagSet: [404, "The TagSet does not exist"],
   NoSuchUpload: [404, "The specified upload does not exist. The upload ID may be invalid, or the upload may have been aborted or completed."],

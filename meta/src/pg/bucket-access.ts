@@ -1,7 +1,9 @@
 // What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
-// ownership. Every change is told to the gateways (migration 0017's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
+// ownership; and its lifecycle rules, which every GET and HEAD consults (x-amz-expiration) and so are cached with
+// them. Every change is told to the gateways (migrations 0017 and 0020's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
 import type { JSONValue } from "postgres";
 import type { Sql } from "../db.js";
+import type { LifecycleRule } from "./lifecycle.js";
 
 export const BUCKET_ACCESS_CHANGES_CHANNEL = "weft_bucket_access_changes";
 
@@ -16,6 +18,7 @@ export interface StoredBucketAccess {
   acl: unknown;
   /** Undefined: no ownership controls (ObjectWriter). */
   objectOwnership: ObjectOwnership | undefined;
+  lifecycleRules: LifecycleRule[] | undefined;
 }
 
 interface BucketAccessRow {
@@ -26,11 +29,12 @@ interface BucketAccessRow {
   public_access_block: Record<string, boolean> | null;
   acl: unknown;
   object_ownership: ObjectOwnership | null;
+  lifecycle: LifecycleRule[] | null;
 }
 
 export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBucketAccess | undefined> {
   const [row] = await sql<BucketAccessRow[]>`
-    select id, name, owner, policy, public_access_block, acl, object_ownership from buckets where name = ${name}`;
+    select id, name, owner, policy, public_access_block, acl, object_ownership, lifecycle from buckets where name = ${name}`;
   return (
     row && {
       id: row.id,
@@ -40,6 +44,7 @@ export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBuc
       publicAccessBlock: row.public_access_block ?? undefined,
       acl: row.acl ?? undefined,
       objectOwnership: row.object_ownership ?? undefined,
+      lifecycleRules: row.lifecycle ?? undefined,
     }
   );
 }
