@@ -167,6 +167,19 @@ describe("bucket lifecycle", function () {
     assert.equal(markers.length, 1);
   });
 
+  it("expires the null version of a Suspended bucket with a null delete marker, and every object once a Date has passed", async () => {
+    await bucketWithRules("suspended", [{ ID: "all", Filter: { Prefix: "s/" }, Status: "Enabled", Expiration: { Days: 1 } }], "Enabled");
+    const kept = (await put("suspended", "s/doc", "versioned")).VersionId!;
+    await s3.send(new PutBucketVersioningCommand({ Bucket: "suspended", VersioningConfiguration: { Status: "Suspended" } }));
+    await put("suspended", "s/doc", "null version");
+    await eventually("a null delete marker made current", async () => !(await exists("suspended", "s/doc")));
+    assert.deepEqual(await versionsOf("suspended", "s/doc"), { versions: [kept], markers: ["null"] });
+
+    await bucketWithRules("dated", [{ ID: "past", Filter: {}, Status: "Enabled", Expiration: { Date: new Date("2020-01-01T00:00:00Z") } }]);
+    await put("dated", "any");
+    await eventually("expired by date", async () => !(await exists("dated", "any")));
+  });
+
   it("expires noncurrent versions, keeping the NewerNoncurrentVersions newest of them", async () => {
     await bucketWithRules("history", [{ ID: "old", Filter: {}, Status: "Enabled", NoncurrentVersionExpiration: { NoncurrentDays: 1, NewerNoncurrentVersions: 1 } }], "Enabled");
     const ids: string[] = [];
