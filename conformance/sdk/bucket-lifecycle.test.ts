@@ -123,6 +123,18 @@ describe("bucket lifecycle", function () {
       assert.deepEqual(got.Rules?.map((rule) => rule.ID), ["logs"]);
     });
 
+    it("is the owner's to read and change: another user gets AccessDenied, a read-only key may only read", async () => {
+      const configuration = { Rules: [rules[0]!] };
+      const stranger = await cluster.strangerClient("lifecycle-stranger");
+      await expectS3Error(stranger.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "config" })), "AccessDenied", 403);
+      await expectS3Error(stranger.send(new PutBucketLifecycleConfigurationCommand({ Bucket: "config", LifecycleConfiguration: configuration })), "AccessDenied", 403);
+      await expectS3Error(stranger.send(new DeleteBucketLifecycleCommand({ Bucket: "config" })), "AccessDenied", 403);
+      const { client: reader } = await cluster.createKey("admin", { readOnly: true });
+      await s3.send(new PutBucketLifecycleConfigurationCommand({ Bucket: "config", LifecycleConfiguration: configuration }));
+      assert.deepEqual((await reader.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "config" }))).Rules?.map((rule) => rule.ID), ["logs"]);
+      await expectS3Error(reader.send(new DeleteBucketLifecycleCommand({ Bucket: "config" })), "AccessDenied", 403);
+    });
+
     it("wants Content-MD5 or a checksum of the body, and well-formed XML", async () => {
       const body = `<LifecycleConfiguration><Rule><ID>r</ID><Filter></Filter><Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule></LifecycleConfiguration>`;
       const unsigned = await signedFetch(cluster, "PUT", "/config?lifecycle", body);
