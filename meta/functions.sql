@@ -81,7 +81,7 @@ $$;
 create function weft_is_locked(p_mode text, p_retain_until timestamptz, p_legal_hold boolean, p_bypass_governance boolean)
 returns boolean
 language sql stable as $$
-  select coalesce(p_legal_hold, false) or (p_retain_until > now() and (p_mode = 'COMPLIANCE' or not p_bypass_governance))
+  select coalesce(p_legal_hold, false) or coalesce(p_retain_until > now() and (p_mode = 'COMPLIANCE' or not p_bypass_governance), false)
 $$;
 
 -- The retention a new version gets: the one its request asked for ({mode, retainUntil}), else the bucket's default
@@ -705,4 +705,121 @@ create function weft_version_parts_json(p_version_row_id bigint) returns json
 language sql stable as $$
   select coalesce(json_agg(weft_part_json(p) order by p.part_number), '[]'::json)
   from parts p where p.version_row_id = p_version_row_id
+$$;
+
+-- Lifecycle (gateway/src/lifecycle/worker.ts): the actions of a bucket's rules on the rows the worker found due. Each
+-- takes a bounded batch, locks each key as DeleteObject does and looks again under the lock, so a write that came in
+-- between is left alone. A permanent deletion skips a version under object lock (a legal hold, or a retention date
+-- still ahead); adding a delete marker is always allowed.
+
+-- Expiration of current objects, as DeleteObject without a version id does it: an Unversioned bucket discards the
+-- object, Enabled adds a delete marker, Suspended makes a null delete marker replace the null version. p_row_ids are
+-- the rows found due; one that is no longer the current object of its key is skipped. Returns how many expired.
+create function weft_lifecycle_expire_current(p_bucket_id bigint, p_row_ids bigint[])
+returns integer
+language plpgsql
+set enable_seqscan = off
+as $$
+declare
+  bucket_versioning text;
+  target record;
+  doomed bigint[];
+  marker_id text;
+  expired integer := 0;
+begin
+  select versioning into bucket_versioning from buckets where id = p_bucket_id for key share;
+  if not found then
+    return 0;
+  end if;
+  for target in select id, key from versions where id = any (p_row_ids) and bucket_id = p_bucket_id order by key loop
+    perform weft_lock_object_key(p_bucket_id, target.key);
+    perform 1 from versions where id = target.id and is_current and not is_delete_marker for update;
+    continue when not found;
+    if bucket_versioning = 'Unversioned' then
+      select coalesce(array_agg(v.id), '{}') into doomed from (
+        select id from versions
+        where id = target.id and not weft_is_locked(retention_mode, retain_until, legal_hold, false)
+      ) v;
+      expired := expired + weft_discard_versions(doomed);
+      continue;
+    end if;
+    marker_id := weft_stored_version_id(bucket_versioning, replace(gen_random_uuid()::text, '-', ''));
+    -- A null marker replaces the null version for good, which a lock on that version forbids.
+    perform 1 from versions
+    where bucket_id = p_bucket_id and key = target.key and version_id = marker_id and state = 'complete'
+      and weft_is_locked(retention_mode, retain_until, legal_hold, false);
+    continue when found;
+    perform weft_retire_current_version(p_bucket_id, target.key, marker_id, true);
+    insert into versions (bucket_id, key, version_id, state, is_current, is_delete_marker, storage_class, last_modified)
+    values (p_bucket_id, target.key, marker_id, 'complete', true, true, 'STANDARD', now());
+    expired := expired + 1;
+  end loop;
+  return expired;
+end
+$$;
+
+-- Removes expired object delete markers: current delete markers with no other version of their key behind them.
+-- p_row_ids are the markers found due; one that is no longer current, or has versions behind it now, is skipped.
+create function weft_lifecycle_remove_expired_markers(p_bucket_id bigint, p_row_ids bigint[])
+returns integer
+language plpgsql
+set enable_seqscan = off
+as $$
+declare
+  target record;
+  doomed bigint[];
+  removed integer := 0;
+begin
+  for target in select id, key from versions where id = any (p_row_ids) and bucket_id = p_bucket_id order by key loop
+    perform weft_lock_object_key(p_bucket_id, target.key);
+    select coalesce(array_agg(m.id), '{}') into doomed from (
+      select id from versions
+      where id = target.id and is_current and is_delete_marker
+        and not exists (
+          select 1 from versions other
+          where other.bucket_id = p_bucket_id and other.key = target.key and other.state = 'complete' and other.id <> target.id
+        )
+      for update
+    ) m;
+    removed := removed + weft_discard_versions(doomed);
+  end loop;
+  return removed;
+end
+$$;
+
+-- NoncurrentVersionExpiration for the keys p_keys: discards every noncurrent version (delete markers included) that
+-- became noncurrent (its successor's last_modified) at or before p_noncurrent_before, is older than the p_keep newest
+-- noncurrent versions of its key, carries every tag of p_tags, has a size within the bounds given (null: none) and is
+-- not under object lock. Returns how many versions went.
+create function weft_lifecycle_expire_noncurrent(
+  p_bucket_id bigint, p_keys text[], p_noncurrent_before timestamptz, p_keep integer, p_tags jsonb,
+  p_size_above bigint, p_size_below bigint
+)
+returns integer
+language plpgsql
+set enable_seqscan = off
+as $$
+declare
+  target_key text;
+  doomed bigint[];
+  removed integer := 0;
+begin
+  for target_key in select k from unnest(p_keys) k order by k loop
+    perform weft_lock_object_key(p_bucket_id, target_key);
+    select coalesce(array_agg(h.id), '{}') into doomed from (
+      select id, is_current, tags, size, retention_mode, retain_until, legal_hold,
+        lag(last_modified) over (order by seq desc) as noncurrent_since,
+        -- Versions newer than this one: the current one, then the noncurrent ones before it.
+        row_number() over (order by seq desc) - 1 as newer
+      from versions
+      where bucket_id = p_bucket_id and key = target_key and state = 'complete'
+    ) h
+    where not h.is_current and h.newer > p_keep and h.noncurrent_since <= p_noncurrent_before
+      and h.tags @> p_tags
+      and (p_size_above is null or h.size > p_size_above) and (p_size_below is null or h.size < p_size_below)
+      and not weft_is_locked(h.retention_mode, h.retain_until, h.legal_hold, false);
+    removed := removed + weft_discard_versions(doomed);
+  end loop;
+  return removed;
+end
 $$;

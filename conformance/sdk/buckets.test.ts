@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import {
   CreateBucketCommand,
   DeleteBucketCommand,
-  GetBucketLifecycleConfigurationCommand,
   GetBucketLocationCommand,
+  GetBucketLoggingCommand,
   GetBucketWebsiteCommand,
   HeadBucketCommand,
   ListBucketsCommand,
@@ -70,7 +70,7 @@ describe("buckets (SDK)", () => {
 
   it("answers NotImplemented for sub-resources it does not serve", async () => {
     await s3.send(new CreateBucketCommand({ Bucket: "subresources" }));
-    await expectS3Error(s3.send(new GetBucketLifecycleConfigurationCommand({ Bucket: "subresources" })), "NotImplemented", 501);
+    await expectS3Error(s3.send(new GetBucketLoggingCommand({ Bucket: "subresources" })), "NotImplemented", 501);
     await expectS3Error(s3.send(new GetBucketWebsiteCommand({ Bucket: "subresources" })), "NotImplemented", 501);
   });
 });

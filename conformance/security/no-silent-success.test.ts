@@ -103,12 +103,12 @@ describe("no silent success", function () {
   });
 
   it("answers a stranger asking for a sub-resource Weft does not serve 403, and its owner 501", async () => {
-    for (const path of [`/${bucket}?website`, `/${bucket}/plain?torrent`, `/${bucket}?lifecycle`, `/${bucket}?policy`, `/${bucket}?acl`, "/?unknown-service-thing&acl"]) {
+    for (const path of [`/${bucket}?website`, `/${bucket}/plain?torrent`, `/${bucket}?logging`, `/${bucket}?policy`, `/${bucket}?acl`, "/?unknown-service-thing&acl"]) {
       const anonymous = await fetch(`${cluster.endpoint}${path}`);
       assert.equal(anonymous.status, 403, `${path}: ${anonymous.status}`);
       assert.match(await anonymous.text(), /<Code>AccessDenied<\/Code>/);
     }
-    for (const path of [`/${bucket}?website`, `/${bucket}/plain?torrent`, `/${bucket}?lifecycle`]) {
+    for (const path of [`/${bucket}?website`, `/${bucket}/plain?torrent`, `/${bucket}?logging`]) {
       const owner = await signedFetch(cluster, "GET", path);
       assert.equal(owner.status, 501, `${path}: ${owner.status}`);
       assert.match(await owner.text(), /<Code>NotImplemented<\/Code>/);

@@ -78,6 +78,21 @@ describe("gateway configuration", () => {
     );
   });
 
+  it("runs lifecycle rounds hourly with 86400-second days unless told otherwise, and refuses a day or interval of 0", () => {
+    const defaults = readGatewayConfig(VALID);
+    assert.ok(defaults.ok);
+    assert.equal(defaults.config.lifecycleDaySeconds, 86_400);
+    assert.equal(defaults.config.lifecycleIntervalMs, 3_600_000);
+    const short = readGatewayConfig({ ...VALID, WEFT_LIFECYCLE_DAY_SECONDS: "2", WEFT_LIFECYCLE_INTERVAL_MS: "250" });
+    assert.ok(short.ok);
+    assert.equal(short.config.lifecycleDaySeconds, 2);
+    assert.equal(short.config.lifecycleIntervalMs, 250);
+    assert.deepEqual(problemsOf({ ...VALID, WEFT_LIFECYCLE_DAY_SECONDS: "0", WEFT_LIFECYCLE_INTERVAL_MS: "0" }), [
+      "WEFT_LIFECYCLE_INTERVAL_MS=0: must be at least 1",
+      "WEFT_LIFECYCLE_DAY_SECONDS=0: must be at least 1",
+    ]);
+  });
+
   it("refuses a port above 65535 and integers written other than in digits", () => {
     assert.deepEqual(problemsOf({ ...VALID, WEFT_PORT: "70000" }), ["WEFT_PORT=70000: not a port number (0 to 65535)"]);
     for (const text of ["0x10", "1.5", "12abc", "9007199254740993"]) {

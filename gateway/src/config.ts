@@ -54,6 +54,10 @@ export interface GatewayConfig {
   /** A pending version or part older than this is reaped by the collector (ms). */
   pendingGraceMs: number;
   gcIntervalMs: number;
+  /** How often the lifecycle worker runs a round (ms); one gateway of the cluster runs each round. */
+  lifecycleIntervalMs: number;
+  /** The length of a lifecycle rule's day (s): 86400, or less to watch rules act in tests and trials. */
+  lifecycleDaySeconds: number;
   /** On SIGTERM, how long requests under way may take to finish before their connections are cut (ms). */
   shutdownGraceMs: number;
   /** A request whose body stops arriving for this long is answered 400 RequestTimeout (ms). */
@@ -276,6 +280,9 @@ export function readGatewayConfig(env: Environment = process.env): ConfigReading
     scrubBytesPerSecond: reader.integer("WEFT_SCRUB_BYTES_PER_SECOND", 32 * 1024 * 1024),
     pendingGraceMs: reader.integer("WEFT_PENDING_GRACE_MS", 60 * 60 * 1000),
     gcIntervalMs: reader.integer("WEFT_GC_INTERVAL_MS", 5000, { min: 1 }),
+    // An hour: rules count in days, and a round reads every current object of each bucket that has rules.
+    lifecycleIntervalMs: reader.integer("WEFT_LIFECYCLE_INTERVAL_MS", 60 * 60 * 1000, { min: 1 }),
+    lifecycleDaySeconds: reader.integer("WEFT_LIFECYCLE_DAY_SECONDS", 86_400, { min: 1 }),
     // 25 s: inside the 30 s a container runtime waits after SIGTERM before it sends SIGKILL.
     shutdownGraceMs: reader.integer("WEFT_SHUTDOWN_GRACE_MS", 25_000),
     // 20 s: how long AWS waits on a silent upload before its RequestTimeout; 0 never times one out.

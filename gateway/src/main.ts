@@ -1,5 +1,5 @@
 // Gateway entry point: configuration, PostgreSQL, the ioserver pool, the object layer, the S3 app, the collector,
-// the healer, the scrubber and the heartbeat.
+// the healer, the scrubber, the lifecycle worker and the heartbeat.
 import type { ServerResponse } from "node:http";
 import { createListener } from "../../ioserver/src/listener.js";
 import pino from "pino";
@@ -18,6 +18,7 @@ import { Healer } from "./heal/healer.js";
 import { Scrubber } from "./heal/scrubber.js";
 import { disksNeededForReadiness, Readiness } from "./http/health.js";
 import { GatewayMetrics } from "./http/metrics.js";
+import { LifecycleWorker } from "./lifecycle/worker.js";
 import { MemoryReducer } from "./memory-reducer.js";
 import { ObjectStore } from "./objects/object-store.js";
 
@@ -58,6 +59,8 @@ const readiness = new Readiness(sql, io, disksNeededForReadiness(config.storageC
 const app = createApp({ config, objects, credentials, bucketAccess, log, admin: { sql, io, healer, scrubber, masterKeys }, metrics, readiness });
 const sweeper = new Sweeper(sql, io, log, { intervalMs: config.gcIntervalMs, pendingGraceMs: config.pendingGraceMs });
 sweeper.start();
+const lifecycle = new LifecycleWorker(sql, log, { intervalMs: config.lifecycleIntervalMs, daySeconds: config.lifecycleDaySeconds });
+lifecycle.start();
 const memoryReducer = new MemoryReducer({ growthBytes: config.memoryReducerGrowthBytes, log });
 memoryReducer.start();
 
@@ -102,6 +105,7 @@ async function shutdown(signal: NodeJS.Signals): Promise<void> {
   await healer.stop();
   await scrubber.stop();
   await sweeper.stop();
+  await lifecycle.stop();
   await io.close();
   await sql.end({ timeout: 5 });
   log.info("stopped");

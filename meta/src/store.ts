@@ -10,6 +10,7 @@ import * as conditions from "./pg/conditions.js";
 import * as cors from "./pg/cors.js";
 import * as datafiles from "./pg/datafiles.js";
 import * as deletes from "./pg/deletes.js";
+import * as lifecycle from "./pg/lifecycle.js";
 import * as tags from "./pg/tags.js";
 import * as uploads from "./pg/uploads.js";
 import * as versionListing from "./pg/version-listing.js";
@@ -19,6 +20,7 @@ import * as versions from "./pg/versions.js";
 
 export type { WritePrecondition } from "./pg/conditions.js";
 export type { CorsRule } from "./pg/cors.js";
+export type { LifecycleFilter, LifecycleRule, LifecycleScope } from "./pg/lifecycle.js";
 export type { Tag } from "./pg/tags.js";
 export type { CompletedUpload, PartSummary, UploadCursor } from "./pg/uploads.js";
 export type { CommitVersion, CommittedVersion, InlineVersion, PendingPart } from "./pg/versions.js";
@@ -196,5 +198,13 @@ export class MetaStore {
 
   putBucketCors(bucketId: number, rules: cors.CorsRule[] | undefined): Promise<void> {
     return cors.putBucketCors(this.sql, bucketId, rules);
+  }
+
+  getBucketLifecycle(bucketId: number): Promise<lifecycle.LifecycleRule[] | undefined> {
+    return lifecycle.getBucketLifecycle(this.sql, bucketId);
+  }
+
+  putBucketLifecycle(bucketId: number, rules: lifecycle.LifecycleRule[] | undefined): Promise<void> {
+    return lifecycle.putBucketLifecycle(this.sql, bucketId, rules);
   }
 }

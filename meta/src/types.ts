@@ -67,6 +67,8 @@ export interface ObjectVersion extends ObjectHeaders {
   checksumType?: ChecksumType;
   /** How many tags the version has (x-amz-tagging-count). */
   tagCount: number;
+  /** Its tags (lifecycle rules may select by them). */
+  tags: { Key: string; Value: string }[];
   /** Ordered by partNumber. */
   parts: PartRecord[];
   /** Its ACL and owner, in a bucket with ACLs enabled (gateway/src/access/acl.ts); absent: private, the bucket owner's. */

@@ -1,7 +1,8 @@
-// What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), and its object
-// lock settings, which writes check alongside, cached on every gateway so that deciding costs no round trip.
-// PostgreSQL tells every gateway of each change (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts); the cache's time limit
-// covers a notice missed while the listening connection was down.
+// What access control knows of a bucket (owner, policy, public access block, ACL, object ownership), cached on every
+// gateway so that deciding costs no round trip; its object lock settings, which writes check alongside, and its
+// lifecycle rules, which GET and HEAD answer with, ride along. PostgreSQL tells every gateway of each change
+// (LISTEN/NOTIFY, meta/src/pg/bucket-access.ts); the cache's time limit covers a notice missed while the listening
+// connection was down.
 import type { Logger } from "pino";
 import type { Sql } from "../../../meta/src/db.js";
 import {
@@ -14,6 +15,7 @@ import {
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
 import { setBucketObjectLock } from "../../../meta/src/pg/object-lock.js";
+import type { LifecycleRule } from "../../../meta/src/pg/lifecycle.js";
 import { getUserByName, userNames } from "../../../meta/src/pg/users.js";
 import type { DefaultRetention } from "../../../meta/src/types.js";
 import type { Acl } from "./acl.js";
@@ -56,6 +58,8 @@ export interface BucketAccess {
   /** Object lock, which a bucket keeps for good once on, and the retention new versions get by default. */
   objectLockEnabled: boolean;
   defaultRetention: DefaultRetention | undefined;
+  /** The bucket's lifecycle rules (x-amz-expiration); undefined when it has none. */
+  lifecycleRules: LifecycleRule[] | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -98,6 +102,7 @@ export class BucketAccessStore {
         objectOwnership: stored.objectOwnership,
         objectLockEnabled: stored.objectLockEnabled,
         defaultRetention: stored.defaultRetention,
+        lifecycleRules: stored.lifecycleRules,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();

@@ -65,4 +65,7 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   PutObjectRetention: write("s3:PutObjectRetention"),
   GetObjectLegalHold: read("s3:GetObjectLegalHold"),
   PutObjectLegalHold: write("s3:PutObjectLegalHold"),
+  GetBucketLifecycleConfiguration: read("s3:GetLifecycleConfiguration"),
+  PutBucketLifecycleConfiguration: write("s3:PutLifecycleConfiguration"),
+  DeleteBucketLifecycle: write("s3:PutLifecycleConfiguration"),
 };

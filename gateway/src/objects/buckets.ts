@@ -1,6 +1,6 @@
 // Buckets as the object layer sees them: the ownership check every request on a bucket starts with, and the bucket's
-// own settings (versioning, tags, CORS rules).
-import type { CorsRule, Tag } from "../../../meta/src/store.js";
+// own settings (versioning, tags, CORS and lifecycle rules).
+import type { CorsRule, LifecycleRule, Tag } from "../../../meta/src/store.js";
 import type { Bucket, VersioningState } from "../../../meta/src/types.js";
 import { NEW_BUCKET_PUBLIC_ACCESS_BLOCK } from "../access/bucket-access.js";
 import { S3Error } from "../s3/errors.js";
@@ -59,5 +59,11 @@ export async function getBucketTags(deps: ObjectDeps, bucket: Bucket): Promise<T
 export async function getBucketCors(deps: ObjectDeps, bucket: Bucket): Promise<CorsRule[]> {
   const rules = await deps.meta.getBucketCors(bucket.id);
   if (!rules) throw new S3Error("NoSuchCORSConfiguration", undefined, { details: { BucketName: bucket.name } });
+  return rules;
+}
+
+export async function getBucketLifecycle(deps: ObjectDeps, bucket: Bucket): Promise<LifecycleRule[]> {
+  const rules = await deps.meta.getBucketLifecycle(bucket.id);
+  if (!rules) throw new S3Error("NoSuchLifecycleConfiguration", undefined, { details: { BucketName: bucket.name } });
   return rules;
 }

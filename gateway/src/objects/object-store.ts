@@ -6,7 +6,7 @@
 import type { Readable } from "node:stream";
 import type { Logger } from "pino";
 import { ObjectLockedError } from "../../../meta/src/errors.js";
-import type { CompletedUpload, CorsRule, PartSummary, Tag, VersionLockOutcome } from "../../../meta/src/store.js";
+import type { CompletedUpload, CorsRule, LifecycleRule, PartSummary, Tag, VersionLockOutcome } from "../../../meta/src/store.js";
 import type { MetaStore } from "../../../meta/src/store.js";
 import type { ListRequest } from "../../../meta/src/listing.js";
 import type { Bucket, ListPage, MultipartUpload, ObjectVersion, Retention, VersioningState } from "../../../meta/src/types.js";
@@ -101,6 +101,15 @@ export class ObjectStore {
   /** A bucket's CORS rules by name, with no credentials: a preflight carries no credentials. */
   bucketCorsByName(bucketName: string): Promise<{ exists: boolean; rules?: CorsRule[] }> {
     return this.deps.meta.getBucketCorsByName(bucketName);
+  }
+
+  getBucketLifecycle(bucket: Bucket): Promise<LifecycleRule[]> {
+    return buckets.getBucketLifecycle(this.deps, bucket);
+  }
+
+  /** Undefined removes the rules. */
+  putBucketLifecycle(bucket: Bucket, rules: LifecycleRule[] | undefined): Promise<void> {
+    return this.deps.meta.putBucketLifecycle(bucket.id, rules);
   }
 
   // Listings.

@@ -13,6 +13,7 @@ import { H, headerValue, objectHeadersFromRequest, quoteEtag, type ByteRange } f
 import { iso8601, renderXml, type XmlObject } from "../s3/xml.js";
 import { clientGoneSignal, loadAuthorizedBucket, objectKey, parseVersionId, requestedChecksumAlgorithm, setWrittenVersionId } from "./common.js";
 import { loadUpload, partNumberOf } from "./multipart.js";
+import { setExpirationHeader } from "./lifecycle.js";
 import { tagsFromHeader } from "./tagging.js";
 import { objectLockOfWrite } from "./object-lock.js";
 
@@ -115,6 +116,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
 
   if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
   setWrittenVersionId(ctx, copy);
+  setExpirationHeader(ctx, { key, lastModified: copy.lastModified, size: copy.stored.size, ...(replacedTags ? { tags: replacedTags } : {}) });
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyObjectResult", {
     ETag: quoteEtag(copy.stored.md5Hex),

@@ -16,7 +16,8 @@ import {
   type ByteRange,
 } from "../s3/headers.js";
 import { TAGGING_COUNT_HEADER } from "./tagging.js";
-import { clientGoneSignal, findAuthorizedVersion } from "./common.js";
+import { clientGoneSignal, findAuthorizedVersion, requestedVersionId } from "./common.js";
+import { setExpirationHeaderOfVersion } from "./lifecycle.js";
 import { objectLockHeaders } from "./object-lock.js";
 
 /** Query parameters that override response headers on GET/HEAD (signed requests only, as in AWS). */
@@ -116,6 +117,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const partial = range !== undefined && length > 0;
   ctx.status = partial ? 206 : 200;
   ctx.set(headers);
+  setExpirationHeaderOfVersion(ctx, version, requestedVersionId(ctx));
   if (partial) ctx.set("content-range", `bytes ${served.start}-${served.end}/${version.size}`);
   if (body) ctx.body = body;
   else if (withBody) ctx.body = Buffer.alloc(0);

@@ -42,6 +42,7 @@ import {
   putObjectLockConfiguration,
   putObjectRetention,
 } from "./object-lock.js";
+import { deleteBucketLifecycle, getBucketLifecycleConfiguration, putBucketLifecycleConfiguration } from "./lifecycle.js";
 import { postObject } from "./post-object.js";
 import { putObject } from "./put.js";
 import { deleteBucketTagging, deleteObjectTagging, getBucketTagging, getObjectTagging, putBucketTagging, putObjectTagging } from "./tagging.js";
@@ -101,4 +102,7 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   PutObjectRetention: putObjectRetention,
   GetObjectLegalHold: getObjectLegalHold,
   PutObjectLegalHold: putObjectLegalHold,
+  GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
+  PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
+  DeleteBucketLifecycle: deleteBucketLifecycle,
 };

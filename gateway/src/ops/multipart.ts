@@ -13,6 +13,7 @@ import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/heade
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
 import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
+import { setExpirationHeader } from "./lifecycle.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
 import { objectLockOfWrite } from "./object-lock.js";
@@ -139,6 +140,7 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
 
 function respondCompleted(ctx: S3Context, bucket: Bucket, key: string, completed: CompletedUpload): void {
   setWrittenVersionId(ctx, completed);
+  setExpirationHeader(ctx, { key, lastModified: completed.lastModified });
   const checksum = completed.checksumAlgorithm && completed.checksumValue ? completed : undefined;
   ctx.type = "application/xml";
   ctx.body = renderXml("CompleteMultipartUploadResult", {

@@ -4,6 +4,7 @@ import type { S3Context } from "../context.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
+import { setExpirationHeader } from "./lifecycle.js";
 import { objectLockOfWrite, requireDigestOfLockedPut } from "./object-lock.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
@@ -39,5 +40,6 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
   setWrittenVersionId(ctx, written);
+  setExpirationHeader(ctx, { key, lastModified: written.lastModified, size: stored.size, tags: tags ?? [] });
   respondEmpty(ctx, 200);
 }

@@ -47,13 +47,17 @@ describe("request target and operation resolution", () => {
     assert.equal(resolve("DELETE", "/b?publicAccessBlock").name, "DeletePublicAccessBlock");
     assert.equal(resolve("GET", "/b/k?acl").name, "GetObjectAcl");
     assert.equal(resolve("PUT", "/b?ownershipControls").name, "PutBucketOwnershipControls");
+    assert.equal(resolve("PUT", "/b?lifecycle").name, "PutBucketLifecycleConfiguration");
+    assert.equal(resolve("GET", "/b?lifecycle").name, "GetBucketLifecycleConfiguration");
+    assert.equal(resolve("DELETE", "/b?lifecycle").name, "DeleteBucketLifecycle");
   });
 
   it("answers NotImplemented for sub-resources it does not serve, never another operation", () => {
     for (const [method, url, headers] of [
       ["DELETE", "/b/k?retention", {}],
       ["GET", "/b?website", {}],
-      ["PUT", "/b?lifecycle", {}],
+      ["PUT", "/b/k?lifecycle", {}],
+      ["POST", "/b?lifecycle", {}],
       ["PUT", "/b?policy&tagging", {}],
       ["PUT", "/b/k?uploads", { "x-amz-copy-source": "/b/other" }],
       ["GET", "/b/k?partNumber=2&uploadId=u", {}],

@@ -57,7 +57,10 @@ export type S3OperationName =
   | "GetObjectRetention"
   | "PutObjectRetention"
   | "GetObjectLegalHold"
-  | "PutObjectLegalHold";
+  | "PutObjectLegalHold"
+  | "GetBucketLifecycleConfiguration"
+  | "PutBucketLifecycleConfiguration"
+  | "DeleteBucketLifecycle";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -104,6 +107,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("acl")) return { name: "PutBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "PutBucketOwnershipControls", bucket };
         if (has("object-lock")) return { name: "PutObjectLockConfiguration", bucket };
+        if (has("lifecycle")) return { name: "PutBucketLifecycleConfiguration", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -112,6 +116,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("policy")) return { name: "DeleteBucketPolicy", bucket };
         if (has("publicAccessBlock")) return { name: "DeletePublicAccessBlock", bucket };
         if (has("ownershipControls")) return { name: "DeleteBucketOwnershipControls", bucket };
+        if (has("lifecycle")) return { name: "DeleteBucketLifecycle", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -130,6 +135,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("acl")) return { name: "GetBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "GetBucketOwnershipControls", bucket };
         if (has("object-lock")) return { name: "GetObjectLockConfiguration", bucket };
+        if (has("lifecycle")) return { name: "GetBucketLifecycleConfiguration", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":

@@ -1,9 +1,11 @@
 // What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
-// ownership; and its object lock settings, which requests check alongside. Every change is told to the gateways (the
-// trigger of migrations 0017 and 0019) on BUCKET_ACCESS_CHANGES_CHANNEL.
+// ownership; and, cached with them, its object lock settings, which writes check alongside, and its lifecycle rules,
+// which every GET and HEAD consults (x-amz-expiration). Every change is told to the gateways (the trigger of
+// migrations 0017, 0019 and 0020) on BUCKET_ACCESS_CHANGES_CHANNEL.
 import type { JSONValue } from "postgres";
 import type { Sql } from "../db.js";
 import type { DefaultRetention } from "../types.js";
+import type { LifecycleRule } from "./lifecycle.js";
 
 export const BUCKET_ACCESS_CHANGES_CHANNEL = "weft_bucket_access_changes";
 
@@ -20,6 +22,7 @@ export interface StoredBucketAccess {
   objectOwnership: ObjectOwnership | undefined;
   objectLockEnabled: boolean;
   defaultRetention: DefaultRetention | undefined;
+  lifecycleRules: LifecycleRule[] | undefined;
 }
 
 interface BucketAccessRow {
@@ -32,11 +35,12 @@ interface BucketAccessRow {
   object_ownership: ObjectOwnership | null;
   object_lock_enabled: boolean;
   default_retention: DefaultRetention | null;
+  lifecycle: LifecycleRule[] | null;
 }
 
 export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBucketAccess | undefined> {
   const [row] = await sql<BucketAccessRow[]>`
-    select id, name, owner, policy, public_access_block, acl, object_ownership, object_lock_enabled, default_retention
+    select id, name, owner, policy, public_access_block, acl, object_ownership, object_lock_enabled, default_retention, lifecycle
     from buckets where name = ${name}`;
   return (
     row && {
@@ -49,6 +53,7 @@ export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBuc
       objectOwnership: row.object_ownership ?? undefined,
       objectLockEnabled: row.object_lock_enabled,
       defaultRetention: row.default_retention ?? undefined,
+      lifecycleRules: row.lifecycle ?? undefined,
     }
   );
 }

@@ -217,6 +217,7 @@ interface VersionRow extends HeaderColumns {
   checksum_value: string | null;
   checksum_type: ChecksumType | null;
   tag_count: number;
+  tags: { Key: string; Value: string }[] | null;
   acl: unknown;
   object_owner: string | null;
   retention_mode: RetentionMode | null;
@@ -276,7 +277,8 @@ function versionColumns(sql: Sql, inlineDataBase64: Fragment): Fragment {
   return sql`v.id, v.bucket_id, v.key, v.version_id, v.is_delete_marker, v.size, v.etag, v.last_modified,
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
-      jsonb_array_length(v.tags) as tag_count, v.acl, v.object_owner, v.retention_mode, v.retain_until, v.legal_hold,
+      jsonb_array_length(v.tags) as tag_count, nullif(v.tags, '[]'::jsonb) as tags, v.acl, v.object_owner,
+      v.retention_mode, v.retain_until, v.legal_hold,
       case when inline_part.id is null then weft_version_parts_json(v.id) end as parts,
       ${inlineDataBase64} as inline_data_base64, inline_part.size as inline_size, inline_part.etag as inline_etag, inline_part.unit as inline_unit,
       inline_part.k as inline_k, inline_part.m as inline_m, inline_part.checksum_algorithm as inline_checksum_algorithm,
@@ -335,6 +337,7 @@ function versionFromRow(row: VersionRow): ObjectVersion {
     ...optional("checksumValue", row.checksum_value),
     ...optional("checksumType", row.checksum_type),
     tagCount: row.tag_count,
+    tags: row.tags ?? [],
     parts: row.parts === null ? [inlinePartFromRow(row)] : row.parts.map(partFromJson),
     ...optional("acl", row.acl),
     ...optional("objectOwner", row.object_owner),
