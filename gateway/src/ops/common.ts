@@ -86,6 +86,16 @@ export async function readSmallBody(ctx: S3Context, options: { limit?: number; c
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/**
+ * Whether the request carries a digest of its body that authentication checks as the body is read: Content-MD5, or
+ * an x-amz-checksum-* header or trailer (what 2025 SDKs send instead). AWS requires one on some operations.
+ */
+export function carriesBodyDigest(headers: IncomingHttpHeaders): boolean {
+  if (headers["content-md5"] !== undefined || headers["x-amz-sdk-checksum-algorithm"] !== undefined) return true;
+  if (/x-amz-checksum-/i.test(headerValue(headers, "x-amz-trailer") ?? "")) return true;
+  return Object.keys(headers).some((name) => name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type" && name !== "x-amz-checksum-algorithm");
+}
+
 /** An empty response with this status. (Koa would otherwise answer a body-less 200 with the text "OK".) */
 export function respondEmpty(ctx: S3Context, status: 200 | 204): void {
   ctx.body = null;

@@ -6,21 +6,13 @@ import type { S3Context } from "../context.js";
 import { lifecycleRulesFromXml, renderLifecycleConfiguration } from "../lifecycle/configuration.js";
 import { expirationHeaderValue, objectExpiration, scopeOf } from "../lifecycle/rules.js";
 import { S3Error } from "../s3/errors.js";
-import { loadAuthorizedBucket, readSmallBody, respondEmpty } from "./common.js";
+import { carriesBodyDigest, loadAuthorizedBucket, readSmallBody, respondEmpty } from "./common.js";
 
 const EXPIRATION_HEADER = "x-amz-expiration";
 
-/**
- * AWS refuses a lifecycle configuration whose body carries no digest: Content-MD5, or (as 2025 SDKs send instead) an
- * x-amz-checksum-* header or trailer. Authentication checks the digest against the body as it is read.
- */
+/** AWS refuses a lifecycle configuration whose body carries no digest. */
 function requireBodyDigest(ctx: S3Context): void {
-  const headers = ctx.req.headers;
-  const hasChecksum = Object.keys(headers).some((name) => name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-algorithm");
-  const trailer = String(headers["x-amz-trailer"] ?? "").toLowerCase();
-  if (headers["content-md5"] === undefined && !hasChecksum && !trailer.includes("x-amz-checksum-")) {
-    throw new S3Error("InvalidRequest", "Missing required header for this request: Content-Md5.");
-  }
+  if (!carriesBodyDigest(ctx.req.headers)) throw new S3Error("InvalidRequest", "Missing required header for this request: Content-Md5.");
 }
 
 export async function getBucketLifecycleConfiguration(ctx: S3Context): Promise<void> {

@@ -10,7 +10,7 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { headerValue } from "../s3/headers.js";
 import { parseXml, renderXml, type XmlObject } from "../s3/xml.js";
-import { findAuthorizedVersion, loadAuthorizedBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
+import { carriesBodyDigest, findAuthorizedVersion, loadAuthorizedBucket, objectKey, readSmallBody, requestedVersionId, respondEmpty } from "./common.js";
 
 const LOCK_MODE = "x-amz-object-lock-mode";
 const LOCK_RETAIN_UNTIL = "x-amz-object-lock-retain-until-date";
@@ -92,16 +92,9 @@ export function objectLockOfWrite(ctx: S3Context, key: string): ObjectLockReques
   return lock;
 }
 
-/** Whether the request carries a digest of its body that auth verifies: Content-MD5 or an x-amz-checksum-*. */
-function provesItsBody(headers: IncomingHttpHeaders): boolean {
-  if (headers["content-md5"] !== undefined || headers["x-amz-sdk-checksum-algorithm"] !== undefined) return true;
-  if (/x-amz-checksum-/i.test(headerValue(headers, "x-amz-trailer") ?? "")) return true;
-  return Object.keys(headers).some((name) => name.startsWith("x-amz-checksum-") && name !== "x-amz-checksum-type" && name !== "x-amz-checksum-algorithm");
-}
-
 /** AWS refuses an object lock request, or a PUT a retention applies to, whose body comes without a digest. */
 function requireBodyDigest(ctx: S3Context, requests: string): void {
-  if (!provesItsBody(ctx.req.headers)) {
+  if (!carriesBodyDigest(ctx.req.headers)) {
     throw new S3Error("InvalidRequest", `Content-MD5 OR x-amz-checksum- HTTP header is required for ${requests} requests with Object Lock parameters`);
   }
 }
