@@ -225,7 +225,7 @@ describe("object lock (SDK)", function () {
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "defaults", Key: "after" }))).ObjectLockMode, undefined);
   });
 
-  it("requires a digest of the body of a PUT a retention applies to, as AWS does", async () => {
+  it("requires a digest of the body of a PUT or a part a lock applies to, as AWS does", async () => {
     const bare = cluster.client({ maxAttempts: 1, requestChecksumCalculation: "WHEN_REQUIRED" });
     const error = await expectS3Error(
       bare.send(new PutObjectCommand({ Bucket: LOCKED, Key: "bare", Body: "x", ObjectLockLegalHoldStatus: "ON" })),
@@ -236,6 +236,12 @@ describe("object lock (SDK)", function () {
     await bare.send(new PutObjectCommand({ Bucket: LOCKED, Key: "bare", Body: "x" }));
     const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: LOCKED, Prefix: "bare" }));
     assert.equal(versions.Versions?.length, 1, "the refused PUT stored nothing");
+
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: LOCKED, Key: "bare-parts", ObjectLockLegalHoldStatus: "ON" }));
+    const part = { Bucket: LOCKED, Key: "bare-parts", UploadId, PartNumber: 1, Body: "part" };
+    const refused = await expectS3Error(bare.send(new UploadPartCommand(part)), "InvalidRequest", 400);
+    assert.match(refused.message, /required for Upload Part requests/);
+    await s3.send(new UploadPartCommand(part));
   });
 
   it("answers malformed lock requests as AWS does", async () => {

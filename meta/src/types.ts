@@ -133,6 +133,8 @@ export interface MultipartUpload extends ObjectHeaders {
   owner: string;
   /** Given to the completed object. */
   access?: ObjectAccess;
+  /** Its CreateMultipartUpload asked for a retention or a legal hold (each part must then carry a digest). */
+  asksForLock: boolean;
 }
 
 export interface UploadedPart extends PartRecord {

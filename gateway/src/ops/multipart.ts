@@ -16,7 +16,7 @@ import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requested
 import { setExpirationHeader } from "./lifecycle.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
-import { objectLockOfWrite } from "./object-lock.js";
+import { objectLockOfWrite, requireDigestOfLockedPart } from "./object-lock.js";
 
 /** The upload the request's `?uploadId=` names, of this bucket and key; NoSuchUpload otherwise. */
 export function loadUpload(ctx: S3Context, bucket: Bucket, key: string): Promise<MultipartUpload> {
@@ -95,6 +95,7 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const key = objectKey(ctx);
   const partNumber = partNumberOf(ctx);
   const upload = await loadUpload(ctx, bucket, key);
+  requireDigestOfLockedPart(ctx, upload);
   const body = ctx.state.auth.openBody({ computeChecksum: uploadChecksumOf(upload)?.algorithm });
   const { md5Hex, checksum } = await ctx.services.objects.uploadPart({ upload, partNumber, body, requestId: ctx.state.requestId });
   ctx.set("etag", quoteEtag(md5Hex));

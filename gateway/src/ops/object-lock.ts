@@ -3,7 +3,7 @@
 // GET and HEAD answer, and who may set a GOVERNANCE retention aside. What may be deleted is decided in PostgreSQL,
 // whichever path deletes (meta/functions.sql, weft_discard_versions).
 import type { IncomingHttpHeaders } from "node:http";
-import type { DefaultRetention, ObjectLockRequest, ObjectVersion, Retention, RetentionMode } from "../../../meta/src/types.js";
+import type { DefaultRetention, MultipartUpload, ObjectLockRequest, ObjectVersion, Retention, RetentionMode } from "../../../meta/src/types.js";
 import { mayAlsoDo } from "../access/request-access.js";
 import type { BucketAccess } from "../access/bucket-access.js";
 import type { S3Context } from "../context.js";
@@ -102,6 +102,11 @@ function requireBodyDigest(ctx: S3Context, requests: string): void {
 /** PutObject with a lock, or into a bucket with a default retention, must come with a digest of its body. */
 export function requireDigestOfLockedPut(ctx: S3Context, lock: ObjectLockRequest | undefined): void {
   if (lock !== undefined || ctx.state.bucketAccess?.defaultRetention !== undefined) requireBodyDigest(ctx, "Put Object");
+}
+
+/** UploadPart of an upload that asked for a lock, or into a bucket with a default retention, likewise (AWS). */
+export function requireDigestOfLockedPart(ctx: S3Context, upload: Pick<MultipartUpload, "asksForLock">): void {
+  if (upload.asksForLock || ctx.state.bucketAccess?.defaultRetention !== undefined) requireBodyDigest(ctx, "Upload Part");
 }
 
 /** Whether the request may set a GOVERNANCE retention aside: it asks to, and may (s3:BypassGovernanceRetention). */

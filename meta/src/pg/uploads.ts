@@ -93,6 +93,7 @@ function uploadFromRow(row: UploadRow): MultipartUpload {
     ...headersFromRow(row),
     ...optional("checksumAlgorithm", row.checksum_algorithm),
     ...optional("checksumType", row.checksum_type),
+    asksForLock: row.retention_mode !== null || row.legal_hold !== null,
   };
 }
 
