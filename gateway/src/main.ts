@@ -13,6 +13,7 @@ import { ADMIN_USER_NAME, newCanonicalId, PgKeyStore, sealStoredSecrets } from "
 import { MasterKeys } from "./auth/master-keys.js";
 import { exitWithConfigProblems, loadConfigOrExit } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
+import { ObjectKeys } from "./encryption/object-keys.js";
 import { Sweeper } from "./gc/sweeper.js";
 import { Healer } from "./heal/healer.js";
 import { Scrubber } from "./heal/scrubber.js";
@@ -40,7 +41,8 @@ await bucketAccess.listen();
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log, { reserveBytes: config.diskReserveBytes });
 await io.start();
 const metrics = new GatewayMetrics({ sql, io, config });
-const objects = new ObjectStore({ config, meta: metrics.timeMetadataCalls(new MetaStore(sql)), io, log, onDegradedRead: metrics.countDegradedRead });
+const objectKeys = new ObjectKeys(masterKeys);
+const objects = new ObjectStore({ config, meta: metrics.timeMetadataCalls(new MetaStore(sql)), io, log, objectKeys, onDegradedRead: metrics.countDegradedRead });
 const healer = new Healer(sql, io, log, {
   intervalMs: config.healIntervalMs,
   bytesPerSecond: config.healBytesPerSecond,

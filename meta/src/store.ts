@@ -55,7 +55,7 @@ export class MetaStore {
 
   // Versions: the commit protocol, lookups, deletes and the listing of current objects.
 
-  insertPendingVersion(pending: { bucketId: number; key: string; versionId: string; storageClass: string; part: versions.PendingPart }): Promise<number> {
+  insertPendingVersion(pending: Parameters<typeof versions.insertPendingVersion>[1]): Promise<number> {
     return versions.insertPendingVersion(this.sql, pending);
   }
 

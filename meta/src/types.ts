@@ -37,6 +37,8 @@ export interface PartRecord {
   inlineData?: Buffer;
   checksumAlgorithm?: string;
   checksumValue?: string;
+  /** Set when the part is encrypted: its key is derived with it, and `size` counts the sealed bytes stored. */
+  encryptionSalt?: Buffer;
 }
 
 export interface ObjectHeaders {
@@ -72,6 +74,8 @@ export interface ObjectVersion extends ObjectHeaders {
   /** Its ACL and owner, in a bucket with ACLs enabled (gateway/src/access/acl.ts); absent: private, the bucket owner's. */
   acl?: unknown;
   objectOwner?: string;
+  /** How its data key is wrapped (gateway/src/encryption/object-keys.ts, ObjectEncryption); absent: stored in plain. */
+  encryption?: unknown;
 }
 
 /** What a bucket with ACLs enabled records of a new object: its ACL and its owner (absent: the bucket's owner). */

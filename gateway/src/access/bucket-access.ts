@@ -8,8 +8,10 @@ import {
   getBucketAccess,
   setBucketAcl,
   setBucketPolicy,
+  setDefaultEncryption,
   setObjectOwnership,
   setPublicAccessBlock,
+  type DefaultEncryption,
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
 import { getUserByName, userNames } from "../../../meta/src/pg/users.js";
@@ -17,7 +19,7 @@ import type { Acl } from "./acl.js";
 import { parseBucketPolicy, type BucketPolicy } from "./policy.js";
 import { isPolicyPublic } from "./policy-public.js";
 
-export type { ObjectOwnership };
+export type { DefaultEncryption, ObjectOwnership };
 
 export interface PublicAccessBlock {
   BlockPublicAcls: boolean;
@@ -50,6 +52,8 @@ export interface BucketAccess {
   acl: Acl | undefined;
   /** Undefined: no ownership controls, which AWS treats as ObjectWriter (ACLs enabled). */
   objectOwnership: ObjectOwnership | undefined;
+  /** What a write that asks for no encryption is encrypted with (PutBucketEncryption); undefined: nothing. */
+  defaultEncryption: DefaultEncryption | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -90,6 +94,7 @@ export class BucketAccessStore {
         publicAccessBlock: stored.publicAccessBlock as PublicAccessBlock | undefined,
         acl: stored.acl as Acl | undefined,
         objectOwnership: stored.objectOwnership,
+        defaultEncryption: stored.defaultEncryption,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
@@ -111,6 +116,12 @@ export class BucketAccessStore {
   /** Sets the bucket's ACL (undefined: private). */
   async setAcl(bucket: BucketAccess, acl: Acl | undefined): Promise<void> {
     await setBucketAcl(this.sql, bucket.id, acl ?? null);
+    this.forget(bucket.name);
+  }
+
+  /** Sets (or, with undefined, deletes) the bucket's default encryption. */
+  async setDefaultEncryption(bucket: BucketAccess, encryption: DefaultEncryption | undefined): Promise<void> {
+    await setDefaultEncryption(this.sql, bucket.id, encryption ?? null);
     this.forget(bucket.name);
   }
 

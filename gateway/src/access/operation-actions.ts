@@ -59,4 +59,7 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   GetBucketOwnershipControls: read("s3:GetBucketOwnershipControls"),
   PutBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
   DeleteBucketOwnershipControls: write("s3:PutBucketOwnershipControls"),
+  GetBucketEncryption: read("s3:GetEncryptionConfiguration"),
+  PutBucketEncryption: write("s3:PutEncryptionConfiguration"),
+  DeleteBucketEncryption: write("s3:PutEncryptionConfiguration"),
 };

@@ -29,7 +29,7 @@ async function seal(key: Buffer, plaintext: Buffer, chunkSize = 10_007): Promise
 /** Reads plaintext bytes start..end of `sealed` the way a ranged GET does: only the stored bytes of the range. */
 async function openRange(key: Buffer, sealed: Buffer, plainTotal: number, start: number, end: number): Promise<Buffer> {
   const range = sealedRangeOf(start, end, plainTotal);
-  return buffer(chunked(sealed.subarray(range.start, range.end + 1), 9_973).pipe(openingStream(key, range)));
+  return buffer(chunked(sealed.subarray(range.start, range.end + 1), 9_973).pipe(openingStream([{ key, range }])));
 }
 
 describe("sealed packages", () => {
@@ -73,11 +73,23 @@ describe("sealed packages", () => {
     assert.deepEqual([range.start, range.end, range.skip], [SEALED_PACKAGE_BYTES, 2 * SEALED_PACKAGE_BYTES - 1, 0], "one whole package");
   });
 
+  it("opens a range across parts, each under its own key, from their stored bytes one after the other", async () => {
+    const keys = [randomBytes(32), randomBytes(32)];
+    const plaintexts = [randomBytes(2 * PACKAGE_BYTES + 10), randomBytes(PACKAGE_BYTES + 3)];
+    const sealed = await Promise.all(plaintexts.map((plaintext, i) => seal(keys[i]!, plaintext)));
+    // Bytes from the middle of the first part's last package to the second part's second package.
+    const first = sealedRangeOf(2 * PACKAGE_BYTES + 4, plaintexts[0]!.length - 1, plaintexts[0]!.length);
+    const second = sealedRangeOf(0, PACKAGE_BYTES + 1, plaintexts[1]!.length);
+    const stored = Buffer.concat([sealed[0]!.subarray(first.start, first.end + 1), sealed[1]!.subarray(second.start, second.end + 1)]);
+    const opened = await buffer(chunked(stored, 7_001).pipe(openingStream([{ key: keys[0]!, range: first }, { key: keys[1]!, range: second }])));
+    assert.deepEqual(opened, Buffer.concat([plaintexts[0]!.subarray(2 * PACKAGE_BYTES + 4), plaintexts[1]!.subarray(0, PACKAGE_BYTES + 2)]));
+  });
+
   it("fails loudly on a flipped byte, swapped packages, a truncation, or another key", async () => {
     const size = 3 * PACKAGE_BYTES + 100;
     const plaintext = randomBytes(size);
     const sealed = await seal(key, plaintext);
-    const whole = (bytes: Buffer, withKey = key) => buffer(Readable.from([bytes]).pipe(openingStream(withKey, sealedRangeOf(0, size - 1, size))));
+    const whole = (bytes: Buffer, withKey = key) => buffer(Readable.from([bytes]).pipe(openingStream([{ key: withKey, range: sealedRangeOf(0, size - 1, size) }])));
 
     const flipped = Buffer.from(sealed);
     flipped[SEALED_PACKAGE_BYTES + 10]! ^= 0x01;
@@ -91,7 +103,7 @@ describe("sealed packages", () => {
     // Cut after whole packages: what is left ends on a package that was not sealed as the last one.
     const truncated = sealed.subarray(0, 2 * SEALED_PACKAGE_BYTES);
     const truncatedRange = sealedRangeOf(0, 2 * PACKAGE_BYTES - 1, plainSize(truncated.length));
-    await assert.rejects(buffer(Readable.from([truncated]).pipe(openingStream(key, truncatedRange))), SealedDataError);
+    await assert.rejects(buffer(Readable.from([truncated]).pipe(openingStream([{ key, range: truncatedRange }]))), SealedDataError);
     // Cut short of the size the metadata records.
     await assert.rejects(whole(sealed.subarray(0, sealed.length - 50)), SealedDataError);
 

@@ -146,43 +146,87 @@ export function sealedRangeOf(start: number, end: number, plainTotal: number): S
   };
 }
 
+/** Opens one part's stored range, package by package: what openingStream does for each part in turn. */
+class RangeOpener {
+  private readonly held = new PieceBuffer();
+  private index: number;
+  private skip: number;
+  private remaining: number;
+  /** Stored bytes of the range not yet taken in. */
+  unread: number;
+
+  constructor(
+    private readonly key: Buffer,
+    private readonly range: SealedRange,
+  ) {
+    checkKey(key);
+    this.index = range.firstPackage;
+    this.skip = range.skip;
+    this.remaining = range.length;
+    this.unread = range.end - range.start + 1;
+  }
+
+  /** Takes in stored bytes (at most `unread`), handing out the plaintext wanted of every package they complete. */
+  take(chunk: Buffer, out: Buffer[]): void {
+    this.unread -= chunk.length;
+    this.held.push(chunk);
+    while (this.held.length >= SEALED_PACKAGE_BYTES) this.open(this.held.take(SEALED_PACKAGE_BYTES), out);
+    if (this.unread === 0 && this.held.length > 0) this.open(this.held.take(SEALED_PACKAGE_BYTES), out);
+  }
+
+  /** Throws unless every plaintext byte asked for came out. */
+  finish(): void {
+    if (this.remaining > 0) throw new SealedDataError(`the stored bytes ended ${this.remaining} plaintext bytes early`);
+  }
+
+  private open(sealed: Buffer, out: Buffer[]): void {
+    const plaintext = openPackage(this.key, this.index, this.index === this.range.packages - 1, sealed);
+    this.index++;
+    const wanted = plaintext.subarray(this.skip, this.skip + this.remaining);
+    this.skip = 0;
+    this.remaining -= wanted.length;
+    if (wanted.length > 0) out.push(wanted);
+  }
+}
+
+/** One encrypted part's share of a read: its key and the stored range that holds the plaintext asked of it. */
+export interface SealedSegment {
+  key: Buffer;
+  range: SealedRange;
+}
+
 /**
- * Opens the stored bytes of `range` (which must start at range.start) as they stream, handing out only the plaintext
- * bytes asked for. Every package is authenticated before any of its bytes go out; a package that does not open, or
- * stored bytes that end early, fail the stream.
+ * Opens, as they stream, the stored bytes of `segments` one after another (the parts a read touches, each from the
+ * start of its stored range), handing out only the plaintext asked for. Every package is authenticated before any
+ * of its bytes go out; a package that does not open, or stored bytes that end early, fail the stream.
  */
-export function openingStream(key: Buffer, range: SealedRange): Transform {
-  checkKey(key);
-  const held = new PieceBuffer();
-  let index = range.firstPackage;
-  let skip = range.skip;
-  let remaining = range.length;
-  const emit = (stream: Transform, sealed: Buffer) => {
-    const plaintext = openPackage(key, index, index === range.packages - 1, sealed);
-    index++;
-    const wanted = plaintext.subarray(skip, skip + remaining);
-    skip = 0;
-    remaining -= wanted.length;
-    if (wanted.length > 0) stream.push(wanted);
-  };
+export function openingStream(segments: SealedSegment[]): Transform {
+  const openers = segments.map(({ key, range }) => new RangeOpener(key, range));
+  let current = 0;
   return new Transform({
     transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
-      held.push(chunk);
+      const out: Buffer[] = [];
       try {
-        while (held.length >= SEALED_PACKAGE_BYTES) emit(this, held.take(SEALED_PACKAGE_BYTES));
+        while (chunk.length > 0) {
+          const opener = openers[current];
+          if (!opener) throw new SealedDataError("more stored bytes than the read asked for");
+          const taken = chunk.subarray(0, opener.unread);
+          opener.take(taken, out);
+          chunk = chunk.subarray(taken.length);
+          if (opener.unread === 0) {
+            opener.finish();
+            current++;
+          }
+        }
+        for (const plaintext of out) this.push(plaintext);
         callback();
       } catch (error) {
         callback(error as Error);
       }
     },
     flush(callback: TransformCallback) {
-      try {
-        if (held.length > 0) emit(this, held.take(SEALED_PACKAGE_BYTES));
-        if (remaining > 0) throw new SealedDataError(`the stored bytes ended ${remaining} plaintext bytes early`);
-        callback();
-      } catch (error) {
-        callback(error as Error);
-      }
+      if (current < openers.length) return callback(new SealedDataError("the stored bytes ended before the range did"));
+      callback();
     },
   });
 }

@@ -14,7 +14,7 @@ import { S3Error } from "../s3/errors.js";
 import { quoteEtag, type ByteRange } from "../s3/headers.js";
 import { checkOwner } from "./buckets.js";
 import type { ObjectDeps } from "./object-store.js";
-import { openVersionRead, type ReadOptions } from "./read.js";
+import { openVersionRead, versionDataKey, type ReadOptions } from "./read.js";
 import { MAX_PART_SIZE, copiedBody, storeObjectVersion, storePart, uploadPartPlan, type StoredObjectVersion, type StoredPart } from "./write.js";
 
 /** The object a copy reads: `versionId` absent for the current version. */
@@ -35,6 +35,8 @@ export interface CopySourceConditions {
 interface LoadedSource {
   bucket: Bucket;
   version: ObjectVersion;
+  /** Its data key, when it is encrypted. */
+  dataKey: Buffer | undefined;
 }
 
 /** What a copy is told of its source by access control. */
@@ -60,7 +62,8 @@ async function loadSource(deps: ObjectDeps, { sourceBucketOwner, source, checkSo
     throw new S3Error("NoSuchKey", undefined, { details: { Key: source.key } });
   }
   checkSourceVersion(version);
-  return { bucket, version };
+  // An SSE-C source needs its key, whose copy-source headers are not taken yet (unhonoured-headers.ts): refused here.
+  return { bucket, version, dataKey: versionDataKey(deps, version, undefined) };
 }
 
 function etagListMatches(list: string, etag: string): boolean {
@@ -151,7 +154,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
 
   const algorithm = request.checksumAlgorithm ?? (version.checksumAlgorithm as ChecksumAlgorithm | undefined);
   const tags = request.replacedTags ?? (await deps.meta.getObjectTags(source.bucket.id, version.key, version.versionId))?.tags ?? [];
-  const read = version.size > 0 ? await openVersionRead(deps, version, { start: 0, end: version.size - 1 }, request) : undefined;
+  const read = version.size > 0 ? await openVersionRead(deps, version, { start: 0, end: version.size - 1 }, { ...request, dataKey: source.dataKey }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), version.size, algorithm);
   const copy = await storeObjectVersion(deps, request.requestId, body, {
     bucket,
@@ -185,7 +188,7 @@ export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRe
   const size = range ? range.end - range.start + 1 : version.size;
   if (size > MAX_PART_SIZE) throw tooLargeToCopy(size);
 
-  const read = size > 0 ? await openVersionRead(deps, version, range ?? { start: 0, end: version.size - 1 }, request) : undefined;
+  const read = size > 0 ? await openVersionRead(deps, version, range ?? { start: 0, end: version.size - 1 }, { ...request, dataKey: source.dataKey }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), size, upload.checksumAlgorithm as ChecksumAlgorithm | undefined);
   const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber));
   try {

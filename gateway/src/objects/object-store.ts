@@ -13,6 +13,7 @@ import type { VersionListRequest, VersionPage } from "../../../meta/src/version-
 import type { VerifiedBody } from "../auth/verify-request.js";
 import type { GatewayConfig } from "../config.js";
 import type { IoPool } from "../data/io-pool.js";
+import type { CustomerKey, ObjectKeys } from "../encryption/object-keys.js";
 import { S3Error } from "../s3/errors.js";
 import type { ByteRange } from "../s3/headers.js";
 import * as buckets from "./buckets.js";
@@ -28,6 +29,8 @@ export interface ObjectDeps {
   meta: MetaStore;
   io: IoPool;
   log: Logger;
+  /** Wraps and unwraps the data keys of encrypted objects (SSE-S3 under the master key, SSE-C under the customer's). */
+  objectKeys: ObjectKeys;
   /** Told about each read that rebuilds bytes from parity (the gateway's metrics count them). */
   onDegradedRead?: () => void;
 }
@@ -117,6 +120,11 @@ export class ObjectStore {
 
   findVersion(lookup: reads.VersionLookup): Promise<{ bucket: Bucket; version: ObjectVersion }> {
     return reads.findVersion(this.deps, lookup);
+  }
+
+  /** The data key of a version, for a request that brought `customerKey` (SSE-C) or none; undefined when it is plain. */
+  versionDataKey(version: ObjectVersion, customerKey: CustomerKey | undefined): Buffer | undefined {
+    return reads.versionDataKey(this.deps, version, customerKey);
   }
 
   openRead(version: ObjectVersion, range: ByteRange, options: reads.ReadOptions): Promise<Readable> {

@@ -16,7 +16,7 @@ import { signV2, signaturesEqualV2 } from "../auth/sigv2.js";
 import { signatureMismatchV2 } from "../auth/verify-v2.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
-import { refuseUnhonouredHeaders } from "../s3/unhonoured-headers.js";
+import { refuseUnencryptedWrite, refuseUnhonouredHeaders } from "../s3/unhonoured-headers.js";
 import { checkObjectKey } from "../s3/object-key.js";
 import { renderXml } from "../s3/xml.js";
 import { MAX_PART_SIZE } from "../objects/write.js";
@@ -362,6 +362,7 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   const bucket = await objects.ownBucket(bucketName, authorizedOwner(ctx));
   // A form's fields stand for the headers of a PUT: one asking for encryption or a lock is refused the same way.
   refuseUnhonouredHeaders(Object.fromEntries(fields));
+  refuseUnencryptedWrite("PostObject", ctx.state.bucketAccess?.defaultEncryption);
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");

@@ -1,6 +1,8 @@
-// PutObject: parse the object's headers, hand the verified body to the object layer, answer its ETag and checksum.
+// PutObject: parse the object's headers, hand the verified body to the object layer, answer its ETag, checksum and
+// encryption.
 import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
+import { encryptionOfWrite, encryptionResponseHeaders } from "../encryption/sse-headers.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
@@ -15,6 +17,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const body = ctx.state.auth.openBody();
   const precondition = writePreconditionFromRequest(ctx.req.headers);
   const tags = tagsFromHeader(ctx.req.headers);
+  const encryption = encryptionOfWrite(ctx.req.headers, ctx.state.bucketAccess?.defaultEncryption);
   const written = await objects.putObject({
     bucketName: ctx.state.operation.bucket!,
     bucketOwner: authorizedOwner(ctx),
@@ -25,6 +28,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     tags,
     precondition,
     access: ctx.state.newObjectAccess,
+    encryption,
     body,
   });
 
@@ -34,6 +38,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
+  ctx.set(encryptionResponseHeaders(encryption, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
   setWrittenVersionId(ctx, written);
   respondEmpty(ctx, 200);
 }

@@ -51,7 +51,10 @@ export type S3OperationName =
   | "PutObjectAcl"
   | "GetBucketOwnershipControls"
   | "PutBucketOwnershipControls"
-  | "DeleteBucketOwnershipControls";
+  | "DeleteBucketOwnershipControls"
+  | "GetBucketEncryption"
+  | "PutBucketEncryption"
+  | "DeleteBucketEncryption";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -97,6 +100,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("publicAccessBlock")) return { name: "PutPublicAccessBlock", bucket };
         if (has("acl")) return { name: "PutBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "PutBucketOwnershipControls", bucket };
+        if (has("encryption")) return { name: "PutBucketEncryption", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -105,6 +109,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("policy")) return { name: "DeleteBucketPolicy", bucket };
         if (has("publicAccessBlock")) return { name: "DeletePublicAccessBlock", bucket };
         if (has("ownershipControls")) return { name: "DeleteBucketOwnershipControls", bucket };
+        if (has("encryption")) return { name: "DeleteBucketEncryption", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -122,6 +127,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("publicAccessBlock")) return { name: "GetPublicAccessBlock", bucket };
         if (has("acl")) return { name: "GetBucketAcl", bucket };
         if (has("ownershipControls")) return { name: "GetBucketOwnershipControls", bucket };
+        if (has("encryption")) return { name: "GetBucketEncryption", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":

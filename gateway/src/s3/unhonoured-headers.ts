@@ -1,27 +1,60 @@
-// Request headers that ask for something Weft does not do: encryption at rest, object lock, website redirects. Each
-// is refused with 501 NotImplemented, never taken with a 200 that pretends: a backup tool told its data is encrypted
-// or immutable when it is not is worse off than one told no.
+// Request headers that ask for something Weft does not do: encryption where it is not implemented yet (SSE-KMS, and
+// SSE on the operations not listed in HONOURED_ENCRYPTION), object lock, website redirects. Each is refused with 501
+// NotImplemented, never taken with a 200 that pretends: a backup tool told its data is encrypted or immutable when it
+// is not is worse off than one told no.
+import type { S3OperationName } from "../router/resolve.js";
 import { S3Error } from "./errors.js";
 
-const UNHONOURED_PREFIXES = [
+const ENCRYPTION_PREFIXES = [
   "x-amz-server-side-encryption", // SSE-S3, SSE-KMS, SSE-C and its key headers
   "x-amz-copy-source-server-side-encryption", // SSE-C of a copy's source
+];
+
+const UNHONOURED_PREFIXES = [
+  ...ENCRYPTION_PREFIXES,
   "x-amz-object-lock-", // mode, retain-until-date, legal-hold
   "x-amz-website-redirect-location",
 ];
 
+const SSE_S3 = "x-amz-server-side-encryption";
+const SSE_C = ["x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5"];
+
+/**
+ * The encryption headers each operation honours (docs/architecture.md, Encryption at rest); their values are checked
+ * by gateway/src/encryption/sse-headers.ts, which refuses SSE-KMS itself. Any other encryption header is 501.
+ */
+const HONOURED_ENCRYPTION: Partial<Record<S3OperationName, ReadonlySet<string>>> = {
+  PutObject: new Set([SSE_S3, ...SSE_C]),
+  GetObject: new Set(SSE_C),
+  HeadObject: new Set(SSE_C),
+};
+
 /** `x-amz-bucket-object-lock-enabled: false` asks for what every Weft bucket is; any other value asks for a lock. */
 const BUCKET_LOCK = "x-amz-bucket-object-lock-enabled";
 
-/** Throws NotImplemented naming the first header (lowercase names, as node gives them) that asks for what Weft does not do. */
-export function refuseUnhonouredHeaders(headers: Readonly<Record<string, string | string[] | undefined>>): void {
+/**
+ * Throws NotImplemented naming the first header (lowercase names, as node gives them) that asks for what Weft does not
+ * do, for `operation` (undefined: none honoured).
+ */
+export function refuseUnhonouredHeaders(headers: Readonly<Record<string, string | string[] | undefined>>, operation?: S3OperationName): void {
+  const honoured = operation === undefined ? undefined : HONOURED_ENCRYPTION[operation];
   for (const name in headers) {
-    if (!name.startsWith("x-amz-")) continue;
+    if (!name.startsWith("x-amz-") || honoured?.has(name)) continue;
     const unhonoured = name === BUCKET_LOCK ? String(headers[name]).trim().toLowerCase() !== "false" : UNHONOURED_PREFIXES.some((prefix) => name.startsWith(prefix));
     if (unhonoured) {
       throw new S3Error("NotImplemented", `This server does not implement what the ${name} header asks for; the request was not carried out.`, {
         details: { Header: name },
       });
     }
+  }
+}
+
+/** Writes that do not encrypt yet: into a bucket with default encryption they would store plain bytes, so they are refused. */
+const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["CopyObject", "CreateMultipartUpload", "PostObject"]);
+
+/** Refuses (501) a write the bucket's default encryption would apply to but that cannot encrypt yet. */
+export function refuseUnencryptedWrite(operation: S3OperationName, bucketDefaultEncryption: string | undefined): void {
+  if (bucketDefaultEncryption !== undefined && WRITES_NOT_ENCRYPTING.has(operation)) {
+    throw new S3Error("NotImplemented", `This bucket encrypts new objects by default, and ${operation} does not encrypt yet on this server; the request was not carried out.`);
   }
 }

@@ -1,5 +1,5 @@
 // What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
-// ownership. Every change is told to the gateways (migration 0017's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
+// ownership; and its default encryption, which writes need before they load the bucket. Every change is told to the gateways (migration 0017's trigger) on BUCKET_ACCESS_CHANGES_CHANNEL.
 import type { JSONValue } from "postgres";
 import type { Sql } from "../db.js";
 
@@ -16,7 +16,11 @@ export interface StoredBucketAccess {
   acl: unknown;
   /** Undefined: no ownership controls (ObjectWriter). */
   objectOwnership: ObjectOwnership | undefined;
+  /** What a write that asks for no encryption is encrypted with; undefined: nothing. */
+  defaultEncryption: DefaultEncryption | undefined;
 }
+
+export type DefaultEncryption = "AES256";
 
 interface BucketAccessRow {
   id: number;
@@ -26,11 +30,12 @@ interface BucketAccessRow {
   public_access_block: Record<string, boolean> | null;
   acl: unknown;
   object_ownership: ObjectOwnership | null;
+  default_encryption: DefaultEncryption | null;
 }
 
 export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBucketAccess | undefined> {
   const [row] = await sql<BucketAccessRow[]>`
-    select id, name, owner, policy, public_access_block, acl, object_ownership from buckets where name = ${name}`;
+    select id, name, owner, policy, public_access_block, acl, object_ownership, default_encryption from buckets where name = ${name}`;
   return (
     row && {
       id: row.id,
@@ -40,6 +45,7 @@ export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBuc
       publicAccessBlock: row.public_access_block ?? undefined,
       acl: row.acl ?? undefined,
       objectOwnership: row.object_ownership ?? undefined,
+      defaultEncryption: row.default_encryption ?? undefined,
     }
   );
 }
@@ -62,4 +68,9 @@ export async function setObjectOwnership(sql: Sql, bucketId: number, ownership: 
 /** Sets (or, with null, deletes) the bucket's public access block. */
 export async function setPublicAccessBlock(sql: Sql, bucketId: number, block: Record<string, boolean> | null): Promise<void> {
   await sql`update buckets set public_access_block = ${block === null ? null : sql.json(block)} where id = ${bucketId}`;
+}
+
+/** Sets (or, with null, deletes) the bucket's default encryption. */
+export async function setDefaultEncryption(sql: Sql, bucketId: number, encryption: DefaultEncryption | null): Promise<void> {
+  await sql`update buckets set default_encryption = ${encryption} where id = ${bucketId}`;
 }
