@@ -1,9 +1,11 @@
 // Encryption at rest on a real cluster (docs/architecture.md, Encryption at rest): SSE-S3 and SSE-C round trips with
-// ranges at package boundaries, AWS's answers to missing, wrong and malformed keys, bucket default encryption, bytes on
-// the disks that are not the plaintext, and a degraded read of encrypted objects.
+// ranges at package boundaries, multipart uploads, AWS's answers to missing, wrong and malformed keys, bucket default
+// encryption, bytes on the disks that are not the plaintext, and a degraded read of encrypted objects.
 import {
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
   CreateBucketCommand,
+  CreateMultipartUploadCommand,
   DeleteBucketEncryptionCommand,
   GetBucketEncryptionCommand,
   GetObjectCommand,
@@ -11,8 +13,11 @@ import {
   HeadObjectCommand,
   ListObjectsV2Command,
   PutBucketEncryptionCommand,
+  ListPartsCommand,
   PutObjectCommand,
   type S3Client,
+  UploadPartCommand,
+  UploadPartCopyCommand,
 } from "@aws-sdk/client-s3";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -170,10 +175,59 @@ describe("encryption at rest: SSE-S3, SSE-C and bucket default encryption", func
     assert.equal(withKey.SSECustomerAlgorithm, "AES256", "a write's own encryption wins over the default");
     assert.equal(withKey.ServerSideEncryption, undefined);
     await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copied", CopySource: `${bucket}/before` })), "NotImplemented", 501);
+    const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "multipart" }));
+    assert.equal(upload.ServerSideEncryption, "AES256", "a multipart upload takes the default too");
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
     await expectS3Error(s3.send(new GetBucketEncryptionCommand({ Bucket: bucket })), "ServerSideEncryptionConfigurationNotFoundError", 404);
     const after = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "after", Body: "plain again" }));
     assert.equal(after.ServerSideEncryption, undefined);
+  });
+
+  /** A three-part upload (5 MiB, 5 MiB, a tail) with `parameters` on every request; its parts as stored. */
+  async function multipart(key: string, create: Record<string, unknown>, perPart: Record<string, unknown>): Promise<Buffer> {
+    const parts = [randomData(5 * 1024 * KiB), randomData(5 * 1024 * KiB), randomData(PACKAGE + 77)];
+    const { UploadId, ...created } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...create }));
+    const uploaded = [];
+    for (const [index, body] of parts.entries()) {
+      const part = await s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: index + 1, Body: body, ...perPart }));
+      if (create.ServerSideEncryption) assert.equal(part.ServerSideEncryption, "AES256");
+      if (create.SSECustomerKey) assert.equal(part.SSECustomerAlgorithm, "AES256");
+      uploaded.push({ PartNumber: index + 1, ETag: part.ETag });
+    }
+    const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key: key, UploadId }));
+    assert.deepEqual(listed.Parts?.map((part) => part.Size), parts.map((part) => part.length), "ListParts tells plaintext sizes");
+    const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: key, UploadId, MultipartUpload: { Parts: uploaded } }));
+    if (create.ServerSideEncryption) assert.equal(created.ServerSideEncryption, "AES256");
+    if (create.ServerSideEncryption) assert.equal(completed.ServerSideEncryption, "AES256");
+    return Buffer.concat(parts);
+  }
+
+  it("encrypts multipart uploads part by part, SSE-S3 and SSE-C, and serves ranges across parts and partNumber reads", async () => {
+    for (const [key, create, perPart] of [["mp-s3", { ServerSideEncryption: "AES256" }, {}], ["mp-c", sseC, sseC]] as const) {
+      const data = await multipart(key, create, perPart);
+      const withKey = create === sseC ? sseC : {};
+      const { data: got, output } = await get(key, withKey);
+      assert.ok(got.equals(data), key);
+      assert.equal(output.ContentLength, data.length);
+      const boundary = 5 * 1024 * KiB;
+      for (const [start, end] of [[boundary - 10, boundary + 10], [boundary - PACKAGE, 2 * boundary + PACKAGE], [data.length - 1, data.length - 1]]) {
+        const { data: range } = await get(key, { Range: `bytes=${start}-${end}`, ...withKey });
+        assert.ok(range.equals(data.subarray(start, end + 1)), `${key} bytes ${start}-${end}`);
+      }
+      const { data: second } = await get(key, { PartNumber: 2, ...withKey });
+      assert.ok(second.equals(data.subarray(boundary, 2 * boundary)), `${key} part 2`);
+      objects.set(key, { data, withKey: create === sseC ? sseC : undefined });
+    }
+  });
+
+  it("refuses the parts of an SSE-C upload without its key or with another, and a part copy into an encrypted upload", async () => {
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "mp-refused", ...sseC }));
+    const part = { Bucket: BUCKET, Key: "mp-refused", UploadId, PartNumber: 1, Body: "bytes" };
+    await expectS3Error(s3.send(new UploadPartCommand(part)), "InvalidRequest", 400);
+    await expectS3Error(s3.send(new UploadPartCommand({ ...part, SSECustomerAlgorithm: "AES256", SSECustomerKey: sdkKey(randomBytes(32)) })), "AccessDenied", 403);
+    await expectS3Error(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: "mp-refused", UploadId, PartNumber: 1, CopySource: `${BUCKET}/s3-small` })), "NotImplemented", 501);
+    const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "mp-plain" }));
+    await expectS3Error(s3.send(new UploadPartCommand({ ...part, Key: "mp-plain", UploadId: plain.UploadId, ...sseC })), "InvalidRequest", 400);
   });
 
   it("copies an SSE-S3 object to a plain one, decrypting it", async () => {

@@ -3,7 +3,7 @@
 // exactly one method call. Credentials, the ioserver registry and the collector keep their own pg modules.
 import type { Sql } from "./db.js";
 import type { ListRequest } from "./listing.js";
-import type { Bucket, DatafileRef, ListPage, MultipartUpload, ObjectHeaders, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
+import type { Bucket, ListPage, MultipartUpload, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
 import type { VersionListRequest, VersionPage } from "./version-listing.js";
 import * as buckets from "./pg/buckets.js";
 import * as conditions from "./pg/conditions.js";
@@ -106,17 +106,7 @@ export class MetaStore {
 
   // Multipart uploads.
 
-  createUpload(upload: {
-    bucketId: number;
-    key: string;
-    uploadId: string;
-    storageClass: string;
-    headers: ObjectHeaders;
-    checksumAlgorithm?: string;
-    checksumType?: string;
-    owner: string;
-    tags?: Tag[];
-  }): Promise<void> {
+  createUpload(upload: Parameters<typeof uploads.createUpload>[1]): Promise<void> {
     return uploads.createUpload(this.sql, upload);
   }
 
@@ -124,7 +114,7 @@ export class MetaStore {
     return uploads.getUpload(this.sql, bucketId, key, uploadId);
   }
 
-  insertPendingPart(part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[] }): Promise<number> {
+  insertPendingPart(part: Parameters<typeof uploads.insertPendingPart>[1]): Promise<number> {
     return uploads.insertPendingPart(this.sql, part);
   }
 

@@ -111,6 +111,8 @@ export interface MultipartUpload extends ObjectHeaders {
   owner: string;
   /** Given to the completed object. */
   access?: ObjectAccess;
+  /** How the data key of its parts is wrapped (as ObjectVersion.encryption), given to the completed object. */
+  encryption?: unknown;
 }
 
 export interface UploadedPart extends PartRecord {

@@ -75,9 +75,14 @@ export function encryptionOfWrite(headers: IncomingHttpHeaders, bucketDefault: "
   return requestedEncryption(headers) ?? (bucketDefault === "AES256" ? { mode: "SSE-S3" } : undefined);
 }
 
+/** How a version or an upload is encrypted, if it is. */
+export function encryptionModeOf(stored: { encryption?: unknown }): ObjectEncryption["mode"] | undefined {
+  return (stored.encryption as ObjectEncryption | undefined)?.mode;
+}
+
 /** What an answer about an object says of its encryption; nothing for an object stored in plain. */
-export function encryptionResponseHeaders(encryption: Pick<ObjectEncryption, "mode"> | undefined, customerKey?: CustomerKey): Record<string, string> {
-  if (encryption?.mode === "SSE-S3") return { [SSE.algorithm]: "AES256" };
-  if (encryption?.mode === "SSE-C" && customerKey) return { [SSE.customerAlgorithm]: "AES256", [SSE.customerKeyMd5]: customerKey.md5Base64 };
+export function encryptionResponseHeaders(mode: ObjectEncryption["mode"] | undefined, customerKey?: CustomerKey): Record<string, string> {
+  if (mode === "SSE-S3") return { [SSE.algorithm]: "AES256" };
+  if (mode === "SSE-C" && customerKey) return { [SSE.customerAlgorithm]: "AES256", [SSE.customerKeyMd5]: customerKey.md5Base64 };
   return {};
 }

@@ -122,9 +122,9 @@ export class ObjectStore {
     return reads.findVersion(this.deps, lookup);
   }
 
-  /** The data key of a version, for a request that brought `customerKey` (SSE-C) or none; undefined when it is plain. */
-  versionDataKey(version: ObjectVersion, customerKey: CustomerKey | undefined): Buffer | undefined {
-    return reads.versionDataKey(this.deps, version, customerKey);
+  /** The data key of a version or upload, for a request that brought `customerKey` (SSE-C) or none; undefined when plain. */
+  dataKeyOf(stored: { encryption?: unknown }, customerKey: CustomerKey | undefined): Buffer | undefined {
+    return reads.dataKeyOf(this.deps, stored, customerKey);
   }
 
   openRead(version: ObjectVersion, range: ByteRange, options: reads.ReadOptions): Promise<Readable> {

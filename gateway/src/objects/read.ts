@@ -47,16 +47,16 @@ export interface ReadOptions {
   requestId: string;
   /** Aborted when the client went away: every upstream read stops. */
   signal: AbortSignal;
-  /** The data key of an encrypted version (versionDataKey); required for one. */
+  /** The data key of an encrypted version (dataKeyOf); required for one. */
   dataKey?: Buffer;
 }
 
 /**
- * The data key of `version` for a request that brought `customerKey` (SSE-C) or none, checked as AWS checks it (see
- * ObjectKeys.openDataKey); undefined for a version stored in plain.
+ * The data key of a version or multipart upload for a request that brought `customerKey` (SSE-C) or none, checked as
+ * AWS checks it (see ObjectKeys.openDataKey); undefined for one stored in plain.
  */
-export function versionDataKey(deps: ObjectDeps, version: ObjectVersion, customerKey: CustomerKey | undefined): Buffer | undefined {
-  const encryption = version.encryption as ObjectEncryption | undefined;
+export function dataKeyOf(deps: ObjectDeps, stored: { encryption?: unknown }, customerKey: CustomerKey | undefined): Buffer | undefined {
+  const encryption = stored.encryption as ObjectEncryption | undefined;
   checkCustomerKeyFits(encryption, customerKey);
   return encryption && deps.objectKeys.openDataKey(encryption, customerKey);
 }

@@ -74,11 +74,12 @@ export interface Reservation {
   dropUnwritten(rowId: number, slots: number[]): Promise<number>;
 }
 
-/** How UploadPart and UploadPartCopy store part `partNumber` of `upload`. */
-export function uploadPartPlan(meta: MetaStore, upload: MultipartUpload, partNumber: number): StorePartPlan {
+/** How UploadPart and UploadPartCopy store part `partNumber` of `upload` (sealed under `dataKey` when encrypted). */
+export function uploadPartPlan(meta: MetaStore, upload: MultipartUpload, partNumber: number, dataKey?: Buffer): StorePartPlan {
   return {
     storageClass: upload.storageClass,
     placementSeed: `${upload.uploadId}/${partNumber}`,
+    dataKey,
     reservation: {
       reserve: (part) => meta.insertPendingPart({ uploadId: upload.uploadId, partNumber, ...part }),
       abort: (rowId) => meta.abortPart(rowId),

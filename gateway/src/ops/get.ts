@@ -4,8 +4,7 @@ import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
 import { MAX_PART_NUMBER } from "../objects/multipart.js";
 import { inlineBytes, plainPartSize } from "../objects/read.js";
-import { customerKeyFromHeaders, encryptionResponseHeaders } from "../encryption/sse-headers.js";
-import type { ObjectEncryption } from "../encryption/object-keys.js";
+import { customerKeyFromHeaders, encryptionModeOf, encryptionResponseHeaders } from "../encryption/sse-headers.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import {
@@ -74,7 +73,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const { query } = ctx.state.target;
   const { bucket, version } = await findAuthorizedVersion(ctx, withBody);
   const customerKey = customerKeyFromHeaders(ctx.req.headers);
-  const dataKey = ctx.services.objects.versionDataKey(version, customerKey);
+  const dataKey = ctx.services.objects.dataKeyOf(version, customerKey);
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);
@@ -89,7 +88,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   if (version.storageClass !== "STANDARD") headers[H.storageClass] = version.storageClass;
   if (bucket.versioning !== "Unversioned") headers[H.versionId] = version.versionId;
   if (version.tagCount > 0) headers[TAGGING_COUNT_HEADER] = String(version.tagCount);
-  Object.assign(headers, encryptionResponseHeaders(version.encryption as ObjectEncryption | undefined, customerKey));
+  Object.assign(headers, encryptionResponseHeaders(encryptionModeOf(version), customerKey));
   const checksumMode = headerValue(ctx.req.headers, H.checksumMode)?.toUpperCase() === "ENABLED";
   // A whole-object checksum describes the whole object only: never send it with a range (SDKs would fail). A part
   // request gets that part's own checksum, when it has one.

@@ -38,7 +38,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
-  ctx.set(encryptionResponseHeaders(encryption, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
+  ctx.set(encryptionResponseHeaders(encryption?.mode, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
   setWrittenVersionId(ctx, written);
   respondEmpty(ctx, 200);
 }

@@ -25,6 +25,8 @@ const SSE_C = ["x-amz-server-side-encryption-customer-algorithm", "x-amz-server-
  */
 const HONOURED_ENCRYPTION: Partial<Record<S3OperationName, ReadonlySet<string>>> = {
   PutObject: new Set([SSE_S3, ...SSE_C]),
+  CreateMultipartUpload: new Set([SSE_S3, ...SSE_C]),
+  UploadPart: new Set(SSE_C),
   GetObject: new Set(SSE_C),
   HeadObject: new Set(SSE_C),
 };
@@ -50,7 +52,7 @@ export function refuseUnhonouredHeaders(headers: Readonly<Record<string, string 
 }
 
 /** Writes that do not encrypt yet: into a bucket with default encryption they would store plain bytes, so they are refused. */
-const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["CopyObject", "CreateMultipartUpload", "PostObject"]);
+const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["CopyObject", "PostObject"]);
 
 /** Refuses (501) a write the bucket's default encryption would apply to but that cannot encrypt yet. */
 export function refuseUnencryptedWrite(operation: S3OperationName, bucketDefaultEncryption: string | undefined): void {
