@@ -174,7 +174,8 @@ describe("encryption at rest: SSE-S3, SSE-C and bucket default encryption", func
     const withKey = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "customer", Body: "mine", ...sseC }));
     assert.equal(withKey.SSECustomerAlgorithm, "AES256", "a write's own encryption wins over the default");
     assert.equal(withKey.ServerSideEncryption, undefined);
-    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copied", CopySource: `${bucket}/before` })), "NotImplemented", 501);
+    const copied = await s3.send(new CopyObjectCommand({ Bucket: bucket, Key: "copied", CopySource: `${bucket}/before` }));
+    assert.equal(copied.ServerSideEncryption, "AES256", "a copy takes the default too");
     const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: "multipart" }));
     assert.equal(upload.ServerSideEncryption, "AES256", "a multipart upload takes the default too");
     await s3.send(new DeleteBucketEncryptionCommand({ Bucket: bucket }));
@@ -220,14 +221,60 @@ describe("encryption at rest: SSE-S3, SSE-C and bucket default encryption", func
     }
   });
 
-  it("refuses the parts of an SSE-C upload without its key or with another, and a part copy into an encrypted upload", async () => {
+  it("refuses the parts and part copies of an SSE-C upload without its key or with another", async () => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "mp-refused", ...sseC }));
     const part = { Bucket: BUCKET, Key: "mp-refused", UploadId, PartNumber: 1, Body: "bytes" };
     await expectS3Error(s3.send(new UploadPartCommand(part)), "InvalidRequest", 400);
     await expectS3Error(s3.send(new UploadPartCommand({ ...part, SSECustomerAlgorithm: "AES256", SSECustomerKey: sdkKey(randomBytes(32)) })), "AccessDenied", 403);
-    await expectS3Error(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: "mp-refused", UploadId, PartNumber: 1, CopySource: `${BUCKET}/s3-small` })), "NotImplemented", 501);
+    await expectS3Error(s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: "mp-refused", UploadId, PartNumber: 1, CopySource: `${BUCKET}/s3-small` })), "InvalidRequest", 400);
     const plain = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: "mp-plain" }));
     await expectS3Error(s3.send(new UploadPartCommand({ ...part, Key: "mp-plain", UploadId: plain.UploadId, ...sseC })), "InvalidRequest", 400);
+  });
+
+  it("copies between SSE-S3, SSE-C and plain objects, with the source's key where it is SSE-C", async () => {
+    const source = objects.get("c-large")!.data;
+    const sourceKey = { CopySourceSSECustomerAlgorithm: "AES256", CopySourceSSECustomerKey: sdkKey(customerKey) };
+    const toS3 = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "c-to-s3", CopySource: `${BUCKET}/c-large`, ServerSideEncryption: "AES256", ...sourceKey }));
+    assert.equal(toS3.ServerSideEncryption, "AES256");
+    assert.equal(toS3.CopyObjectResult?.ETag, `"${md5Hex(source)}"`);
+    assert.ok((await get("c-to-s3")).data.equals(source));
+    const otherKey = randomBytes(32);
+    const otherSseC = { SSECustomerAlgorithm: "AES256", SSECustomerKey: sdkKey(otherKey) };
+    const toC = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "c-to-c", CopySource: `${BUCKET}/c-large`, ...otherSseC, ...sourceKey }));
+    assert.equal(toC.SSECustomerKeyMD5, createHash("md5").update(otherKey).digest("base64"));
+    assert.ok((await get("c-to-c", otherSseC)).data.equals(source), "re-encrypted under the destination's key");
+    await expectS3Error(get("c-to-c", sseC), "AccessDenied", 403);
+    const wrongSource = { CopySourceSSECustomerAlgorithm: "AES256", CopySourceSSECustomerKey: sdkKey(randomBytes(32)) };
+    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "never", CopySource: `${BUCKET}/c-large`, ...wrongSource })), "AccessDenied", 403);
+    await expectS3Error(s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "never", CopySource: `${BUCKET}/s3-small`, ...sourceKey })), "InvalidRequest", 400);
+
+    // A copy onto itself may change nothing but its encryption.
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: "to-seal", Body: source }));
+    const sealed = await s3.send(new CopyObjectCommand({ Bucket: BUCKET, Key: "to-seal", CopySource: `${BUCKET}/to-seal`, ServerSideEncryption: "AES256" }));
+    assert.equal(sealed.ServerSideEncryption, "AES256");
+    const { data, output } = await get("to-seal");
+    assert.ok(data.equals(source));
+    assert.equal(output.ServerSideEncryption, "AES256");
+  });
+
+  it("copies parts into an SSE-C upload from an SSE-S3 source and a range of an SSE-C one", async () => {
+    const key = "mp-copied";
+    const s3Source = objects.get("mp-s3")!.data;
+    const cSource = objects.get("c-large")!.data;
+    const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: key, ...sseC }));
+    const first = await s3.send(new UploadPartCopyCommand({ Bucket: BUCKET, Key: key, UploadId, PartNumber: 1, CopySource: `${BUCKET}/mp-s3`, ...sseC }));
+    assert.equal(first.SSECustomerAlgorithm, "AES256");
+    const range = [PACKAGE - 5, 2 * PACKAGE + 9] as const;
+    const second = await s3.send(new UploadPartCopyCommand({
+      Bucket: BUCKET, Key: key, UploadId, PartNumber: 2, CopySource: `${BUCKET}/c-large`, CopySourceRange: `bytes=${range[0]}-${range[1]}`,
+      ...sseC, CopySourceSSECustomerAlgorithm: "AES256", CopySourceSSECustomerKey: sdkKey(customerKey),
+    }));
+    await s3.send(new CompleteMultipartUploadCommand({
+      Bucket: BUCKET, Key: key, UploadId,
+      MultipartUpload: { Parts: [{ PartNumber: 1, ETag: first.CopyPartResult?.ETag }, { PartNumber: 2, ETag: second.CopyPartResult?.ETag }] },
+    }));
+    const expected = Buffer.concat([s3Source, cSource.subarray(range[0], range[1] + 1)]);
+    assert.ok((await get(key, sseC)).data.equals(expected));
   });
 
   it("copies an SSE-S3 object to a plain one, decrypting it", async () => {

@@ -265,7 +265,7 @@ export interface NewObjectVersion {
   access?: ObjectAccess;
   /** See StorePartPlan.sizeLimit: a body of unknown length (never inline). */
   sizeLimit?: number;
-  /** Runs after the bytes are stored and before the commit; throwing aborts the version. */
+  /** Runs after the bytes are stored and before the commit (`stored.md5Hex` is still the MD5); throwing aborts the version. */
   beforeCommit?: (stored: StoredPart) => Promise<void> | void;
   /** Set when the object is to be encrypted (never inline, then). */
   encryption?: EncryptionRequest;
@@ -347,9 +347,9 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
       dropUnwritten: (rowId, slots) => meta.dropUnwrittenSlots({ versionRowId: rowId }, slots),
     },
   });
-  if (keyed?.encryption.mode === "SSE-C") stored.md5Hex = customerEtag(keyed.dataKey, stored.md5Hex);
   try {
     await version.beforeCommit?.(stored);
+    if (keyed?.encryption.mode === "SSE-C") stored.md5Hex = customerEtag(keyed.dataKey, stored.md5Hex);
     const committed = await meta.commitVersion(stored.rowId, commitOf(stored, version));
     return { stored, ...committed };
   } catch (error) {

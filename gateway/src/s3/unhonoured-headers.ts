@@ -1,5 +1,5 @@
-// Request headers that ask for something Weft does not do: encryption where it is not implemented yet (SSE-KMS, and
-// SSE on the operations not listed in HONOURED_ENCRYPTION), object lock, website redirects. Each is refused with 501
+// Request headers that ask for something Weft does not do: encryption where it is not implemented (SSE-KMS, and SSE
+// on the operations not listed in HONOURED_ENCRYPTION), object lock, website redirects. Each is refused with 501
 // NotImplemented, never taken with a 200 that pretends: a backup tool told its data is encrypted or immutable when it
 // is not is worse off than one told no.
 import type { S3OperationName } from "../router/resolve.js";
@@ -18,6 +18,7 @@ const UNHONOURED_PREFIXES = [
 
 const SSE_S3 = "x-amz-server-side-encryption";
 const SSE_C = ["x-amz-server-side-encryption-customer-algorithm", "x-amz-server-side-encryption-customer-key", "x-amz-server-side-encryption-customer-key-md5"];
+const SOURCE_SSE_C = SSE_C.map((name) => name.replace("x-amz-", "x-amz-copy-source-"));
 
 /**
  * The encryption headers each operation honours (docs/architecture.md, Encryption at rest); their values are checked
@@ -27,6 +28,8 @@ const HONOURED_ENCRYPTION: Partial<Record<S3OperationName, ReadonlySet<string>>>
   PutObject: new Set([SSE_S3, ...SSE_C]),
   CreateMultipartUpload: new Set([SSE_S3, ...SSE_C]),
   UploadPart: new Set(SSE_C),
+  CopyObject: new Set([SSE_S3, ...SSE_C, ...SOURCE_SSE_C]),
+  UploadPartCopy: new Set([...SSE_C, ...SOURCE_SSE_C]),
   GetObject: new Set(SSE_C),
   HeadObject: new Set(SSE_C),
 };
@@ -52,7 +55,7 @@ export function refuseUnhonouredHeaders(headers: Readonly<Record<string, string 
 }
 
 /** Writes that do not encrypt yet: into a bucket with default encryption they would store plain bytes, so they are refused. */
-const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["CopyObject", "PostObject"]);
+const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["PostObject"]);
 
 /** Refuses (501) a write the bucket's default encryption would apply to but that cannot encrypt yet. */
 export function refuseUnencryptedWrite(operation: S3OperationName, bucketDefaultEncryption: string | undefined): void {
