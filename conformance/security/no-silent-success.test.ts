@@ -1,4 +1,4 @@
-// No silent success: a header asking for encryption where Weft does not do it (SSE-KMS, SSE on a part copy), object lock or a website redirect is refused with 501 and stores nothing; a request signed for another region is refused as AWS refuses it; a stranger asking for a sub-resource
+// No silent success: a header asking for encryption where Weft does not do it (SSE-KMS, SSE-S3 on a part copy), object lock or a website redirect is refused with 501 and stores nothing; a request signed for another region is refused as AWS refuses it; a stranger asking for a sub-resource
 // Weft does not serve gets 403, not 501.
 import {
   CopyObjectCommand,
@@ -65,8 +65,8 @@ describe("no silent success", function () {
     await s3.send(new HeadBucketCommand({ Bucket: "unlocked" }));
   });
 
-  it("refuses a POST form asking for encryption", async () => {
-    const { url, fields } = await createPresignedPost(s3, { Bucket: bucket, Key: "form", Fields: { "x-amz-server-side-encryption": "AES256" } });
+  it("refuses a POST form asking for SSE-KMS", async () => {
+    const { url, fields } = await createPresignedPost(s3, { Bucket: bucket, Key: "form", Fields: { "x-amz-server-side-encryption": "aws:kms" } });
     const form = new FormData();
     for (const [name, value] of Object.entries(fields)) form.append(name, value);
     form.append("file", new Blob([new Uint8Array(Buffer.from("bytes"))]), "file.bin");

@@ -12,7 +12,7 @@ import { authorizeRequest } from "./access/request-access.js";
 import { parseRequestTarget } from "./http/request-target.js";
 import { resolveOperation } from "./router/resolve.js";
 import { S3Error } from "./s3/errors.js";
-import { refuseUnencryptedWrite, refuseUnhonouredHeaders } from "./s3/unhonoured-headers.js";
+import { refuseUnhonouredHeaders } from "./s3/unhonoured-headers.js";
 import { renderXml } from "./s3/xml.js";
 import { H } from "./s3/headers.js";
 import { HANDLERS } from "./ops/index.js";
@@ -122,7 +122,6 @@ export function createApp(services: Services): Koa<S3State> {
     if (unsupported) throw ctx.state.principal.anonymous ? new S3Error("AccessDenied") : unsupported;
     if (ctx.state.operation.name !== "PostObject") await authorizeRequest(ctx as S3Context);
     refuseUnhonouredHeaders(ctx.req.headers, ctx.state.operation.name);
-    refuseUnencryptedWrite(ctx.state.operation.name, ctx.state.bucketAccess?.defaultEncryption);
     await next();
   });
 

@@ -65,7 +65,11 @@ export function requestedEncryption(headers: IncomingHttpHeaders): EncryptionReq
   }
   if (customerKey) return { mode: "SSE-C", customerKey };
   if (algorithm === undefined) return undefined;
-  if (KMS.test(algorithm)) throw new S3Error("NotImplemented", `Server-side encryption with ${algorithm} (a key management service) is not implemented by this server; AES256 is.`);
+  if (KMS.test(algorithm)) {
+    throw new S3Error("NotImplemented", `Server-side encryption with ${algorithm} (a key management service) is not implemented by this server; AES256 is.`, {
+      details: { Header: SSE.algorithm },
+    });
+  }
   if (algorithm !== "AES256") throw invalidArgument("The encryption method specified is not supported", SSE.algorithm, algorithm);
   return { mode: "SSE-S3" };
 }
@@ -78,6 +82,11 @@ export function encryptionOfWrite(headers: IncomingHttpHeaders, bucketDefault: "
 /** How a version or an upload is encrypted, if it is. */
 export function encryptionModeOf(stored: { encryption?: unknown }): ObjectEncryption["mode"] | undefined {
   return (stored.encryption as ObjectEncryption | undefined)?.mode;
+}
+
+/** What the answer to a write says of the encryption it was stored with (`encryption`: its request's or the default). */
+export function requestedEncryptionHeaders(encryption: EncryptionRequest | undefined): Record<string, string> {
+  return encryptionResponseHeaders(encryption?.mode, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined);
 }
 
 /** What an answer about an object says of its encryption; nothing for an object stored in plain. */

@@ -112,7 +112,11 @@ export class ObjectStore {
   /** A body of unknown length (a POST form's file) into a bucket already authorized and loaded. */
   postObject(
     bucket: Bucket,
-    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit" | "access"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
+    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit" | "access" | "encryption"> & {
+      sizeLimit: number;
+      requestId: string;
+      body: VerifiedBody;
+    },
   ): Promise<writes.StoredObjectVersion> {
     const { requestId, body, ...version } = request;
     return writes.storeObjectVersion(this.deps, requestId, body, { ...version, bucket });

@@ -125,7 +125,6 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
   const unknownSize = plan.sizeLimit !== undefined;
   const plainSize = plan.sizeLimit ?? declaredSize(body);
   const encryptionSalt = plan.dataKey && newPartSalt();
-  const stored = encryptionSalt ? sealedBody(body, partKey(plan.dataKey!, encryptionSalt)) : body;
   const size = encryptionSalt ? sealedSize(plainSize) : plainSize;
   const storageClass = config.storageClasses[plan.storageClass];
   // A body of unknown length may turn out large: never replicated.
@@ -158,7 +157,8 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
     deps.log.warn({ err: failure, requestId, slot: failure.slot, ioserver: datafiles[failure.slot]!.ioserverId }, "slot write failed; the part goes on without it");
   };
   try {
-    const written = await writeStriped(stored.stream, layout, targets, { requestId, sizeIsLimit: unknownSize, minSlots, onSlotFailure });
+    const source = encryptionSalt ? sealedBody(body, partKey(plan.dataKey!, encryptionSalt)) : body;
+    const written = await writeStriped(source.stream, layout, targets, { requestId, sizeIsLimit: unknownSize, minSlots, onSlotFailure });
     const unwritten = datafiles.map(({ slot }) => slot).filter((slot) => !written.some((datafile) => datafile.slot === slot));
     if (written.length < k + m) deps.log.warn({ requestId, written: written.length, slots: k + m }, "part stored degraded");
     await reservation.dropUnwritten(rowId, unwritten);
@@ -174,7 +174,7 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
     };
   } catch (error) {
     if (error instanceof StripeWriteError) noteUnreachable(error);
-    stored.stream.destroy();
+    body.stream.destroy(); // and the sealing stream after it
     await reservation.abort(rowId).catch((abortError) => deps.log.error({ err: abortError, rowId }, "could not abort pending row"));
     throw error;
   }

@@ -12,6 +12,7 @@ import {
   encryptionOfWrite,
   encryptionResponseHeaders,
   requestedEncryption,
+  requestedEncryptionHeaders,
 } from "../encryption/sse-headers.js";
 import type { S3Context } from "../context.js";
 import type { CopySource, CopySourceConditions } from "../objects/copy.js";
@@ -128,7 +129,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   });
 
   if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
-  ctx.set(encryptionResponseHeaders(encryption?.mode, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
+  ctx.set(requestedEncryptionHeaders(encryption));
   setWrittenVersionId(ctx, copy);
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyObjectResult", {

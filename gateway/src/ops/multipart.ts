@@ -12,7 +12,13 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
-import { customerKeyFromHeaders, encryptionModeOf, encryptionOfWrite, encryptionResponseHeaders } from "../encryption/sse-headers.js";
+import {
+  customerKeyFromHeaders,
+  encryptionModeOf,
+  encryptionOfWrite,
+  encryptionResponseHeaders,
+  requestedEncryptionHeaders,
+} from "../encryption/sse-headers.js";
 import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
 import { tagsFromHeader } from "./tagging.js";
 import { writePreconditionFromRequest } from "./write-conditions.js";
@@ -73,7 +79,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     access: ctx.state.newObjectAccess,
     encryption,
   });
-  ctx.set(encryptionResponseHeaders(encryption?.mode, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
+  ctx.set(requestedEncryptionHeaders(encryption));
   if (checksumAlgorithm) ctx.set(H.checksumAlgorithm, checksumAlgorithm);
   if (checksumType) ctx.set(H.checksumType, checksumType);
   ctx.type = "application/xml";

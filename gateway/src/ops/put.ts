@@ -2,7 +2,7 @@
 // encryption.
 import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
-import { encryptionOfWrite, encryptionResponseHeaders } from "../encryption/sse-headers.js";
+import { encryptionOfWrite, requestedEncryptionHeaders } from "../encryption/sse-headers.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
@@ -38,7 +38,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
-  ctx.set(encryptionResponseHeaders(encryption?.mode, encryption?.mode === "SSE-C" ? encryption.customerKey : undefined));
+  ctx.set(requestedEncryptionHeaders(encryption));
   setWrittenVersionId(ctx, written);
   respondEmpty(ctx, 200);
 }

@@ -29,6 +29,7 @@ const HONOURED_ENCRYPTION: Partial<Record<S3OperationName, ReadonlySet<string>>>
   CreateMultipartUpload: new Set([SSE_S3, ...SSE_C]),
   UploadPart: new Set(SSE_C),
   CopyObject: new Set([SSE_S3, ...SSE_C, ...SOURCE_SSE_C]),
+  PostObject: new Set([SSE_S3, ...SSE_C]),
   UploadPartCopy: new Set([...SSE_C, ...SOURCE_SSE_C]),
   GetObject: new Set(SSE_C),
   HeadObject: new Set(SSE_C),
@@ -51,15 +52,5 @@ export function refuseUnhonouredHeaders(headers: Readonly<Record<string, string 
         details: { Header: name },
       });
     }
-  }
-}
-
-/** Writes that do not encrypt yet: into a bucket with default encryption they would store plain bytes, so they are refused. */
-const WRITES_NOT_ENCRYPTING: ReadonlySet<S3OperationName> = new Set(["PostObject"]);
-
-/** Refuses (501) a write the bucket's default encryption would apply to but that cannot encrypt yet. */
-export function refuseUnencryptedWrite(operation: S3OperationName, bucketDefaultEncryption: string | undefined): void {
-  if (bucketDefaultEncryption !== undefined && WRITES_NOT_ENCRYPTING.has(operation)) {
-    throw new S3Error("NotImplemented", `This bucket encrypts new objects by default, and ${operation} does not encrypt yet on this server; the request was not carried out.`);
   }
 }
