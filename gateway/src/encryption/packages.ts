@@ -83,8 +83,15 @@ class PieceBuffer {
     this.length += chunk.length;
   }
 
-  /** The first `size` bytes (at most what is held), removed. */
+  /** The first `size` bytes (at most what is held), removed; without a copy when one chunk holds them all. */
   take(size: number): Buffer {
+    const first = this.chunks[0];
+    if (first && first.length >= size) {
+      this.chunks[0] = first.subarray(size);
+      if (first.length === size) this.chunks.shift();
+      this.length -= size;
+      return first.subarray(0, size);
+    }
     const taken = Buffer.allocUnsafe(Math.min(size, this.length));
     let filled = 0;
     while (filled < taken.length) {
