@@ -8,6 +8,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketEncryptionCommand,
   GetBucketEncryptionCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   type GetObjectCommandOutput,
   HeadObjectCommand,
@@ -220,6 +221,17 @@ describe("encryption at rest: SSE-S3, SSE-C and bucket default encryption", func
       assert.ok(second.equals(data.subarray(boundary, 2 * boundary)), `${key} part 2`);
       objects.set(key, { data, withKey: create === sseC ? sseC : undefined });
     }
+  });
+
+  it("answers GetObjectAttributes of encrypted objects in plaintext sizes, an SSE-C one with its key only", async () => {
+    const attributes = (key: string, extra: Record<string, unknown> = {}) =>
+      s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: key, ObjectAttributes: ["ObjectSize", "ObjectParts", "ETag"], ...extra }));
+    const multipartS3 = await attributes("mp-s3");
+    assert.equal(multipartS3.ObjectSize, objects.get("mp-s3")!.data.length);
+    assert.deepEqual(multipartS3.ObjectParts?.Parts?.map((part) => part.Size), [5 * 1024 * KiB, 5 * 1024 * KiB, PACKAGE + 77]);
+    await expectS3Error(attributes("c-large"), "InvalidRequest", 400);
+    await expectS3Error(attributes("c-large", { SSECustomerAlgorithm: "AES256", SSECustomerKey: sdkKey(randomBytes(32)) }), "AccessDenied", 403);
+    assert.equal((await attributes("c-large", sseC)).ObjectSize, objects.get("c-large")!.data.length);
   });
 
   it("refuses the parts and part copies of an SSE-C upload without its key or with another", async () => {

@@ -33,6 +33,7 @@ const HONOURED_ENCRYPTION: Partial<Record<S3OperationName, ReadonlySet<string>>>
   UploadPartCopy: new Set([...SSE_C, ...SOURCE_SSE_C]),
   GetObject: new Set(SSE_C),
   HeadObject: new Set(SSE_C),
+  GetObjectAttributes: new Set(SSE_C),
 };
 
 /** `x-amz-bucket-object-lock-enabled: false` asks for what every Weft bucket is; any other value asks for a lock. */
