@@ -13,3 +13,7 @@ alter table parts add column encryption_salt bytea;
 drop trigger buckets_access_changed on buckets;
 create trigger buckets_access_changed after insert or delete or update of owner, policy, public_access_block, acl, object_ownership, default_encryption
   on buckets for each row execute function bucket_access_changed();
+
+-- After a master key rotation, gateways wrap the data keys of SSE-S3 objects and uploads again under the new key
+-- (gateway/src/encryption/rewrap.ts), finding them by the fingerprint of the key that wrapped them.
+create index versions_sse_s3_by_master_key on versions ((encryption ->> 'masterKey')) where encryption ->> 'mode' = 'SSE-S3';

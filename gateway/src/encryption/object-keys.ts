@@ -71,6 +71,22 @@ export class ObjectKeys {
   }
 
   /**
+   * An SSE-S3 data key wrapped under a previous master key, wrapped again under the current one; undefined when it is
+   * under the current one already. Throws SealedValueError when no configured master key opens it.
+   */
+  rewrapped(wrappedKey: string): { wrappedKey: string; masterKey: string } | undefined {
+    const wrapped = Buffer.from(wrappedKey, "base64");
+    if (this.wrapping.isCurrent(wrapped)) return undefined;
+    const rewrapped = this.wrapping.sealBytes(this.wrapping.openBytes(wrapped, WRAPPED_DATA_KEY), WRAPPED_DATA_KEY);
+    return { wrappedKey: rewrapped.toString("base64"), masterKey: MasterKeys.fingerprintOf(rewrapped) };
+  }
+
+  /** The fingerprint of the master key new data keys are wrapped under. */
+  get masterKey(): string {
+    return this.wrapping.currentFingerprint;
+  }
+
+  /**
    * The data key of an encrypted object, for a request that brought `customerKey` (or none). SSE-C without the key is
    * 400 InvalidRequest and with another key 403 AccessDenied, as AWS answers; a key for an object that is not SSE-C
    * is 400 InvalidRequest (see checkCustomerKeyFits).
