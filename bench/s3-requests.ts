@@ -37,8 +37,15 @@ export function signed(cluster: S3Target, method: string, path: string, headers:
   return { url: `${cluster.endpoint}${path}`, headers: sent };
 }
 
-export async function s3(cluster: S3Target, method: string, path: string, body?: Buffer | AsyncIterable<Buffer>, length?: number): Promise<{ status: number; bytes: number }> {
-  const headers: Record<string, string> = {};
+export async function s3(
+  cluster: S3Target,
+  method: string,
+  path: string,
+  body?: Buffer | AsyncIterable<Buffer>,
+  length?: number,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ status: number; bytes: number }> {
+  const headers: Record<string, string> = { ...extraHeaders };
   if (length !== undefined) headers["Content-Length"] = String(length);
   const { url, headers: sent } = signed(cluster, method, path, headers);
   // reset: false keeps the connection after a HEAD too (undici closes it by default; S3 SDKs keep it).

@@ -220,7 +220,9 @@ begin
   where v.id = p_row_id
   returning v.version_id, v.last_modified into version_id, last_modified;
   update parts p set
-    state = 'complete', etag = p_commit ->> 'partEtag', committed_at = now(), size = (p_commit ->> 'size')::bigint,
+    state = 'complete', etag = p_commit ->> 'partEtag', committed_at = now(),
+    -- An encrypted part stores more bytes than its plaintext (partSize); versions.size stays the plaintext's.
+    size = coalesce((p_commit ->> 'partSize')::bigint, (p_commit ->> 'size')::bigint),
     checksum_algorithm = p_commit ->> 'checksumAlgorithm', checksum_value = p_commit ->> 'checksumValue'
   where p.version_row_id = p_row_id;
   update datafiles d set crc32c = c.crc32c, length = coalesce(c.length, d.length)
@@ -692,7 +694,7 @@ language sql stable as $$
   select json_build_object(
     'partNumber', p.part_number, 'size', p.size, 'etag', p.etag, 'unit', p.unit, 'k', p.k, 'm', p.m,
     'checksumAlgorithm', p.checksum_algorithm, 'checksumValue', p.checksum_value,
-    'committedAt', p.committed_at,
+    'committedAt', p.committed_at, 'encryptionSalt', encode(p.encryption_salt, 'base64'),
     'datafiles', coalesce((
       select json_agg(json_build_object(
         'slot', d.slot, 'ioserverId', d.ioserver_id, 'blobId', d.blob_id, 'length', d.length, 'crc32c', d.crc32c

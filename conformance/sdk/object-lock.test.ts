@@ -193,6 +193,10 @@ describe("object lock (SDK)", function () {
     nearTwoDays(small.ObjectLockRetainUntilDate);
     await put("large", { Body: Buffer.alloc(300 * 1024, 7) }, "defaults");
     nearTwoDays((await s3.send(new GetObjectRetentionCommand({ Bucket: "defaults", Key: "large" }))).Retention?.RetainUntilDate);
+    await put("sealed", { ServerSideEncryption: "AES256" }, "defaults");
+    const sealed = await s3.send(new HeadObjectCommand({ Bucket: "defaults", Key: "sealed" }));
+    assert.equal(sealed.ServerSideEncryption, "AES256");
+    nearTwoDays(sealed.ObjectLockRetainUntilDate);
     const own = inDays(9);
     await put("own", { ObjectLockMode: "COMPLIANCE", ObjectLockRetainUntilDate: own }, "defaults");
     assert.equal((await s3.send(new HeadObjectCommand({ Bucket: "defaults", Key: "own" }))).ObjectLockMode, "COMPLIANCE");

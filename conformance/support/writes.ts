@@ -16,13 +16,14 @@ export async function uploadInParts(s3: S3Client, bucket: string, key: string, p
 }
 
 /** POST Object with a presigned form, as a browser sends it (no declared length for the file); expects 204. */
-export async function postForm(s3: S3Client, bucket: string, key: string, data: Buffer): Promise<void> {
-  const { url, fields } = await createPresignedPost(s3, { Bucket: bucket, Key: key });
+export async function postForm(s3: S3Client, bucket: string, key: string, data: Buffer, extraFields: Record<string, string> = {}): Promise<Response> {
+  const { url, fields } = await createPresignedPost(s3, { Bucket: bucket, Key: key, Fields: extraFields });
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
   form.append("file", new Blob([new Uint8Array(data)]), "file.bin");
   const response = await fetch(url, { method: "POST", body: form });
   assert.equal(response.status, 204, await response.text());
+  return response;
 }
 
 /** `bytes` in `chunk`-sized pieces spread over about `ms`, so that a fault can strike while the body is still arriving. */

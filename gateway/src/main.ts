@@ -13,6 +13,8 @@ import { ADMIN_USER_NAME, newCanonicalId, PgKeyStore, sealStoredSecrets } from "
 import { MasterKeys } from "./auth/master-keys.js";
 import { exitWithConfigProblems, loadConfigOrExit } from "./config.js";
 import { IoPool } from "./data/io-pool.js";
+import { ObjectKeys } from "./encryption/object-keys.js";
+import { rewrapDataKeys } from "./encryption/rewrap.js";
 import { Sweeper } from "./gc/sweeper.js";
 import { Healer } from "./heal/healer.js";
 import { Scrubber } from "./heal/scrubber.js";
@@ -41,7 +43,10 @@ await bucketAccess.listen();
 const io = new IoPool(config.ioserverUrls, config.clusterSecret, sql, log, { reserveBytes: config.diskReserveBytes });
 await io.start();
 const metrics = new GatewayMetrics({ sql, io, config });
-const objects = new ObjectStore({ config, meta: metrics.timeMetadataCalls(new MetaStore(sql)), io, log, onDegradedRead: metrics.countDegradedRead });
+const objectKeys = new ObjectKeys(masterKeys);
+// Not awaited: a rotation's re-wrapping may take a while, and reads open previous keys' data keys meanwhile.
+rewrapDataKeys(sql, objectKeys, log).catch((error) => log.error({ err: error }, "could not wrap SSE-S3 data keys again under the current master key"));
+const objects = new ObjectStore({ config, meta: metrics.timeMetadataCalls(new MetaStore(sql)), io, log, objectKeys, onDegradedRead: metrics.countDegradedRead });
 const healer = new Healer(sql, io, log, {
   intervalMs: config.healIntervalMs,
   bytesPerSecond: config.healBytesPerSecond,

@@ -3,7 +3,7 @@
 // exactly one method call. Credentials, the ioserver registry and the collector keep their own pg modules.
 import type { Sql } from "./db.js";
 import type { ListRequest } from "./listing.js";
-import type { Bucket, DatafileRef, ListPage, MultipartUpload, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
+import type { Bucket, ListPage, MultipartUpload, ObjectVersion, UploadedPart, VersioningState } from "./types.js";
 import type { VersionListRequest, VersionPage } from "./version-listing.js";
 import * as buckets from "./pg/buckets.js";
 import * as conditions from "./pg/conditions.js";
@@ -71,7 +71,7 @@ export class MetaStore {
 
   // Versions: the commit protocol, lookups, deletes and the listing of current objects.
 
-  insertPendingVersion(pending: { bucketId: number; key: string; versionId: string; storageClass: string; part: versions.PendingPart }): Promise<number> {
+  insertPendingVersion(pending: Parameters<typeof versions.insertPendingVersion>[1]): Promise<number> {
     return versions.insertPendingVersion(this.sql, pending);
   }
 
@@ -130,7 +130,7 @@ export class MetaStore {
     return uploads.getUpload(this.sql, bucketId, key, uploadId);
   }
 
-  insertPendingPart(part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[] }): Promise<number> {
+  insertPendingPart(part: Parameters<typeof uploads.insertPendingPart>[1]): Promise<number> {
     return uploads.insertPendingPart(this.sql, part);
   }
 

@@ -37,6 +37,8 @@ export interface PartRecord {
   inlineData?: Buffer;
   checksumAlgorithm?: string;
   checksumValue?: string;
+  /** Set when the part is encrypted: its key is derived with it, and `size` counts the sealed bytes stored. */
+  encryptionSalt?: Buffer;
 }
 
 export interface ObjectHeaders {
@@ -74,6 +76,8 @@ export interface ObjectVersion extends ObjectHeaders {
   /** Its ACL and owner, in a bucket with ACLs enabled (gateway/src/access/acl.ts); absent: private, the bucket owner's. */
   acl?: unknown;
   objectOwner?: string;
+  /** How its data key is wrapped (gateway/src/encryption/object-keys.ts, ObjectEncryption); absent: stored in plain. */
+  encryption?: unknown;
   /** Object lock: its retention, and its legal hold (absent: never set). */
   retention?: Retention;
   legalHold?: boolean;
@@ -135,6 +139,8 @@ export interface MultipartUpload extends ObjectHeaders {
   access?: ObjectAccess;
   /** Its CreateMultipartUpload asked for a retention or a legal hold (each part must then carry a digest). */
   asksForLock: boolean;
+  /** How the data key of its parts is wrapped (as ObjectVersion.encryption), given to the completed object. */
+  encryption?: unknown;
 }
 
 export interface UploadedPart extends PartRecord {

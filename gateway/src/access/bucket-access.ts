@@ -10,8 +10,10 @@ import {
   getBucketAccess,
   setBucketAcl,
   setBucketPolicy,
+  setDefaultEncryption,
   setObjectOwnership,
   setPublicAccessBlock,
+  type DefaultEncryption,
   type ObjectOwnership,
 } from "../../../meta/src/pg/bucket-access.js";
 import { setBucketObjectLock } from "../../../meta/src/pg/object-lock.js";
@@ -22,7 +24,7 @@ import type { Acl } from "./acl.js";
 import { parseBucketPolicy, type BucketPolicy } from "./policy.js";
 import { isPolicyPublic } from "./policy-public.js";
 
-export type { ObjectOwnership };
+export type { DefaultEncryption, ObjectOwnership };
 
 export interface PublicAccessBlock {
   BlockPublicAcls: boolean;
@@ -60,6 +62,8 @@ export interface BucketAccess {
   defaultRetention: DefaultRetention | undefined;
   /** The bucket's lifecycle rules (x-amz-expiration); undefined when it has none. */
   lifecycleRules: LifecycleRule[] | undefined;
+  /** What a write that asks for no encryption is encrypted with (PutBucketEncryption); undefined: nothing. */
+  defaultEncryption: DefaultEncryption | undefined;
 }
 
 const CACHE_MS = 10_000;
@@ -103,6 +107,7 @@ export class BucketAccessStore {
         objectLockEnabled: stored.objectLockEnabled,
         defaultRetention: stored.defaultRetention,
         lifecycleRules: stored.lifecycleRules,
+        defaultEncryption: stored.defaultEncryption,
       };
     }
     if (this.cache.size >= CACHE_ENTRIES) this.cache.clear();
@@ -124,6 +129,12 @@ export class BucketAccessStore {
   /** Sets the bucket's ACL (undefined: private). */
   async setAcl(bucket: BucketAccess, acl: Acl | undefined): Promise<void> {
     await setBucketAcl(this.sql, bucket.id, acl ?? null);
+    this.forget(bucket.name);
+  }
+
+  /** Sets (or, with undefined, deletes) the bucket's default encryption. */
+  async setDefaultEncryption(bucket: BucketAccess, encryption: DefaultEncryption | undefined): Promise<void> {
+    await setDefaultEncryption(this.sql, bucket.id, encryption ?? null);
     this.forget(bucket.name);
   }
 

@@ -68,4 +68,7 @@ export const OPERATION_ACCESS: Record<S3OperationName, OperationAccess> = {
   GetBucketLifecycleConfiguration: read("s3:GetLifecycleConfiguration"),
   PutBucketLifecycleConfiguration: write("s3:PutLifecycleConfiguration"),
   DeleteBucketLifecycle: write("s3:PutLifecycleConfiguration"),
+  GetBucketEncryption: read("s3:GetEncryptionConfiguration"),
+  PutBucketEncryption: write("s3:PutEncryptionConfiguration"),
+  DeleteBucketEncryption: write("s3:PutEncryptionConfiguration"),
 };

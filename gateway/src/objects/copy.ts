@@ -14,7 +14,9 @@ import { S3Error } from "../s3/errors.js";
 import { quoteEtag, type ByteRange } from "../s3/headers.js";
 import { checkOwner } from "./buckets.js";
 import type { ObjectDeps } from "./object-store.js";
-import { openVersionRead, type ReadOptions } from "./read.js";
+import { customerEtag, type CustomerKey, type EncryptionRequest } from "../encryption/object-keys.js";
+import { encryptionModeOf } from "../encryption/sse-headers.js";
+import { dataKeyOf, openVersionRead, type ReadOptions } from "./read.js";
 import { MAX_PART_SIZE, copiedBody, storeObjectVersion, storePart, uploadPartPlan, type StoredObjectVersion, type StoredPart } from "./write.js";
 
 /** The object a copy reads: `versionId` absent for the current version. */
@@ -35,6 +37,8 @@ export interface CopySourceConditions {
 interface LoadedSource {
   bucket: Bucket;
   version: ObjectVersion;
+  /** Its data key, when it is encrypted. */
+  dataKey: Buffer | undefined;
 }
 
 /** What a copy is told of its source by access control. */
@@ -44,10 +48,12 @@ interface SourceAccess {
   source: CopySource;
   /** Throws AccessDenied when the version's own ACL does not let the requester read it (ACLs enabled). */
   checkSourceVersion: (version: ObjectVersion) => void;
+  /** The SSE-C key of an SSE-C source (x-amz-copy-source-server-side-encryption-customer-*). */
+  sourceCustomerKey?: CustomerKey;
 }
 
 /** The source version, in a bucket still owned by the owner its access was decided against, readable by the requester. */
-async function loadSource(deps: ObjectDeps, { sourceBucketOwner, source, checkSourceVersion }: SourceAccess): Promise<LoadedSource> {
+async function loadSource(deps: ObjectDeps, { sourceBucketOwner, source, checkSourceVersion, sourceCustomerKey }: SourceAccess): Promise<LoadedSource> {
   const bucket = checkOwner(source.bucket, sourceBucketOwner, await deps.meta.getBucket(source.bucket));
   const { versionId } = source;
   const version = await deps.meta.getObjectVersion(bucket.id, source.key, versionId);
@@ -60,7 +66,7 @@ async function loadSource(deps: ObjectDeps, { sourceBucketOwner, source, checkSo
     throw new S3Error("NoSuchKey", undefined, { details: { Key: source.key } });
   }
   checkSourceVersion(version);
-  return { bucket, version };
+  return { bucket, version, dataKey: dataKeyOf(deps, version, sourceCustomerKey) };
 }
 
 function etagListMatches(list: string, etag: string): boolean {
@@ -104,9 +110,11 @@ function storedHeaders(version: ObjectVersion): ObjectHeaders {
  * The copied bytes must be the source's bytes: where the source's own digests describe exactly what was read,
  * compare them (the ioservers verify every block already; this also catches a wrong layout or read plan).
  */
-function copiedBytesMatch(stored: StoredPart, version: ObjectVersion, wholeObject: boolean): boolean {
+function copiedBytesMatch(stored: StoredPart, { version, dataKey }: LoadedSource, wholeObject: boolean): boolean {
   if (!wholeObject) return true;
-  if (!/-\d+$/.test(version.etag) && stored.md5Hex !== version.etag) return false;
+  // An SSE-C source's ETag is a keyed digest of its MD5 (customerEtag).
+  const expected = encryptionModeOf(version) === "SSE-C" ? customerEtag(dataKey!, stored.md5Hex) : stored.md5Hex;
+  if (!/-\d+$/.test(version.etag) && expected !== version.etag) return false;
   const sameChecksum = stored.checksum && version.checksumType === "FULL_OBJECT" && version.checksumAlgorithm === stored.checksum.algorithm;
   return !sameChecksum || stored.checksum!.base64 === version.checksumValue;
 }
@@ -132,6 +140,10 @@ export interface CopyObjectRequest extends ReadOptions, SourceAccess {
   /** REPLACE's tags; absent copies the source's. */
   replacedTags?: Tag[];
   checksumAlgorithm?: ChecksumAlgorithm;
+  /** The copy's encryption: its request's, else its bucket's default; undefined: stored in plain. */
+  encryption?: EncryptionRequest;
+  /** The request itself asked for an encryption (a copy onto itself may then change nothing else). */
+  encryptionRequested: boolean;
 }
 
 export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): Promise<{ copy: StoredObjectVersion; sourceVersionId?: string }> {
@@ -142,7 +154,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
   // Only a copy that changes something may target its own source (rclone and s3fs update mtime this way).
   const ontoItself = source.bucket.id === bucket.id && version.key === key && version.id === (await deps.meta.getObjectVersion(bucket.id, key))?.id;
   const changesClass = request.requestedStorageClass !== undefined && request.requestedStorageClass !== version.storageClass;
-  if (ontoItself && request.replacedHeaders === undefined && !changesClass) {
+  if (ontoItself && request.replacedHeaders === undefined && !changesClass && !request.encryptionRequested) {
     throw new S3Error(
       "InvalidRequest",
       "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
@@ -153,7 +165,7 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
 
   const algorithm = request.checksumAlgorithm ?? (version.checksumAlgorithm as ChecksumAlgorithm | undefined);
   const tags = request.replacedTags ?? (await deps.meta.getObjectTags(source.bucket.id, version.key, version.versionId))?.tags ?? [];
-  const read = version.size > 0 ? await openVersionRead(deps, version, { start: 0, end: version.size - 1 }, request) : undefined;
+  const read = version.size > 0 ? await openVersionRead(deps, version, { start: 0, end: version.size - 1 }, { ...request, dataKey: source.dataKey }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), version.size, algorithm);
   const copy = await storeObjectVersion(deps, request.requestId, body, {
     bucket,
@@ -163,8 +175,9 @@ export async function copyObject(deps: ObjectDeps, request: CopyObjectRequest): 
     tags,
     access: request.access,
     lock: request.lock,
+    encryption: request.encryption,
     beforeCommit: (written) => {
-      if (!copiedBytesMatch(written, version, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
+      if (!copiedBytesMatch(written, source, true)) throw new Error(`copy of ${version.key} read bytes that do not match the source's digests`);
     },
   });
   return { copy, sourceVersionId: sourceVersionIdOf(source) };
@@ -174,6 +187,8 @@ export interface UploadPartCopyRequest extends ReadOptions, SourceAccess {
   upload: MultipartUpload;
   partNumber: number;
   conditions: CopySourceConditions;
+  /** The SSE-C key of an SSE-C upload (the destination's). */
+  customerKey?: CustomerKey;
   /** The bytes to copy, from the source's size (known only once it is found); undefined for all of them. */
   rangeOf: (size: number) => ByteRange | undefined;
 }
@@ -181,6 +196,7 @@ export interface UploadPartCopyRequest extends ReadOptions, SourceAccess {
 export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRequest): Promise<{ stored: StoredPart; sourceVersionId?: string }> {
   const { meta } = deps;
   const { upload, partNumber } = request;
+  const dataKey = dataKeyOf(deps, upload, request.customerKey);
   const source = await loadSource(deps, request);
   const { version } = source;
   checkCopySourceConditions(request.conditions, version);
@@ -188,15 +204,16 @@ export async function uploadPartCopy(deps: ObjectDeps, request: UploadPartCopyRe
   const size = range ? range.end - range.start + 1 : version.size;
   if (size > MAX_PART_SIZE) throw tooLargeToCopy(size);
 
-  const read = size > 0 ? await openVersionRead(deps, version, range ?? { start: 0, end: version.size - 1 }, request) : undefined;
+  const read = size > 0 ? await openVersionRead(deps, version, range ?? { start: 0, end: version.size - 1 }, { ...request, dataKey: source.dataKey }) : undefined;
   const body = copiedBody(read ?? Readable.from([]), size, upload.checksumAlgorithm as ChecksumAlgorithm | undefined);
-  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber));
+  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber, dataKey));
   try {
-    if (!copiedBytesMatch(stored, version, range === undefined)) throw new Error(`part copy of ${version.key} read bytes that do not match the source's digests`);
+    if (!copiedBytesMatch(stored, source, range === undefined)) throw new Error(`part copy of ${version.key} read bytes that do not match the source's digests`);
   } catch (error) {
     await meta.abortPart(stored.rowId).catch(() => undefined);
     throw error;
   }
+  if (dataKey && request.customerKey) stored.md5Hex = customerEtag(dataKey, stored.md5Hex);
   await meta.commitPart(stored.rowId, {
     etag: stored.md5Hex,
     datafileCrcs: stored.datafileCrcs,

@@ -13,6 +13,9 @@ import { newId } from "./ids.js";
 import { completedChecksum, partChecksum, type WholeObjectChecksumClaim } from "./multipart-checksums.js";
 import type { ObjectDeps } from "./object-store.js";
 import { storageClassOf, storePart, uploadPartPlan } from "./write.js";
+import { dataKeyOf, plainPartSize } from "./read.js";
+import { customerEtag, type CustomerKey, type EncryptionRequest } from "../encryption/object-keys.js";
+import { plainSize } from "../encryption/packages.js";
 
 /** AWS: every part but the last must be at least 5 MiB; part numbers run from 1 to 10,000. */
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
@@ -46,23 +49,38 @@ export interface NewUpload {
   access?: ObjectAccess;
   /** The completed object's lock; without a retention, the bucket's default at completion. */
   lock?: ObjectLockRequest;
+  /** What the request, or the bucket's default, asks for: every part is then encrypted under one data key. */
+  encryption?: EncryptionRequest;
 }
 
 /** Returns the new upload's id. */
 export async function createUpload(deps: ObjectDeps, bucket: Bucket, upload: NewUpload): Promise<string> {
   const uploadId = newId();
-  await deps.meta.createUpload({ bucketId: bucket.id, uploadId, ...upload, storageClass: storageClassOf(deps, upload.storageClass, bucket) });
+  const { encryption, ...described } = upload;
+  const keyed = encryption && deps.objectKeys.newDataKey(encryption);
+  await deps.meta.createUpload({
+    bucketId: bucket.id,
+    uploadId,
+    ...described,
+    storageClass: storageClassOf(deps, upload.storageClass, bucket),
+    encryption: keyed?.encryption,
+  });
   return uploadId;
 }
 
-/** Stripes one part and commits it, replacing an earlier part of the same number. Returns its ETag and checksum. */
+/**
+ * Stripes one part and commits it, replacing an earlier part of the same number. Returns its ETag and checksum. A part
+ * of an encrypted upload is sealed under its own key (packages.ts); an SSE-C upload's parts need the customer's key.
+ */
 export async function uploadPart(
   deps: ObjectDeps,
-  request: { upload: MultipartUpload; partNumber: number; body: VerifiedBody; requestId: string },
+  request: { upload: MultipartUpload; partNumber: number; body: VerifiedBody; requestId: string; customerKey: CustomerKey | undefined },
 ): Promise<{ md5Hex: string; checksum?: { algorithm: ChecksumAlgorithm; base64: string } }> {
   const { meta } = deps;
   const { upload, partNumber, body } = request;
-  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber));
+  const dataKey = dataKeyOf(deps, upload, request.customerKey);
+  const stored = await storePart(deps, request.requestId, body, uploadPartPlan(meta, upload, partNumber, dataKey));
+  if (dataKey && request.customerKey) stored.md5Hex = customerEtag(dataKey, stored.md5Hex);
   let checksum: typeof stored.checksum;
   try {
     checksum = partChecksum(upload, body.digests());
@@ -121,14 +139,15 @@ export async function completeUpload(deps: ObjectDeps, completion: Completion): 
   requested.forEach(({ partNumber, etag }, index) => {
     const part = uploaded.get(partNumber);
     if (!part || part.etag !== etag) throw invalidPart(upload.uploadId, partNumber, etag);
-    if (index < requested.length - 1 && part.size < MIN_PART_SIZE) {
+    const partSize = plainPartSize(part);
+    if (index < requested.length - 1 && partSize < MIN_PART_SIZE) {
       throw new S3Error("EntityTooSmall", undefined, {
-        details: { ProposedSize: String(part.size), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(partNumber), ETag: etag },
+        details: { ProposedSize: String(partSize), MinSizeAllowed: String(MIN_PART_SIZE), PartNumber: String(partNumber), ETag: etag },
       });
     }
     md5s.push(Buffer.from(part.etag, "hex"));
     chosen.push({ requested: requested[index]!, part });
-    size += part.size;
+    size += partSize;
   });
   const checksum = completedChecksum(upload, chosen, completion.checksumClaim);
   const etag = `${createHash("md5").update(Buffer.concat(md5s)).digest("hex")}-${requested.length}`;
@@ -165,7 +184,8 @@ export async function abortUpload(deps: ObjectDeps, upload: MultipartUpload): Pr
 export async function listParts(deps: ObjectDeps, upload: MultipartUpload, marker: number, maxParts: number): Promise<{ parts: PartSummary[]; isTruncated: boolean }> {
   // One row more than asked says whether the listing is truncated.
   const rows = await deps.meta.listPartsPage(upload.uploadId, marker, maxParts + 1);
-  return { parts: rows.slice(0, maxParts), isTruncated: rows.length > maxParts };
+  const parts = rows.slice(0, maxParts).map((part) => (part.encrypted ? { ...part, size: plainSize(part.size) } : part));
+  return { parts, isTruncated: rows.length > maxParts };
 }
 
 export interface UploadsRequest {

@@ -14,6 +14,7 @@ import type { VersionListRequest, VersionPage } from "../../../meta/src/version-
 import type { VerifiedBody } from "../auth/verify-request.js";
 import type { GatewayConfig } from "../config.js";
 import type { IoPool } from "../data/io-pool.js";
+import type { CustomerKey, ObjectKeys } from "../encryption/object-keys.js";
 import { S3Error } from "../s3/errors.js";
 import type { ByteRange } from "../s3/headers.js";
 import * as buckets from "./buckets.js";
@@ -29,6 +30,8 @@ export interface ObjectDeps {
   meta: MetaStore;
   io: IoPool;
   log: Logger;
+  /** Wraps and unwraps the data keys of encrypted objects (SSE-S3 under the master key, SSE-C under the customer's). */
+  objectKeys: ObjectKeys;
   /** Told about each read that rebuilds bytes from parity (the gateway's metrics count them). */
   onDegradedRead?: () => void;
 }
@@ -131,7 +134,11 @@ export class ObjectStore {
   /** A body of unknown length (a POST form's file) into a bucket already authorized and loaded. */
   postObject(
     bucket: Bucket,
-    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit" | "access"> & { sizeLimit: number; requestId: string; body: VerifiedBody },
+    request: Pick<writes.NewObjectVersion, "key" | "storageClass" | "headers" | "beforeCommit" | "access" | "encryption"> & {
+      sizeLimit: number;
+      requestId: string;
+      body: VerifiedBody;
+    },
   ): Promise<writes.StoredObjectVersion> {
     const { requestId, body, ...version } = request;
     return writes.storeObjectVersion(this.deps, requestId, body, { ...version, bucket });
@@ -139,6 +146,11 @@ export class ObjectStore {
 
   findVersion(lookup: reads.VersionLookup): Promise<{ bucket: Bucket; version: ObjectVersion }> {
     return reads.findVersion(this.deps, lookup);
+  }
+
+  /** The data key of a version or upload, for a request that brought `customerKey` (SSE-C) or none; undefined when plain. */
+  dataKeyOf(stored: { encryption?: unknown }, customerKey: CustomerKey | undefined): Buffer | undefined {
+    return reads.dataKeyOf(this.deps, stored, customerKey);
   }
 
   openRead(version: ObjectVersion, range: ByteRange, options: reads.ReadOptions): Promise<Readable> {

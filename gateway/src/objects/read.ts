@@ -1,9 +1,11 @@
 // Reads: the one-round-trip lookup of GET, HEAD and GetObjectAttributes, and opening a version's bytes (inline, or
-// striped over its ioservers) before any header goes out.
-import { Readable } from "node:stream";
-import type { Bucket, ObjectVersion } from "../../../meta/src/types.js";
+// striped over its ioservers, and opened package by package when encrypted) before any header goes out.
+import { pipeline, Readable } from "node:stream";
+import type { Bucket, ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import { datafileLength } from "../data/layout.js";
 import { openStripedRead, type StoredPart } from "../data/stripe-reader.js";
+import { checkCustomerKeyFits, partKey, type CustomerKey, type ObjectEncryption } from "../encryption/object-keys.js";
+import { openingStream, plainSize, sealedRangeOf, type SealedSegment } from "../encryption/packages.js";
 import { S3Error } from "../s3/errors.js";
 import { H, httpDate, type ByteRange } from "../s3/headers.js";
 import { checkOwner } from "./buckets.js";
@@ -45,6 +47,49 @@ export interface ReadOptions {
   requestId: string;
   /** Aborted when the client went away: every upstream read stops. */
   signal: AbortSignal;
+  /** The data key of an encrypted version (dataKeyOf); required for one. */
+  dataKey?: Buffer;
+}
+
+/**
+ * The data key of a version or multipart upload for a request that brought `customerKey` (SSE-C) or none, checked as
+ * AWS checks it (see ObjectKeys.openDataKey); undefined for one stored in plain.
+ */
+export function dataKeyOf(deps: ObjectDeps, stored: { encryption?: unknown }, customerKey: CustomerKey | undefined): Buffer | undefined {
+  const encryption = stored.encryption as ObjectEncryption | undefined;
+  checkCustomerKeyFits(encryption, customerKey);
+  return encryption && deps.objectKeys.openDataKey(encryption, customerKey);
+}
+
+/** A part's plaintext size: what it stores, less the packages' tags when it is encrypted. */
+export function plainPartSize(part: PartRecord): number {
+  return part.encryptionSalt ? plainSize(part.size) : part.size;
+}
+
+/**
+ * The stored bytes (start..end of the parts' concatenation, inclusive) that hold plaintext `range` of an encrypted
+ * version, and how each part's share of them opens. Parts in between are read whole; the ends, whole packages.
+ */
+function sealedReadOf(parts: PartRecord[], range: ByteRange, dataKey: Buffer): { start: number; end: number; segments: SealedSegment[] } {
+  const segments: SealedSegment[] = [];
+  let start = -1;
+  let end = -1;
+  let plainOffset = 0;
+  let storedOffset = 0;
+  for (const part of parts) {
+    const size = plainPartSize(part);
+    const from = Math.max(range.start, plainOffset);
+    const to = Math.min(range.end, plainOffset + size - 1);
+    if (from <= to) {
+      const sealed = sealedRangeOf(from - plainOffset, to - plainOffset, size);
+      if (start < 0) start = storedOffset + sealed.start;
+      end = storedOffset + sealed.end;
+      segments.push({ key: partKey(dataKey, part.encryptionSalt!), range: sealed });
+    }
+    plainOffset += size;
+    storedOffset += part.size;
+  }
+  return { start, end, segments };
 }
 
 /** Opens the byte stream before any header is sent, so an unreadable object still gets a clean 503. */
@@ -62,5 +107,11 @@ export async function openVersionRead(deps: ObjectDeps, version: ObjectVersion, 
     });
     return { layout, datafiles };
   });
-  return openStripedRead(parts, range.start, range.end, { signal: options.signal, requestId: options.requestId, onDegraded: deps.onDegradedRead });
+  const striped = { signal: options.signal, requestId: options.requestId, onDegraded: deps.onDegradedRead };
+  if (version.encryption === undefined) return openStripedRead(parts, range.start, range.end, striped);
+  if (!options.dataKey) throw new Error("an encrypted version is read with its data key");
+  const sealed = sealedReadOf(version.parts, range, options.dataKey);
+  const opening = openingStream(sealed.segments);
+  pipeline(await openStripedRead(parts, sealed.start, sealed.end, striped), opening, () => {}); // errors surface through `opening`
+  return opening;
 }

@@ -3,7 +3,8 @@
 // ioservers, then hand back what the caller's commit needs. A tiny whole object skips all that: it is kept inline,
 // reserved and committed in one statement (storeInlineObject). A failure after the reservation aborts the row, so its
 // datafiles become garbage and whatever was there before stays intact. The body is a request body verified by auth,
-// or (copies) bytes read back from stored objects, wrapped by copiedBody.
+// or (copies) bytes read back from stored objects, wrapped by copiedBody. An encrypted part is sealed on its way to the
+// striper (sealedBody), and an encrypted object is never inline: see docs/architecture.md, Encryption at rest.
 import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { CommitVersion, CommittedVersion, MetaStore, WritePrecondition } from "../../../meta/src/store.js";
@@ -13,6 +14,8 @@ import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.
 import { placeSlots } from "../data/placement.js";
 import { StripeWriteError, writeStriped, type SlotTarget } from "../data/striper.js";
 import { IoServerError } from "../../../ioserver/src/client.js";
+import { customerEtag, newPartSalt, partKey, type EncryptionRequest } from "../encryption/object-keys.js";
+import { sealedSize, sealingStream } from "../encryption/packages.js";
 import { createChecksum, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import { ownBucket } from "./buckets.js";
@@ -23,17 +26,23 @@ import type { ObjectDeps } from "./object-store.js";
 export const MAX_PART_SIZE = 5 * 1024 ** 3;
 
 export interface PendingPart {
+  /** The bytes stored: for an encrypted part, its sealed size. */
   size: number;
   unit: number;
   k: number;
   m: number;
   datafiles: DatafileRef[];
+  encryptionSalt?: Buffer;
 }
 
 export interface StoredPart {
   /** The reserved row; absent for an inline object, which the commit itself inserts. */
   rowId?: number;
+  /** The plaintext's size. */
   size: number;
+  /** What the part stores, when that differs from `size`: an encrypted part's sealed bytes. */
+  storedSize?: number;
+  /** The ETag, unquoted: the body's MD5, or for SSE-C a keyed digest of it (customerEtag). */
   md5Hex: string;
   checksum?: { algorithm: ChecksumAlgorithm; base64: string };
   /** `length` set when the size was unknown at reservation (sizeLimit): commitVersion records it. */
@@ -52,6 +61,8 @@ export interface StorePartPlan {
    * last part's size unknown without buffering it, and would make the object look multipart to partNumber reads.
    */
   sizeLimit?: number;
+  /** Set when the part is encrypted: the object's data key, which the part's own key is derived from. */
+  dataKey?: Buffer;
   reservation: Reservation;
 }
 
@@ -63,11 +74,12 @@ export interface Reservation {
   dropUnwritten(rowId: number, slots: number[]): Promise<number>;
 }
 
-/** How UploadPart and UploadPartCopy store part `partNumber` of `upload`. */
-export function uploadPartPlan(meta: MetaStore, upload: MultipartUpload, partNumber: number): StorePartPlan {
+/** How UploadPart and UploadPartCopy store part `partNumber` of `upload` (sealed under `dataKey` when encrypted). */
+export function uploadPartPlan(meta: MetaStore, upload: MultipartUpload, partNumber: number, dataKey?: Buffer): StorePartPlan {
   return {
     storageClass: upload.storageClass,
     placementSeed: `${upload.uploadId}/${partNumber}`,
+    dataKey,
     reservation: {
       reserve: (part) => meta.insertPendingPart({ uploadId: upload.uploadId, partNumber, ...part }),
       abort: (rowId) => meta.abortPart(rowId),
@@ -111,7 +123,9 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
   const { config, io } = deps;
   const { reservation } = plan;
   const unknownSize = plan.sizeLimit !== undefined;
-  const size = plan.sizeLimit ?? declaredSize(body);
+  const plainSize = plan.sizeLimit ?? declaredSize(body);
+  const encryptionSalt = plan.dataKey && newPartSalt();
+  const size = encryptionSalt ? sealedSize(plainSize) : plainSize;
   const storageClass = config.storageClasses[plan.storageClass];
   // A body of unknown length may turn out large: never replicated.
   const replicateUpTo = unknownSize ? -1 : config.replicationThreshold;
@@ -126,7 +140,14 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
   const servers = placeSlots(plan.placementSeed, writable, Math.min(k + m, writable.length));
   const datafiles: DatafileRef[] = servers.map((ioserverId, slot) => ({ slot, ioserverId, blobId: newId(), length: 0 }));
   const targets: SlotTarget[] = datafiles.map(({ slot, ioserverId, blobId }) => ({ slot, blobId, client: io.clientFor(ioserverId)! }));
-  const rowId = await reservation.reserve({ size: unknownSize ? 0 : size, unit: layout.unit, k, m, datafiles: unknownSize ? datafiles : withLengths(datafiles, layout) });
+  const rowId = await reservation.reserve({
+    size: unknownSize ? 0 : size,
+    unit: layout.unit,
+    k,
+    m,
+    datafiles: unknownSize ? datafiles : withLengths(datafiles, layout),
+    encryptionSalt,
+  });
   // Keep the next PUTs off a server that just failed, rather than wait for its health check (every 2 s).
   const noteUnreachable = (failure: StripeWriteError) => {
     if (failure.cause instanceof IoServerError && failure.cause.unreachable) io.reportFailure(datafiles[failure.slot]!.ioserverId);
@@ -136,21 +157,24 @@ export async function storePart(deps: ObjectDeps, requestId: string, body: Verif
     deps.log.warn({ err: failure, requestId, slot: failure.slot, ioserver: datafiles[failure.slot]!.ioserverId }, "slot write failed; the part goes on without it");
   };
   try {
-    const written = await writeStriped(body.stream, layout, targets, { requestId, sizeIsLimit: unknownSize, minSlots, onSlotFailure });
+    const source = encryptionSalt ? sealedBody(body, partKey(plan.dataKey!, encryptionSalt)) : body;
+    const written = await writeStriped(source.stream, layout, targets, { requestId, sizeIsLimit: unknownSize, minSlots, onSlotFailure });
     const unwritten = datafiles.map(({ slot }) => slot).filter((slot) => !written.some((datafile) => datafile.slot === slot));
     if (written.length < k + m) deps.log.warn({ requestId, written: written.length, slots: k + m }, "part stored degraded");
     await reservation.dropUnwritten(rowId, unwritten);
     const digests = body.digests();
+    const storedPlainSize = unknownSize ? digests.size : plainSize;
     return {
       rowId,
-      size: unknownSize ? digests.size : size,
+      size: storedPlainSize,
+      ...(encryptionSalt ? { storedSize: sealedSize(storedPlainSize) } : {}),
       md5Hex: digests.md5Hex,
       checksum: digests.checksum,
       datafileCrcs: written.map(({ slot, crc32c, length }) => (unknownSize ? { slot, crc32c, length } : { slot, crc32c })),
     };
   } catch (error) {
     if (error instanceof StripeWriteError) noteUnreachable(error);
-    body.stream.destroy();
+    body.stream.destroy(); // and the sealing stream after it
     await reservation.abort(rowId).catch((abortError) => deps.log.error({ err: abortError, rowId }, "could not abort pending row"));
     throw error;
   }
@@ -166,6 +190,14 @@ export function minimumSlots(layout: Pick<StripeLayout, "k" | "m">, minParityWri
 
 function withLengths(datafiles: DatafileRef[], layout: StripeLayout): DatafileRef[] {
   return datafiles.map((datafile) => ({ ...datafile, length: datafileLength(layout, datafile.slot) }));
+}
+
+/** `body` sealed in packages (encryption/packages.ts) under `key`: what storePart stripes for an encrypted part. */
+function sealedBody(body: VerifiedBody, key: Buffer): VerifiedBody {
+  const sealing = sealingStream(key);
+  pipeline(body.stream, sealing, () => {}); // errors surface through `sealing`, which storePart reads
+  const { declaredLength } = body;
+  return { stream: sealing, declaredLength: declaredLength === undefined ? undefined : sealedSize(declaredLength), digests: () => body.digests() };
 }
 
 /** An inline object's whole body (at most the inline threshold: a few KiB). */
@@ -235,8 +267,10 @@ export interface NewObjectVersion {
   lock?: ObjectLockRequest;
   /** See StorePartPlan.sizeLimit: a body of unknown length (never inline). */
   sizeLimit?: number;
-  /** Runs after the bytes are stored and before the commit; throwing aborts the version. */
+  /** Runs after the bytes are stored and before the commit (`stored.md5Hex` is still the MD5); throwing aborts the version. */
   beforeCommit?: (stored: StoredPart) => Promise<void> | void;
+  /** Set when the object is to be encrypted (never inline, then). */
+  encryption?: EncryptionRequest;
 }
 
 export interface StoredObjectVersion extends CommittedVersion {
@@ -276,6 +310,7 @@ export async function storeInlineObject(
 function commitOf(stored: StoredPart, version: Pick<NewObjectVersion, "headers" | "precondition" | "tags" | "access" | "lock">): CommitVersion {
   return {
     size: stored.size,
+    partSize: stored.storedSize,
     etag: stored.md5Hex,
     partEtag: stored.md5Hex,
     headers: version.headers,
@@ -299,7 +334,8 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
   const { meta } = deps;
   const { bucket, key } = version;
   const storageClass = storageClassOf(deps, version.storageClass, bucket);
-  if (isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, bucketOwner: bucket.owner });
+  const keyed = version.encryption && deps.objectKeys.newDataKey(version.encryption);
+  if (!keyed && isInlineBody(deps, body, version.sizeLimit)) return storeInlineObject(deps, body, { ...version, bucketName: bucket.name, bucketOwner: bucket.owner });
 
   // Minted here; the commit stores the version under it, or as "null" in a bucket that keeps no versions then.
   const versionId = newId();
@@ -307,14 +343,16 @@ export async function storeObjectVersion(deps: ObjectDeps, requestId: string, bo
     storageClass,
     placementSeed: versionId,
     sizeLimit: version.sizeLimit,
+    dataKey: keyed?.dataKey,
     reservation: {
-      reserve: (part) => meta.insertPendingVersion({ bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part } }),
+      reserve: (part) => meta.insertPendingVersion({ bucketId: bucket.id, key, versionId, storageClass, part: { partNumber: 1, ...part }, encryption: keyed?.encryption }),
       abort: (rowId) => meta.abortVersion(rowId),
       dropUnwritten: (rowId, slots) => meta.dropUnwrittenSlots({ versionRowId: rowId }, slots),
     },
   });
   try {
     await version.beforeCommit?.(stored);
+    if (keyed?.encryption.mode === "SSE-C") stored.md5Hex = customerEtag(keyed.dataKey, stored.md5Hex);
     const committed = await meta.commitVersion(stored.rowId, commitOf(stored, version));
     return { stored, ...committed };
   } catch (error) {
@@ -336,14 +374,16 @@ export interface PutObjectRequest {
   /** Its ACL and owner, in a bucket with ACLs enabled. */
   access?: ObjectAccess;
   lock?: ObjectLockRequest;
+  /** What the request, or the bucket's default, asks for; undefined: stored in plain. */
+  encryption: EncryptionRequest | undefined;
   body: VerifiedBody;
 }
 
 /** PutObject: a tiny body is one statement in all (it finds the bucket itself); any other loads the bucket first. */
 export async function putObject(deps: ObjectDeps, request: PutObjectRequest): Promise<StoredObjectVersion> {
-  const { bucketName, bucketOwner, requestId, body, key, storageClass, headers, tags, precondition, access, lock } = request;
-  const object = { key, storageClass, headers, tags, precondition, access, lock };
-  if (isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, bucketOwner });
+  const { bucketName, bucketOwner, requestId, body, key, storageClass, headers, tags, precondition, access, lock, encryption } = request;
+  const object = { key, storageClass, headers, tags, precondition, access, lock, encryption };
+  if (!encryption && isInlineBody(deps, body)) return storeInlineObject(deps, body, { ...object, bucketName, bucketOwner });
   const bucket = await ownBucket(deps, bucketName, bucketOwner);
   // Not atomic (the commit checks again under the key lock): answers a doomed write before its body is streamed.
   if (precondition) await deps.meta.checkWritePrecondition(bucket.id, key, precondition);

@@ -4,6 +4,8 @@ import type { S3Context } from "../context.js";
 import { S3Error } from "../s3/errors.js";
 import { H, headerValue, httpDate } from "../s3/headers.js";
 import { renderXml, type XmlObject } from "../s3/xml.js";
+import { customerKeyFromHeaders } from "../encryption/sse-headers.js";
+import { plainPartSize } from "../objects/read.js";
 import { findAuthorizedVersion } from "./common.js";
 
 const ATTRIBUTES = ["ETag", "Checksum", "ObjectParts", "StorageClass", "ObjectSize"] as const;
@@ -47,6 +49,8 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
   const maxParts = Math.min(1000, nonNegativeHeader(ctx, HEADERS.maxParts, 1000));
   const marker = nonNegativeHeader(ctx, HEADERS.partNumberMarker, 0);
   const { bucket, version } = await findAuthorizedVersion(ctx, false);
+  // An SSE-C object's attributes need its key, as its bytes do.
+  ctx.services.objects.dataKeyOf(version, customerKeyFromHeaders(ctx.req.headers));
 
   const body: XmlObject = {};
   if (wanted.has("ETag")) body.ETag = version.etag;
@@ -69,7 +73,7 @@ export async function getObjectAttributes(ctx: S3Context): Promise<void> {
       IsTruncated: truncated,
       Part: page.map((part) => ({
         PartNumber: part.partNumber,
-        Size: part.size,
+        Size: plainPartSize(part),
         ...(part.checksumAlgorithm && part.checksumValue ? { [`Checksum${part.checksumAlgorithm}`]: part.checksumValue } : {}),
       })),
     };

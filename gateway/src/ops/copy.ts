@@ -4,6 +4,16 @@
 import type { IncomingHttpHeaders } from "node:http";
 import { requireSourceAccess } from "../access/request-access.js";
 import type { ObjectVersion } from "../../../meta/src/types.js";
+import type { CustomerKey } from "../encryption/object-keys.js";
+import {
+  COPY_SOURCE_SSE_PREFIX,
+  customerKeyFromHeaders,
+  encryptionModeOf,
+  encryptionOfWrite,
+  encryptionResponseHeaders,
+  requestedEncryption,
+  requestedEncryptionHeaders,
+} from "../encryption/sse-headers.js";
 import type { S3Context } from "../context.js";
 import type { CopySource, CopySourceConditions } from "../objects/copy.js";
 import type { StoredPart } from "../objects/write.js";
@@ -83,10 +93,13 @@ function checksumElements(checksum: StoredPart["checksum"]): XmlObject {
 }
 
 /** The copy's source, which the requester must be allowed to read, the owner of its bucket and its version's check. */
-async function copySourceOf(ctx: S3Context): Promise<{ source: CopySource; sourceBucketOwner: string; checkSourceVersion: (version: ObjectVersion) => void }> {
+async function copySourceOf(
+  ctx: S3Context,
+): Promise<{ source: CopySource; sourceBucketOwner: string; checkSourceVersion: (version: ObjectVersion) => void; sourceCustomerKey?: CustomerKey }> {
   const source = parseCopySource(headerValue(ctx.req.headers, COPY.source) ?? "");
   const { owner, checkVersion } = await requireSourceAccess(ctx, source);
-  return { source, sourceBucketOwner: owner ?? "", checkSourceVersion: checkVersion };
+  const sourceCustomerKey = customerKeyFromHeaders(ctx.req.headers, COPY_SOURCE_SSE_PREFIX);
+  return { source, sourceBucketOwner: owner ?? "", checkSourceVersion: checkVersion, sourceCustomerKey };
 }
 
 export async function copyObject(ctx: S3Context): Promise<void> {
@@ -99,6 +112,8 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   const requestedStorageClass = objects.requestedStorageClass(headerValue(headers, H.storageClass));
   const replacedHeaders = directive === "REPLACE" ? objectHeadersFromRequest(headers) : undefined;
   const checksumAlgorithm = requestedChecksumAlgorithm(headers);
+  const encryptionRequested = requestedEncryption(headers);
+  const encryption = encryptionOfWrite(headers, ctx.state.bucketAccess?.defaultEncryption);
   const { copy, sourceVersionId } = await objects.copyObject({
     bucket,
     key,
@@ -108,6 +123,8 @@ export async function copyObject(ctx: S3Context): Promise<void> {
     replacedHeaders,
     replacedTags,
     checksumAlgorithm,
+    encryption,
+    encryptionRequested: encryptionRequested !== undefined,
     access: ctx.state.newObjectAccess,
     lock: objectLockOfWrite(ctx, key),
     requestId: ctx.state.requestId,
@@ -115,6 +132,7 @@ export async function copyObject(ctx: S3Context): Promise<void> {
   });
 
   if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
+  ctx.set(requestedEncryptionHeaders(encryption));
   setWrittenVersionId(ctx, copy);
   setExpirationHeader(ctx, { key, lastModified: copy.lastModified, size: copy.stored.size, ...(replacedTags ? { tags: replacedTags } : {}) });
   ctx.type = "application/xml";
@@ -154,9 +172,11 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   const partNumber = partNumberOf(ctx);
   const upload = await loadUpload(ctx, bucket, key);
   const rangeHeader = headerValue(ctx.req.headers, COPY.sourceRange);
+  const customerKey = customerKeyFromHeaders(ctx.req.headers);
   const { stored, sourceVersionId } = await objects.uploadPartCopy({
     upload,
     partNumber,
+    customerKey,
     ...(await copySourceOf(ctx)),
     conditions: copySourceConditions(ctx.req.headers),
     rangeOf: (size) => parseCopySourceRange(rangeHeader, size),
@@ -165,6 +185,7 @@ export async function uploadPartCopy(ctx: S3Context): Promise<void> {
   });
 
   if (sourceVersionId !== undefined) ctx.set(COPY.sourceVersionId, sourceVersionId);
+  ctx.set(encryptionResponseHeaders(encryptionModeOf(upload), customerKey));
   if (stored.checksum) ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
   ctx.type = "application/xml";
   ctx.body = renderXml("CopyPartResult", {

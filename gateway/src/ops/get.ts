@@ -1,8 +1,10 @@
-// GetObject and HeadObject: look the version up, apply preconditions and the range, stream the bytes.
+// GetObject and HeadObject: look the version up, check the customer key of an SSE-C object, apply preconditions and the
+// range, stream the bytes.
 import type { ObjectVersion, PartRecord } from "../../../meta/src/types.js";
 import type { S3Context } from "../context.js";
 import { MAX_PART_NUMBER } from "../objects/multipart.js";
-import { inlineBytes } from "../objects/read.js";
+import { inlineBytes, plainPartSize } from "../objects/read.js";
+import { customerKeyFromHeaders, encryptionModeOf, encryptionResponseHeaders } from "../encryption/sse-headers.js";
 import { checksumHeaderName, type ChecksumAlgorithm } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
 import {
@@ -61,7 +63,7 @@ function requestedPart(ctx: S3Context, version: ObjectVersion): { number: number
     });
   }
   let start = 0;
-  for (let i = 0; i < number - 1; i++) start += version.parts[i].size;
+  for (let i = 0; i < number - 1; i++) start += plainPartSize(version.parts[i]);
   return { number, part: version.parts[number - 1], start };
 }
 
@@ -72,11 +74,13 @@ function isMultipart(version: ObjectVersion): boolean {
 async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const { query } = ctx.state.target;
   const { bucket, version } = await findAuthorizedVersion(ctx, withBody);
+  const customerKey = customerKeyFromHeaders(ctx.req.headers);
+  const dataKey = ctx.services.objects.dataKeyOf(version, customerKey);
 
   checkReadPreconditions(ctx.req.headers, version.etag, version.lastModified);
   const part = requestedPart(ctx, version);
   const range: ByteRange | undefined = part
-    ? { start: part.start, end: part.start + part.part.size - 1 }
+    ? { start: part.start, end: part.start + plainPartSize(part.part) - 1 }
     : parseRange(headerValue(ctx.req.headers, "range"), version.size);
 
   const headers = objectHeadersToResponse(version);
@@ -87,6 +91,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   if (bucket.versioning !== "Unversioned") headers[H.versionId] = version.versionId;
   if (version.tagCount > 0) headers[TAGGING_COUNT_HEADER] = String(version.tagCount);
   if (version.retention || version.legalHold !== undefined) Object.assign(headers, objectLockHeaders(ctx, version));
+  Object.assign(headers, encryptionResponseHeaders(encryptionModeOf(version), customerKey));
   const checksumMode = headerValue(ctx.req.headers, H.checksumMode)?.toUpperCase() === "ENABLED";
   // A whole-object checksum describes the whole object only: never send it with a range (SDKs would fail). A part
   // request gets that part's own checksum, when it has one.
@@ -110,7 +115,7 @@ async function serveObject(ctx: S3Context, withBody: boolean): Promise<void> {
   const inline = inlineBytes(version, served);
   const body =
     withBody && length > 0
-      ? (inline ?? (await ctx.services.objects.openRead(version, served, { requestId: ctx.state.requestId, signal: clientGoneSignal(ctx) })))
+      ? (inline ?? (await ctx.services.objects.openRead(version, served, { requestId: ctx.state.requestId, signal: clientGoneSignal(ctx), dataKey })))
       : undefined;
 
   // A part of an empty object is the empty object: there is no byte range to name.

@@ -1,6 +1,7 @@
 // The dispatch table: one handler per S3 operation, named after its AWS action.
 import type { OperationHandler } from "../context.js";
 import type { S3OperationName } from "../router/resolve.js";
+import { deleteBucketEncryption, getBucketEncryption, putBucketEncryption } from "./bucket-encryption.js";
 import { createBucket, deleteBucket, getBucketLocation, getBucketVersioning, headBucket, listBuckets, putBucketVersioning } from "./bucket.js";
 import {
   deleteBucketOwnershipControls,
@@ -105,4 +106,7 @@ export const HANDLERS: Record<S3OperationName, OperationHandler> = {
   GetBucketLifecycleConfiguration: getBucketLifecycleConfiguration,
   PutBucketLifecycleConfiguration: putBucketLifecycleConfiguration,
   DeleteBucketLifecycle: deleteBucketLifecycle,
+  GetBucketEncryption: getBucketEncryption,
+  PutBucketEncryption: putBucketEncryption,
+  DeleteBucketEncryption: deleteBucketEncryption,
 };

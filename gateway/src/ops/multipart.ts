@@ -12,6 +12,13 @@ import { S3Error } from "../s3/errors.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { iso8601, parseXml, renderXml, type XmlObject } from "../s3/xml.js";
 import { encoderOf } from "./list.js";
+import {
+  customerKeyFromHeaders,
+  encryptionModeOf,
+  encryptionOfWrite,
+  encryptionResponseHeaders,
+  requestedEncryptionHeaders,
+} from "../encryption/sse-headers.js";
 import { loadAuthorizedBucket, objectKey, ownerElement, readSmallBody, requestedChecksumAlgorithm, respondEmpty, setWrittenVersionId } from "./common.js";
 import { setExpirationHeader } from "./lifecycle.js";
 import { tagsFromHeader } from "./tagging.js";
@@ -62,6 +69,7 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
   const checksumAlgorithm = requestedChecksumAlgorithm(ctx.req.headers);
   const checksumType = uploadChecksumType(ctx.req.headers, checksumAlgorithm);
   const tags = tagsFromHeader(ctx.req.headers);
+  const encryption = encryptionOfWrite(ctx.req.headers, ctx.state.bucketAccess?.defaultEncryption);
   const uploadId = await objects.createUpload(bucket, {
     key,
     storageClass,
@@ -72,7 +80,9 @@ export async function createMultipartUpload(ctx: S3Context): Promise<void> {
     owner: ctx.state.principal.canonicalId,
     access: ctx.state.newObjectAccess,
     lock: objectLockOfWrite(ctx, key),
+    encryption,
   });
+  ctx.set(requestedEncryptionHeaders(encryption));
   if (checksumAlgorithm) ctx.set(H.checksumAlgorithm, checksumAlgorithm);
   if (checksumType) ctx.set(H.checksumType, checksumType);
   ctx.type = "application/xml";
@@ -97,7 +107,9 @@ export async function uploadPart(ctx: S3Context): Promise<void> {
   const upload = await loadUpload(ctx, bucket, key);
   requireDigestOfLockedPart(ctx, upload);
   const body = ctx.state.auth.openBody({ computeChecksum: uploadChecksumOf(upload)?.algorithm });
-  const { md5Hex, checksum } = await ctx.services.objects.uploadPart({ upload, partNumber, body, requestId: ctx.state.requestId });
+  const customerKey = customerKeyFromHeaders(ctx.req.headers);
+  const { md5Hex, checksum } = await ctx.services.objects.uploadPart({ upload, partNumber, body, requestId: ctx.state.requestId, customerKey });
+  ctx.set(encryptionResponseHeaders(encryptionModeOf(upload), customerKey));
   ctx.set("etag", quoteEtag(md5Hex));
   if (checksum) ctx.set(checksumHeaderName(checksum.algorithm), checksum.base64);
   respondEmpty(ctx, 200);
@@ -136,6 +148,8 @@ export async function completeMultipartUpload(ctx: S3Context): Promise<void> {
   const precondition = writePreconditionFromRequest(ctx.req.headers);
   const parts = requestedParts(parseXml(document, "CompleteMultipartUpload"));
   const completed = await objects.completeUpload({ bucket, key, uploadId, upload, parts, precondition, checksumClaim: checksumClaimOf(ctx.req.headers) });
+  // An SSE-C upload's Complete carries no key: AWS's answer then says nothing of the encryption.
+  ctx.set(encryptionResponseHeaders(encryptionModeOf(upload)));
   respondCompleted(ctx, bucket, key, completed);
 }
 

@@ -17,6 +17,7 @@ import { signatureMismatchV2 } from "../auth/verify-v2.js";
 import { S3Error } from "../s3/errors.js";
 import { H, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { refuseUnhonouredHeaders } from "../s3/unhonoured-headers.js";
+import { encryptionOfWrite, requestedEncryptionHeaders } from "../encryption/sse-headers.js";
 import { checkObjectKey } from "../s3/object-key.js";
 import { renderXml } from "../s3/xml.js";
 import { MAX_PART_SIZE } from "../objects/write.js";
@@ -360,8 +361,11 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
   checkObjectKey(key);
   await authorizeRequest(ctx, { key, fields: Object.fromEntries(fields) });
   const bucket = await objects.ownBucket(bucketName, authorizedOwner(ctx));
-  // A form's fields stand for the headers of a PUT: one asking for encryption or a lock is refused the same way.
-  refuseUnhonouredHeaders(Object.fromEntries(fields), "PostObject");
+  // A form's fields stand for the headers of a PUT: one asking for a lock is refused the same way, and encryption is
+  // asked for as on a PUT.
+  const fieldHeaders = Object.fromEntries(fields);
+  refuseUnhonouredHeaders(fieldHeaders, "PostObject");
+  const encryption = encryptionOfWrite(fieldHeaders, ctx.state.bucketAccess?.defaultEncryption);
   const headers = objectHeadersFromRequest(headersFromFields(fields));
   const storageClass = objects.requestedStorageClass(fields.get(H.storageClass));
   const redirect = fields.get("success_action_redirect") ?? fields.get("redirect");
@@ -376,8 +380,10 @@ async function storePostedObject(ctx: S3Context): Promise<void> {
     storageClass,
     headers,
     sizeLimit: range.max,
+    encryption,
     beforeCommit: () => form.finished, // a form cut short after the file is not an upload
   });
+  ctx.set(requestedEncryptionHeaders(encryption));
 
   const etag = quoteEtag(written.stored.md5Hex);
   const location = `${ctx.protocol}://${ctx.host}/${bucketName}/${encodeURIComponent(key).replaceAll("%2F", "/")}`;

@@ -1,6 +1,8 @@
-// PutObject: parse the object's headers, hand the verified body to the object layer, answer its ETag and checksum.
+// PutObject: parse the object's headers, hand the verified body to the object layer, answer its ETag, checksum and
+// encryption.
 import { authorizedOwner } from "../access/request-access.js";
 import type { S3Context } from "../context.js";
+import { encryptionOfWrite, requestedEncryptionHeaders } from "../encryption/sse-headers.js";
 import { checksumHeaderName } from "../s3/checksums.js";
 import { H, headerValue, objectHeadersFromRequest, quoteEtag } from "../s3/headers.js";
 import { objectKey, respondEmpty, setWrittenVersionId } from "./common.js";
@@ -19,6 +21,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
   const tags = tagsFromHeader(ctx.req.headers);
   const lock = objectLockOfWrite(ctx, key);
   requireDigestOfLockedPut(ctx, lock);
+  const encryption = encryptionOfWrite(ctx.req.headers, ctx.state.bucketAccess?.defaultEncryption);
   const written = await objects.putObject({
     bucketName: ctx.state.operation.bucket!,
     bucketOwner: authorizedOwner(ctx),
@@ -30,6 +33,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     precondition,
     access: ctx.state.newObjectAccess,
     lock,
+    encryption,
     body,
   });
 
@@ -39,6 +43,7 @@ export async function putObject(ctx: S3Context): Promise<void> {
     ctx.set(checksumHeaderName(stored.checksum.algorithm), stored.checksum.base64);
     ctx.set(H.checksumType, "FULL_OBJECT");
   }
+  ctx.set(requestedEncryptionHeaders(encryption));
   setWrittenVersionId(ctx, written);
   setExpirationHeader(ctx, { key, lastModified: written.lastModified, size: stored.size, tags: tags ?? [] });
   respondEmpty(ctx, 200);

@@ -60,7 +60,10 @@ export type S3OperationName =
   | "PutObjectLegalHold"
   | "GetBucketLifecycleConfiguration"
   | "PutBucketLifecycleConfiguration"
-  | "DeleteBucketLifecycle";
+  | "DeleteBucketLifecycle"
+  | "GetBucketEncryption"
+  | "PutBucketEncryption"
+  | "DeleteBucketEncryption";
 
 export interface S3Operation {
   name: S3OperationName;
@@ -108,6 +111,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("ownershipControls")) return { name: "PutBucketOwnershipControls", bucket };
         if (has("object-lock")) return { name: "PutObjectLockConfiguration", bucket };
         if (has("lifecycle")) return { name: "PutBucketLifecycleConfiguration", bucket };
+        if (has("encryption")) return { name: "PutBucketEncryption", bucket };
         if (subs.length === 0) return { name: "CreateBucket", bucket };
         break;
       case "DELETE":
@@ -117,6 +121,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("publicAccessBlock")) return { name: "DeletePublicAccessBlock", bucket };
         if (has("ownershipControls")) return { name: "DeleteBucketOwnershipControls", bucket };
         if (has("lifecycle")) return { name: "DeleteBucketLifecycle", bucket };
+        if (has("encryption")) return { name: "DeleteBucketEncryption", bucket };
         if (subs.length === 0) return { name: "DeleteBucket", bucket };
         break;
       case "HEAD":
@@ -136,6 +141,7 @@ export function resolveOperation(method: string, target: RequestTarget, headers:
         if (has("ownershipControls")) return { name: "GetBucketOwnershipControls", bucket };
         if (has("object-lock")) return { name: "GetObjectLockConfiguration", bucket };
         if (has("lifecycle")) return { name: "GetBucketLifecycleConfiguration", bucket };
+        if (has("encryption")) return { name: "GetBucketEncryption", bucket };
         if (subs.length === 0) return { name: query.get("list-type") === "2" ? "ListObjectsV2" : "ListObjects", bucket };
         break;
       case "POST":

@@ -63,6 +63,7 @@ const CATALOG = {
   PreconditionFailed: [412, "At least one of the pre-conditions you specified did not hold"],
   RequestTimeout: [400, "Your socket connection to the server was not read from or written to within the timeout period. Idle connections will be closed."],
   RequestTimeTooSkewed: [403, "The difference between the request time and the current time is too large."],
+  ServerSideEncryptionConfigurationNotFoundError: [404, "The server side encryption configuration was not found"],
   ServiceUnavailable: [503, "Please reduce your request rate."],
   SignatureDoesNotMatch: [403, "The request signature we calculated does not match the signature you provided. Check your key and signing method."],
   UnexpectedContent: [400, "This request does not support content"],

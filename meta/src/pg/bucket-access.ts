@@ -1,7 +1,7 @@
 // What access control needs of a bucket, apart from its objects: owner, policy, public access block, ACL, object
-// ownership; and, cached with them, its object lock settings, which writes check alongside, and its lifecycle rules,
-// which every GET and HEAD consults (x-amz-expiration). Every change is told to the gateways (the trigger of
-// migrations 0017, 0019 and 0020) on BUCKET_ACCESS_CHANGES_CHANNEL.
+// ownership; and, cached with them, its object lock settings and default encryption, which writes check before they
+// load the bucket, and its lifecycle rules, which every GET and HEAD consults (x-amz-expiration). Every change is told
+// to the gateways (the trigger of migrations 0017, 0019, 0020 and 0021) on BUCKET_ACCESS_CHANGES_CHANNEL.
 import type { JSONValue } from "postgres";
 import type { Sql } from "../db.js";
 import type { DefaultRetention } from "../types.js";
@@ -23,7 +23,11 @@ export interface StoredBucketAccess {
   objectLockEnabled: boolean;
   defaultRetention: DefaultRetention | undefined;
   lifecycleRules: LifecycleRule[] | undefined;
+  /** What a write that asks for no encryption is encrypted with; undefined: nothing. */
+  defaultEncryption: DefaultEncryption | undefined;
 }
+
+export type DefaultEncryption = "AES256";
 
 interface BucketAccessRow {
   id: number;
@@ -36,11 +40,13 @@ interface BucketAccessRow {
   object_lock_enabled: boolean;
   default_retention: DefaultRetention | null;
   lifecycle: LifecycleRule[] | null;
+  default_encryption: DefaultEncryption | null;
 }
 
 export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBucketAccess | undefined> {
   const [row] = await sql<BucketAccessRow[]>`
-    select id, name, owner, policy, public_access_block, acl, object_ownership, object_lock_enabled, default_retention, lifecycle
+    select id, name, owner, policy, public_access_block, acl, object_ownership, object_lock_enabled, default_retention, lifecycle,
+      default_encryption
     from buckets where name = ${name}`;
   return (
     row && {
@@ -54,6 +60,7 @@ export async function getBucketAccess(sql: Sql, name: string): Promise<StoredBuc
       objectLockEnabled: row.object_lock_enabled,
       defaultRetention: row.default_retention ?? undefined,
       lifecycleRules: row.lifecycle ?? undefined,
+      defaultEncryption: row.default_encryption ?? undefined,
     }
   );
 }
@@ -76,4 +83,9 @@ export async function setObjectOwnership(sql: Sql, bucketId: number, ownership: 
 /** Sets (or, with null, deletes) the bucket's public access block. */
 export async function setPublicAccessBlock(sql: Sql, bucketId: number, block: Record<string, boolean> | null): Promise<void> {
   await sql`update buckets set public_access_block = ${block === null ? null : sql.json(block)} where id = ${bucketId}`;
+}
+
+/** Sets (or, with null, deletes) the bucket's default encryption. */
+export async function setDefaultEncryption(sql: Sql, bucketId: number, encryption: DefaultEncryption | null): Promise<void> {
+  await sql`update buckets set default_encryption = ${encryption} where id = ${bucketId}`;
 }

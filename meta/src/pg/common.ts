@@ -115,6 +115,8 @@ export interface PartJson {
   checksumAlgorithm: string | null;
   checksumValue: string | null;
   committedAt: string | null;
+  /** Base64. */
+  encryptionSalt: string | null;
   datafiles: { slot: number; ioserverId: string; blobId: string; length: number; crc32c: string | null }[];
 }
 
@@ -137,6 +139,7 @@ export function partFromJson(part: PartJson): PartRecord {
     ),
     ...optional("checksumAlgorithm", part.checksumAlgorithm),
     ...optional("checksumValue", part.checksumValue),
+    ...optional("encryptionSalt", part.encryptionSalt === null ? null : Buffer.from(part.encryptionSalt, "base64")),
   };
 }
 

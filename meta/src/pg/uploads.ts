@@ -40,6 +40,8 @@ export async function createUpload(
     access?: ObjectAccess;
     /** The object lock the completed object gets; without a retention, the bucket's default retention at completion. */
     lock?: ObjectLockRequest;
+    /** How its parts' data key is wrapped, when they are to be encrypted. */
+    encryption?: postgres.JSONValue;
   },
 ): Promise<void> {
   const headers = headerValues(sql, upload.headers);
@@ -48,14 +50,15 @@ export async function createUpload(
       insert into uploads (
         upload_id, bucket_id, key, owner, storage_class, content_type, content_encoding, content_disposition,
         content_language, cache_control, expires, user_metadata, checksum_algorithm, checksum_type, tags, acl, object_owner,
-        retention_mode, retain_until, legal_hold
+        retention_mode, retain_until, legal_hold, encryption
       ) values (
         ${upload.uploadId}, ${upload.bucketId}, ${upload.key}, ${upload.owner}, ${upload.storageClass},
         ${headers.content_type}, ${headers.content_encoding}, ${headers.content_disposition},
         ${headers.content_language}, ${headers.cache_control}, ${headers.expires}, ${headers.user_metadata},
         ${upload.checksumAlgorithm ?? null}, ${upload.checksumType ?? null}, ${sql.json(upload.tags ?? [])},
         ${upload.access?.acl === undefined ? null : sql.json(upload.access.acl as postgres.JSONValue)}, ${upload.access?.objectOwner ?? null},
-        ${upload.lock?.retention?.mode ?? null}, ${upload.lock?.retention?.retainUntil ?? null}, ${upload.lock?.legalHold ?? null}
+        ${upload.lock?.retention?.mode ?? null}, ${upload.lock?.retention?.retainUntil ?? null}, ${upload.lock?.legalHold ?? null},
+        ${upload.encryption === undefined ? null : sql.json(upload.encryption)}
       )`;
   } catch (error) {
     if (isPostgresError(error, PG_FOREIGN_KEY_VIOLATION, "uploads_bucket_id_fkey")) {
@@ -80,6 +83,7 @@ interface UploadRow extends HeaderColumns {
   retention_mode: string | null;
   retain_until: Date | null;
   legal_hold: boolean | null;
+  encryption: postgres.JSONValue | null;
 }
 
 function uploadFromRow(row: UploadRow): MultipartUpload {
@@ -94,6 +98,7 @@ function uploadFromRow(row: UploadRow): MultipartUpload {
     ...optional("checksumAlgorithm", row.checksum_algorithm),
     ...optional("checksumType", row.checksum_type),
     asksForLock: row.retention_mode !== null || row.legal_hold !== null,
+    ...optional("encryption", row.encryption),
   };
 }
 
@@ -111,13 +116,13 @@ export async function getUpload(
 /** Reserves a part of an upload. Throws NoSuchUploadError if the upload is gone (completed or aborted). */
 export async function insertPendingPart(
   sql: Sql,
-  part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[] },
+  part: { uploadId: string; partNumber: number; size: number; unit: number; k: number; m: number; datafiles: DatafileRef[]; encryptionSalt?: Buffer },
 ): Promise<number> {
   try {
     const [row] = await sql<{ id: number }[]>`
       with part as (
-        insert into parts (upload_id, part_number, state, size, unit, k, m)
-        values (${part.uploadId}, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m})
+        insert into parts (upload_id, part_number, state, size, unit, k, m, encryption_salt)
+        values (${part.uploadId}, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${bytesParameter(sql, part.encryptionSalt)})
         returning id
       ), ${insertPartDatafiles(sql, part.datafiles)}
       select id from part`;
@@ -238,7 +243,7 @@ export async function completeUpload(
         bucket_id, key, version_id, state, is_current, size, etag, storage_class, content_type, content_encoding,
         content_disposition, content_language, cache_control, expires, user_metadata, checksum_algorithm,
         checksum_value, checksum_type, last_modified, tags, completed_upload_id, acl, object_owner, retention_mode,
-        retain_until, legal_hold
+        retain_until, legal_hold, encryption
       ) values (
         ${upload.bucket_id}, ${upload.key}, ${versionId}, 'complete', true, ${completion.size},
         ${completion.etag}, ${upload.storage_class}, ${upload.content_type}, ${upload.content_encoding},
@@ -246,7 +251,8 @@ export async function completeUpload(
         ${tx.json({ ...upload.user_metadata })}, ${completion.checksumAlgorithm ?? null},
         ${completion.checksumValue ?? null}, ${completion.checksumType ?? null}, now(), ${tx.json(upload.tags ?? [])},
         ${uploadId}, ${upload.acl === null ? null : tx.json(upload.acl as postgres.JSONValue)}, ${upload.object_owner},
-        ${bucket!.retention_mode}, ${bucket!.retain_until}, ${upload.legal_hold}
+        ${bucket!.retention_mode}, ${bucket!.retain_until}, ${upload.legal_hold},
+        ${upload.encryption === null ? null : tx.json(upload.encryption)}
       )
       returning id, last_modified`;
     const chosen = tx.json(completion.parts.map((part) => ({ part_number: part.partNumber, etag: part.etag })));
@@ -319,7 +325,9 @@ export async function abortUpload(sql: Sql, uploadId: string): Promise<boolean> 
 
 export interface PartSummary {
   partNumber: number;
+  /** What it stores: for an encrypted part, its sealed size (the gateway reports the plaintext's). */
   size: number;
+  encrypted: boolean;
   etag: string;
   lastModified: Date;
   checksumAlgorithm?: string;
@@ -329,9 +337,9 @@ export interface PartSummary {
 /** ListParts: up to `limit` committed parts numbered above `after`, by part number (index parts_of_upload_committed). */
 export async function listPartsPage(sql: Sql, uploadId: string, after: number, limit: number): Promise<PartSummary[]> {
   const rows = await sql<
-    { part_number: number; size: number; etag: string; committed_at: Date; checksum_algorithm: string | null; checksum_value: string | null }[]
+    { part_number: number; size: number; etag: string; committed_at: Date; checksum_algorithm: string | null; checksum_value: string | null; encrypted: boolean }[]
   >`
-    select part_number, size, etag, committed_at, checksum_algorithm, checksum_value
+    select part_number, size, etag, committed_at, checksum_algorithm, checksum_value, encryption_salt is not null as encrypted
     from parts
     where upload_id = ${uploadId} and state = 'complete' and part_number > ${after}
     order by part_number
@@ -339,6 +347,7 @@ export async function listPartsPage(sql: Sql, uploadId: string, after: number, l
   return rows.map((row) => ({
     partNumber: row.part_number,
     size: row.size,
+    encrypted: row.encrypted,
     etag: row.etag,
     lastModified: row.committed_at,
     ...optional("checksumAlgorithm", row.checksum_algorithm),

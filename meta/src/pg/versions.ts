@@ -33,18 +33,20 @@ export type PendingPart = Omit<PartRecord, "etag" | "size" | "checksumAlgorithm"
 /** Reserves a version: one statement inserts the pending version, its part and its datafile rows. */
 export async function insertPendingVersion(
   sql: Sql,
-  pending: { bucketId: number; key: string; versionId: string; storageClass: string; part: PendingPart },
+  pending: { bucketId: number; key: string; versionId: string; storageClass: string; part: PendingPart; encryption?: postgres.JSONValue },
 ): Promise<number> {
   const { part } = pending;
   try {
     const [row] = await sql<{ id: number }[]>`
       with version as (
-        insert into versions (bucket_id, key, version_id, state, storage_class, size)
-        values (${pending.bucketId}, ${pending.key}, ${pending.versionId}, 'pending', ${pending.storageClass}, ${part.size})
+        insert into versions (bucket_id, key, version_id, state, storage_class, size, encryption)
+        values (${pending.bucketId}, ${pending.key}, ${pending.versionId}, 'pending', ${pending.storageClass}, ${part.size},
+          ${pending.encryption === undefined ? null : sql.json(pending.encryption)})
         returning id
       ), part as (
-        insert into parts (version_row_id, part_number, state, size, unit, k, m, inline_data)
-        select id, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${bytesParameter(sql, part.inlineData)}
+        insert into parts (version_row_id, part_number, state, size, unit, k, m, inline_data, encryption_salt)
+        select id, ${part.partNumber}, 'pending', ${part.size}, ${part.unit}, ${part.k}, ${part.m}, ${bytesParameter(sql, part.inlineData)},
+          ${bytesParameter(sql, part.encryptionSalt)}
         from version
         returning id
       ), ${insertPartDatafiles(sql, part.datafiles)}
@@ -59,7 +61,10 @@ export async function insertPendingVersion(
 }
 
 export interface CommitVersion {
+  /** The object's size, as S3 reports it. */
   size: number;
+  /** What its part stores, when that differs from `size` (an encrypted part's sealed bytes). */
+  partSize?: number;
   etag: string;
   headers: ObjectHeaders;
   checksumAlgorithm?: string;
@@ -176,6 +181,7 @@ function commitJson(sql: Sql, commit: CommitVersion): postgres.Parameter {
 function commitObject(commit: CommitVersion): postgres.JSONValue {
   return {
     size: commit.size,
+    partSize: commit.partSize ?? null,
     etag: commit.etag,
     partEtag: commit.partEtag,
     contentType: commit.headers.contentType ?? null,
@@ -223,6 +229,7 @@ interface VersionRow extends HeaderColumns {
   retention_mode: RetentionMode | null;
   retain_until: Date | null;
   legal_hold: boolean | null;
+  encryption: unknown;
   /** Null when the object is one inline part: that part comes as the inline_* columns instead. */
   parts: PartJson[] | null;
   /**
@@ -278,7 +285,7 @@ function versionColumns(sql: Sql, inlineDataBase64: Fragment): Fragment {
       v.storage_class, v.content_type, v.content_encoding, v.content_disposition, v.content_language,
       v.cache_control, v.expires, v.user_metadata, v.checksum_algorithm, v.checksum_value, v.checksum_type,
       jsonb_array_length(v.tags) as tag_count, nullif(v.tags, '[]'::jsonb) as tags, v.acl, v.object_owner,
-      v.retention_mode, v.retain_until, v.legal_hold,
+      v.retention_mode, v.retain_until, v.legal_hold, v.encryption,
       case when inline_part.id is null then weft_version_parts_json(v.id) end as parts,
       ${inlineDataBase64} as inline_data_base64, inline_part.size as inline_size, inline_part.etag as inline_etag, inline_part.unit as inline_unit,
       inline_part.k as inline_k, inline_part.m as inline_m, inline_part.checksum_algorithm as inline_checksum_algorithm,
@@ -343,6 +350,7 @@ function versionFromRow(row: VersionRow): ObjectVersion {
     ...optional("objectOwner", row.object_owner),
     ...optional("retention", row.retention_mode === null ? null : { mode: row.retention_mode, retainUntil: row.retain_until! }),
     ...optional("legalHold", row.legal_hold),
+    ...optional("encryption", row.encryption),
   };
 }
 
