@@ -1,7 +1,13 @@
 // rclone (Debian's), the backup tool users run: one remote as `provider = Other` (ListObjects v1, unencoded
 // listings, no multipart-ETag trust) and one as `provider = Minio` (ListObjectsV2, URL-encoded listings).
 import assert from "node:assert/strict";
-import { HeadObjectCommand, ListObjectVersionsCommand, type S3Client } from "@aws-sdk/client-s3";
+import {
+  CreateBucketCommand,
+  HeadObjectCommand,
+  ListObjectVersionsCommand,
+  PutObjectLockConfigurationCommand,
+  type S3Client,
+} from "@aws-sdk/client-s3";
 import { readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestCluster } from "../support/cluster.js";
@@ -210,9 +216,10 @@ describe("rclone: versions", function () {
   let cluster: TestCluster;
   let s3: S3Client;
 
-  const rclone = (args: string[], input?: string) =>
+  const rclone = (args: string[], input?: string, allowFailure = false) =>
     runProgram("rclone", args, {
       input,
+      allowFailure,
       env: {
         // rclone's own HTTP transport fails to start when AWS_CA_BUNDLE is set for a plain-http endpoint.
         AWS_CA_BUNDLE: undefined,
@@ -268,5 +275,39 @@ describe("rclone: versions", function () {
     assert.equal(await cat(old[1]), "version one");
     assert.equal(await cat(old[0]), "version two, the longest");
     assert.equal((await rclone(["cat", `WEFTV:${bucket}/dir/file.txt`])).stdout, "version three");
+  });
+
+  it("an immutable backup: what rclone sync wrote into a bucket with object lock outlives rclone delete, --s3-versions included", async () => {
+    const bucket = "rclone-vault";
+    await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
+    await s3.send(
+      new PutObjectLockConfigurationCommand({
+        Bucket: bucket,
+        ObjectLockConfiguration: { ObjectLockEnabled: "Enabled", Rule: { DefaultRetention: { Mode: "COMPLIANCE", Days: 1 } } },
+      }),
+    );
+    const source = await tempDir("rclone-vault");
+    try {
+      await writeTree(source, { "notes.txt": "first backup", "disk/image.bin": randomData(12 * MiB) });
+      // Multipart from 10 MiB, so the image goes up in parts, each with its digest as object lock wants.
+      await rclone(["sync", "--s3-upload-cutoff", "10M", "--s3-chunk-size", "5M", source, `WEFTV:${bucket}`]);
+      for (const key of ["notes.txt", "disk/image.bin"]) {
+        assert.equal((await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ObjectLockMode, "COMPLIANCE", key);
+      }
+
+      await rclone(["delete", `WEFTV:${bucket}`]);
+      assert.deepEqual(await ls([`WEFTV:${bucket}`]), new Map(), "the current objects are gone");
+      const purge = await rclone(["delete", "--s3-versions", `WEFTV:${bucket}`], undefined, true);
+      assert.notEqual(purge.code, 0, "deleting the locked versions fails");
+      assert.match(purge.stderr, /AccessDenied/);
+      const versions = await s3.send(new ListObjectVersionsCommand({ Bucket: bucket }));
+      assert.deepEqual(versions.Versions?.map((version) => version.Key).sort(), ["disk/image.bin", "notes.txt"]);
+
+      // The backup is still there to restore, version by version.
+      const restored = (await rclone(["cat", "--s3-versions", `WEFTV:${bucket}`, "--include", "/notes-v*.txt"])).stdout;
+      assert.equal(restored, "first backup");
+    } finally {
+      await removeDir(source);
+    }
   });
 });
