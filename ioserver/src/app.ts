@@ -7,6 +7,7 @@ import type { DiskIdentity } from "./disk-identity.js";
 import { diskSpace, type DatafileCounter } from "./disk-usage.js";
 import type { IoServerMetrics } from "./metrics.js";
 import { BodyTagCheck } from "./body-tag.js";
+import { eachChunk } from "./each-chunk.js";
 import {
   acceptsAnyDisk,
   BODY_TAG_SIZE,
@@ -251,7 +252,7 @@ export function createIoServerApp({ store, identity, datafiles, secret, logger, 
     const { nonce, signature } = ctx.state.auth as AuthenticatedRequest;
     const tag = new BodyTagCheck(keys.bodyTag, nonce, signature);
     // The tag is checked once the body has ended, before the datafile is published.
-    const stored = await store.write(id, tag.untagged(ctx.req), { expectedLength, beforePublish: () => tag.verify() });
+    const stored = await store.write(id, (take) => eachChunk(ctx.req, tag.untagged(take)), { expectedLength, beforePublish: () => tag.verify() });
     ctx.state.bytesIn = stored.length;
     ctx.set(HEADERS.crc32c, stored.crc32c);
     ctx.body = stored satisfies PutBlobResponse;

@@ -6,13 +6,29 @@ import { RequestRefused } from "./request-auth.js";
 
 const KEYS = deriveKeys("test-cluster-secret");
 
-async function* inPieces(bytes: Buffer, sizes: number[]): AsyncGenerator<Uint8Array> {
-  let offset = 0;
-  for (let index = 0; offset < bytes.length; index++) {
+function piecesOf(bytes: Buffer, sizes: number[]): Uint8Array[] {
+  const pieces: Uint8Array[] = [];
+  for (let offset = 0, index = 0; offset < bytes.length; index++) {
     const size = sizes[index % sizes.length]!;
-    yield bytes.subarray(offset, offset + size);
+    pieces.push(bytes.subarray(offset, offset + size));
     offset += size;
   }
+  return pieces;
+}
+
+async function* inPieces(bytes: Buffer, sizes: number[]): AsyncGenerator<Uint8Array> {
+  yield* piecesOf(bytes, sizes);
+}
+
+/** What a check hands on of `tagged` cut into pieces of `sizes`. */
+function untag(check: BodyTagCheck, tagged: Buffer, sizes: number[]): Buffer {
+  const handedOn: Uint8Array[] = [];
+  const take = check.untagged((chunk) => {
+    handedOn.push(chunk);
+    return undefined;
+  });
+  for (const piece of piecesOf(tagged, sizes)) take(piece);
+  return Buffer.concat(handedOn);
 }
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
@@ -32,7 +48,7 @@ describe("ioserver: the PUT body tag", () => {
         const tagged = await collect(withBodyTag(inPieces(data, [4096]), KEYS.bodyTag, nonce, signature));
         assert.equal(tagged.length, size + BODY_TAG_SIZE);
         const check = new BodyTagCheck(KEYS.bodyTag, nonce, signature);
-        assert.ok((await collect(check.untagged(inPieces(tagged, sizes)))).equals(data));
+        assert.ok(untag(check, tagged, sizes).equals(data));
         check.verify();
       });
     }
@@ -40,7 +56,7 @@ describe("ioserver: the PUT body tag", () => {
 
   async function verdict(tagged: Buffer, key = KEYS.bodyTag, checkNonce = nonce, checkSignature = signature): Promise<string> {
     const check = new BodyTagCheck(key, checkNonce, checkSignature);
-    await collect(check.untagged(inPieces(tagged, [1000])));
+    untag(check, tagged, [1000]);
     try {
       check.verify();
       return "ok";

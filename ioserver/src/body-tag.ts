@@ -10,6 +10,7 @@
 import { createCipheriv, timingSafeEqual, type CipherChaCha20Poly1305 } from "node:crypto";
 import { BODY_TAG_SIZE } from "./protocol.js";
 import { RequestRefused } from "./request-auth.js";
+import type { ChunkTaker } from "./each-chunk.js";
 
 // Every byte goes in as additional data; nothing is encrypted.
 const AAD_ONLY = { plaintextLength: 0 };
@@ -31,7 +32,7 @@ export async function* withBodyTag(body: AsyncIterable<Uint8Array>, key: Buffer,
   yield cipher.getAuthTag();
 }
 
-/** The ioserver's side: passes a tagged body on without its last BODY_TAG_SIZE bytes, which verify() then checks. */
+/** The ioserver's side: hands a tagged body on without its last BODY_TAG_SIZE bytes, which verify() then checks. */
 export class BodyTagCheck {
   private readonly cipher: CipherChaCha20Poly1305;
   /** The last bytes seen so far, at most BODY_TAG_SIZE: the tag once the body has ended. */
@@ -41,12 +42,14 @@ export class BodyTagCheck {
     this.cipher = tagCipher(key, nonce, signature);
   }
 
-  async *untagged(body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of body) {
+  /** Wraps `take` (each-chunk.ts) so that it gets the body's chunks without the bytes that may still be its tag. */
+  untagged(take: ChunkTaker): ChunkTaker {
+    return (chunk) => {
+      let released: Promise<void> | undefined;
       let data: Uint8Array;
       if (chunk.length >= BODY_TAG_SIZE) {
         // Hand on what was held and all but the chunk's tail, without copying the chunk.
-        if (this.held.length > 0) yield this.covered(this.held);
+        if (this.held.length > 0) released = take(this.covered(this.held));
         data = chunk.subarray(0, chunk.length - BODY_TAG_SIZE);
         this.held = Buffer.from(chunk.buffer, chunk.byteOffset + data.length, BODY_TAG_SIZE);
       } else {
@@ -55,11 +58,12 @@ export class BodyTagCheck {
         data = joined.subarray(0, release);
         this.held = joined.subarray(release);
       }
-      if (data.length > 0) yield this.covered(data);
-    }
+      if (data.length > 0) released = take(this.covered(data)) ?? released;
+      return released;
+    };
   }
 
-  /** Once untagged() has ended: throws BadBodyTag unless the body's last bytes are its tag. */
+  /** Once the body has ended: throws BadBodyTag unless the body's last bytes are its tag. */
   verify(): void {
     this.cipher.final();
     if (this.held.length !== BODY_TAG_SIZE || !timingSafeEqual(this.cipher.getAuthTag(), this.held)) {

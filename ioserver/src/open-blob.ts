@@ -2,6 +2,7 @@
 import type { FileHandle } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { crc32c } from "@node-rs/crc32";
+import { wholeCrcOfBlocks } from "./block-checksums.js";
 import { BlobStoreError, type BlobLayout } from "./blob-format.js";
 import { CHECKSUM_BLOCK_SIZE } from "./protocol.js";
 
@@ -70,17 +71,21 @@ export class OpenBlob implements BlobInfo {
 
   /** Reads and checks every block, and the whole-file CRC32C against the trailer's; throws on the first failure. */
   async verifyAll(): Promise<void> {
-    let crc = 0;
+    const blockCrcs: number[] = [];
     for (let position = 0; position < this.length; ) {
-      const chunk = await this.readVerifiedChunk(position, this.length - 1);
-      crc = crc32c(chunk, crc);
+      const chunk = await this.readVerifiedChunk(position, this.length - 1, blockCrcs);
       position += chunk.length;
     }
+    const { blockSize } = this.layout;
+    const crc = wholeCrcOfBlocks(blockCrcs, blockSize, this.length % blockSize || blockSize);
     if (crcHex(crc) !== this.crc32c) throw new BlobStoreError("ChecksumMismatch", `whole-file CRC32C ${crcHex(crc)}, trailer says ${this.crc32c}`);
   }
 
-  /** Verified bytes from `position` up to the end of its read chunk, never past `end`. */
-  async readVerifiedChunk(position: number, end: number): Promise<Buffer> {
+  /**
+   * Verified bytes from `position` up to the end of its read chunk, never past `end`. `blockCrcs` (optional) receives
+   * the CRC of every block read.
+   */
+  async readVerifiedChunk(position: number, end: number, blockCrcs?: number[]): Promise<Buffer> {
     const { blockSize, length } = this.layout;
     const firstBlock = Math.floor(position / blockSize);
     const lastBlock = Math.min(Math.floor(end / blockSize), firstBlock + READ_BLOCKS_PER_CHUNK - 1);
@@ -101,7 +106,9 @@ export class OpenBlob implements BlobInfo {
     }
     for (let block = 0; block * blockSize < data.length; block++) {
       const blockBytes = data.subarray(block * blockSize, Math.min((block + 1) * blockSize, data.length));
-      if ((crc32c(blockBytes) >>> 0) !== checksums.readUInt32BE(4 * block)) {
+      const crc = crc32c(blockBytes) >>> 0;
+      blockCrcs?.push(crc);
+      if (crc !== checksums.readUInt32BE(4 * block)) {
         throw new BlobStoreError(
           "ChecksumMismatch",
           `block ${firstBlock + block} (bytes ${dataStart + block * blockSize}+${blockBytes.length}) fails its CRC32C`,

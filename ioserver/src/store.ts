@@ -11,11 +11,12 @@ import { readOrCreateDiskId } from "./disk-identity.js";
 import { fsyncPath } from "./fsync.js";
 import { assertRecordsId, BlobStoreError, decodeTail, encodeTail, MAX_TAIL_SIZE, TRAILER_SIZE } from "./blob-format.js";
 import { crcHex, OpenBlob, readFully, type BlobInfo } from "./open-blob.js";
+import { BlockChecksums } from "./block-checksums.js";
+import { DatafileWriter, supportsDirectWrites } from "./datafile-writer.js";
+import type { ChunkTaker } from "./each-chunk.js";
 
 export { BlobStoreError, type BlobStoreErrorCode } from "./blob-format.js";
 
-// Gather incoming chunks into one writev of about this size: fewer syscalls and thread-pool hops.
-const WRITE_BATCH_BYTES = 1024 * 1024;
 // A blob of one checksum block is read whole, in one read: any read of it must verify that block anyway, and one
 // read instead of three (trailer, data, checksums) is what a small object's GET costs on the ioserver.
 const WHOLE_FILE_READ_LIMIT = CHECKSUM_BLOCK_SIZE + 4 + MAX_TAIL_SIZE;
@@ -68,20 +69,6 @@ async function publishOnce(tmpPath: string, path: string, id: string): Promise<v
   await unlink(tmpPath);
 }
 
-async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: number): Promise<void> {
-  let total = 0;
-  for (const buffer of buffers) total += buffer.length;
-  let { bytesWritten } = await handle.writev(buffers, position);
-  if (bytesWritten === total) return;
-  // Short writes are rare on regular files, but a lost tail would be silent corruption.
-  const rest = Buffer.concat(buffers).subarray(bytesWritten);
-  let done = 0;
-  while (done < rest.length) {
-    ({ bytesWritten } = await handle.write(rest, done, rest.length - done, position + bytesWritten + done));
-    done += bytesWritten;
-  }
-}
-
 export class BlobStore {
   private readonly blobsDir: string;
   private readonly tmpDir: string;
@@ -90,6 +77,8 @@ export class BlobStore {
   private constructor(
     readonly dir: string,
     readonly diskId: string,
+    /** Whether large datafiles are written with O_DIRECT (datafile-writer.ts): the filesystem takes it. */
+    readonly directWrites: boolean,
   ) {
     this.blobsDir = join(dir, "blobs");
     this.tmpDir = join(dir, "tmp");
@@ -102,7 +91,7 @@ export class BlobStore {
     for (const name of await readdir(join(dir, "tmp"))) {
       await rm(join(dir, "tmp", name), { force: true, recursive: true });
     }
-    return new BlobStore(dir, await readOrCreateDiskId(dir));
+    return new BlobStore(dir, await readOrCreateDiskId(dir), await supportsDirectWrites(join(dir, "tmp")));
   }
 
   private pathOf(id: string): { fanoutDir: string; path: string } {
@@ -111,15 +100,16 @@ export class BlobStore {
   }
 
   /**
-   * Streams `body` into blob `id` and publishes it atomically (temp file, fsync, link into place, fsync dir). Blobs
-   * are written once: an id that exists throws AlreadyExists and leaves that blob as it is, also when two writes of
-   * one id race. With `expectedLength`, any other byte count stores nothing and throws LengthMismatch; an erroring
-   * body (aborted request) stores nothing and rethrows. `beforePublish` runs once the whole body has been read and
-   * before anything is published: if it throws, nothing is stored.
+   * Writes the bytes `feed` hands over into blob `id` and publishes it atomically (temp file, fsync, link into place,
+   * fsync dir). `feed` is given the function that takes each chunk (each-chunk.ts) and resolves once it has handed
+   * over the last. Blobs are written once: an id that exists throws AlreadyExists and leaves that blob as it is, also
+   * when two writes of one id race. With `expectedLength`, any other byte count stores nothing and throws
+   * LengthMismatch; a failing feed (aborted request) stores nothing and rethrows. `beforePublish` runs once the whole
+   * body has been read and before anything is published: if it throws, nothing is stored.
    */
   async write(
     id: string,
-    body: AsyncIterable<Uint8Array>,
+    feed: (take: ChunkTaker) => Promise<void>,
     { expectedLength, beforePublish }: { expectedLength?: number; beforePublish?: () => void | Promise<void> } = {},
   ): Promise<BlobInfo> {
     assertValidId(id);
@@ -127,76 +117,30 @@ export class BlobStore {
     // Refused before a byte of the body is read; publishOnce settles a race with another write of the id.
     if (await exists(path)) throw alreadyExists(id);
     const tmpPath = join(this.tmpDir, `${id}.${randomUUID()}`);
-    const handle = await open(tmpPath, "wx");
-    let handleOpen = true;
-    let inflightWrite: Promise<void> | undefined;
+    const writer = await DatafileWriter.create(tmpPath, { direct: this.directWrites, expectedLength });
     try {
-      const blockSize = CHECKSUM_BLOCK_SIZE;
-      const blockChecksums: number[] = [];
-      let blockCrc = 0;
-      let blockFill = 0;
-      let wholeCrc = 0;
-      let length = 0;
-      let written = 0;
-      let batch: Uint8Array[] = [];
-      let batchBytes = 0;
-
-      const flushBatch = async () => {
-        if (inflightWrite) await inflightWrite;
-        const buffers = batch;
-        const position = written;
-        written += batchBytes;
-        batch = [];
-        batchBytes = 0;
-        inflightWrite = writeFully(handle, buffers, position);
-        // Awaited on the next flush or at the end; this only keeps an early failure from being "unhandled".
-        inflightWrite.catch(() => {});
-      };
-
-      for await (const chunk of body) {
-        length += chunk.length;
-        if (expectedLength !== undefined && length > expectedLength) {
+      const checksums = new BlockChecksums(CHECKSUM_BLOCK_SIZE);
+      await feed((chunk) => {
+        checksums.update(chunk);
+        if (expectedLength !== undefined && checksums.length > expectedLength) {
           throw new BlobStoreError("LengthMismatch", `body is longer than the declared ${expectedLength} bytes`);
         }
-        wholeCrc = crc32c(chunk, wholeCrc);
-        let offset = 0;
-        while (offset < chunk.length) {
-          const take = Math.min(blockSize - blockFill, chunk.length - offset);
-          blockCrc = crc32c(take === chunk.length ? chunk : chunk.subarray(offset, offset + take), blockCrc);
-          blockFill += take;
-          offset += take;
-          if (blockFill === blockSize) {
-            blockChecksums.push(blockCrc >>> 0);
-            blockCrc = 0;
-            blockFill = 0;
-          }
-        }
-        batch.push(chunk);
-        batchBytes += chunk.length;
-        if (batchBytes >= WRITE_BATCH_BYTES) await flushBatch();
-      }
+        return writer.append(chunk);
+      });
+      const { length } = checksums;
       if (expectedLength !== undefined && length !== expectedLength) {
         throw new BlobStoreError("LengthMismatch", `body has ${length} bytes, ${expectedLength} were declared`);
       }
       await beforePublish?.();
-      if (blockFill > 0) blockChecksums.push(blockCrc >>> 0);
-
-      const checksumTable = Buffer.allocUnsafe(4 * blockChecksums.length);
-      for (let i = 0; i < blockChecksums.length; i++) checksumTable.writeUInt32BE(blockChecksums[i]!, 4 * i);
-      batch.push(checksumTable, encodeTail(id, blockSize, length, wholeCrc));
-      await flushBatch();
-      await inflightWrite;
-      await handle.sync();
-      handleOpen = false;
-      await handle.close();
+      const wholeCrc = checksums.wholeCrc();
+      await writer.finish([checksums.table(), encodeTail(id, CHECKSUM_BLOCK_SIZE, length, wholeCrc)]);
 
       await this.ensureFanoutDir(fanoutDir);
       await publishOnce(tmpPath, path, id);
       await fsyncPath(fanoutDir);
       return { length, crc32c: crcHex(wholeCrc) };
     } catch (error) {
-      if (inflightWrite) await inflightWrite.catch(() => {});
-      if (handleOpen) await handle.close().catch(() => {});
+      await writer.abort();
       await unlink(tmpPath).catch(() => {});
       throw error;
     }

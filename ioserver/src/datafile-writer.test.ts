@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DatafileWriter, STAGING_BYTES, supportsDirectWrites } from "./datafile-writer.js";
+
+const MiB = 1024 * 1024;
+
+/** Appends `data` in pieces of `piece` bytes, waiting whenever the writer asks to. */
+async function writeAll(writer: DatafileWriter, data: Buffer, piece: number): Promise<void> {
+  for (let offset = 0; offset < data.length; offset += piece) {
+    const writing = writer.append(data.subarray(offset, offset + piece));
+    if (writing) await writing;
+  }
+}
+
+describe("ioserver: the datafile writer", function () {
+  let dir: string;
+  let direct: boolean;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), "weft-datafile-writer-"));
+    direct = await supportsDirectWrites(dir);
+    // Both paths are tested either way; this only says which one the temp folder's filesystem takes.
+    console.log(`      (the temp folder ${direct ? "takes" : "refuses"} O_DIRECT)`);
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  for (const mode of ["direct", "buffered"] as const) {
+    for (const length of [0, 1, 4095, 4096, STAGING_BYTES - 1, STAGING_BYTES, STAGING_BYTES + 1, 3 * STAGING_BYTES + 4097]) {
+      it(`leaves exactly the bytes and the last pieces in the file, ${mode}, ${length} bytes`, async () => {
+        const path = join(dir, `${mode}-${length}`);
+        const data = randomBytes(length);
+        const last = [randomBytes(4 * 17), randomBytes(300)];
+        const writer = await DatafileWriter.create(path, { direct: mode === "direct" && direct });
+        assert.equal(writer.direct, mode === "direct" && direct);
+        await writeAll(writer, data, 32_771);
+        await writer.finish(last);
+        const file = await readFile(path);
+        assert.equal(file.length, length + 368);
+        assert.ok(file.equals(Buffer.concat([data, ...last])));
+      });
+    }
+  }
+
+  it("writes more datafiles at once than it keeps staging buffers, every one whole", async () => {
+    const files = Array.from({ length: 40 }, (_, index) => ({ path: join(dir, `many-${index}`), data: randomBytes(2 * MiB + index) }));
+    const writers = await Promise.all(files.map(({ path, data }) => DatafileWriter.create(path, { direct, expectedLength: data.length })));
+    if (direct) assert.ok(writers.some((writer) => writer.direct) && writers.some((writer) => !writer.direct), "some direct, the rest buffered");
+    await Promise.all(writers.map(async (writer, index) => {
+      await writeAll(writer, files[index]!.data, 65_536);
+      await writer.finish([]);
+    }));
+    for (const { path, data } of files) assert.ok((await readFile(path)).equals(data));
+  });
+
+  it("gives its staging buffer back when aborted, so later writes still go direct", async () => {
+    for (let round = 0; round < 40; round++) {
+      const writer = await DatafileWriter.create(join(dir, `aborted-${round}`), { direct });
+      await writeAll(writer, randomBytes(MiB + 1), 65_536);
+      await writer.abort();
+    }
+    const path = join(dir, "after-aborts");
+    const data = randomBytes(3 * MiB);
+    const writer = await DatafileWriter.create(path, { direct });
+    assert.equal(writer.direct, direct);
+    await writeAll(writer, data, 65_536);
+    await writer.finish([]);
+    assert.ok((await readFile(path)).equals(data));
+  });
+
+  it("refuses to create a file that exists", async () => {
+    const path = join(dir, "exists");
+    const writer = await DatafileWriter.create(path, { direct });
+    await writer.finish([Buffer.from("first")]);
+    await assert.rejects(DatafileWriter.create(path, { direct }), { code: "EEXIST" });
+    assert.equal((await stat(path)).size, 5);
+  });
+});
