@@ -12,7 +12,7 @@
 //                                verifyRequest ({databaseUrl, accessKey, secretKey}): the least an S3 server
 //                                does, since S3 authenticates every request
 //   disk-sink DIR                PUT writes the body to a new file in DIR and fsyncs it before answering, the way an
-//                                ioserver writes a datafile (ioserver/src/datafile-writer.ts: O_DIRECT from an aligned
+//                                ioserver writes a datafile (ioserver/src/direct-io.ts: O_DIRECT from an aligned
 //                                1 MiB buffer where the filesystem allows it) without its checksums and body tag: an
 //                                ioserver's least work per datafile
 //   striping-relay JSON          PUT passes the body on to six disk sinks as 4+2 streams of 256 KiB units ({sinks,
@@ -29,7 +29,7 @@ import postgres from "postgres";
 import { Pool } from "undici";
 import { StaticCredentialStore, type CredentialStore } from "../gateway/src/auth/credentials.js";
 import { verifyRequest } from "../gateway/src/auth/verify-request.js";
-import { DatafileWriter, supportsDirectWrites } from "../ioserver/src/datafile-writer.js";
+import { DatafileWriter, supportsDirectIo } from "../ioserver/src/direct-io.js";
 import { eachChunk } from "../ioserver/src/each-chunk.js";
 
 const [role, arg] = process.argv.slice(2);
@@ -91,7 +91,7 @@ function minimalGateway(databaseUrl: string, credentials?: CredentialStore) {
 
 function diskSink(dir: string) {
   let next = 0;
-  const direct = supportsDirectWrites(dir);
+  const direct = supportsDirectIo(dir);
   return async (req: IncomingMessage, res: ServerResponse) => {
     const path = join(dir, `sink-${process.pid}-${next++}`);
     const writer = await DatafileWriter.create(path, { direct: await direct, expectedLength: Number(req.headers["content-length"] ?? NaN) || undefined });

@@ -22,7 +22,7 @@ import { Upload } from "@aws-sdk/lib-storage";
 import { request } from "undici";
 import { startLocalCluster, type LocalCluster } from "../cluster/local-cluster.js";
 import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
-import { DatafileWriter, supportsDirectWrites } from "../ioserver/src/datafile-writer.js";
+import { DatafileWriter, supportsDirectIo } from "../ioserver/src/direct-io.js";
 import { DURABILITY_BENCH_ENV, dropCaches, durability, type BenchKit } from "./durability.js";
 import { benchEndpoint } from "./endpoint.js";
 import { agent, block, closedLoop, machineCpu, median, percentile, s3, signed, timed, zeros, type LoopResult } from "./s3-requests.js";
@@ -220,7 +220,7 @@ async function relayCeiling(): Promise<CeilingSample> {
   }
 }
 
-/** Writes `bytes` into a new file at `path` and fsyncs it, the way an ioserver writes a datafile (datafile-writer.ts). */
+/** Writes `bytes` into a new file at `path` and fsyncs it, the way an ioserver writes a datafile (direct-io.ts). */
 async function writeLikeADatafile(path: string, bytes: number, direct: boolean): Promise<void> {
   const writer = await DatafileWriter.create(path, { direct, expectedLength: bytes });
   for (let done = 0; done < bytes; done += MiB) {
@@ -232,7 +232,7 @@ async function writeLikeADatafile(path: string, bytes: number, direct: boolean):
 
 async function diskCeiling(dir: string): Promise<CeilingSample> {
   const path = join(dir, "disk-ceiling");
-  const direct = await supportsDirectWrites(dir);
+  const direct = await supportsDirectIo(dir);
   const sample = await measureCeiling(GiB, () => writeLikeADatafile(path, GiB, direct));
   await rm(path);
   return sample;
@@ -261,7 +261,7 @@ async function diskReadCeiling(dir: string): Promise<CeilingSample> {
  * fsynced, as six ioservers on this disk do. Reported as object MiB/s (1 GiB over the time taken).
  */
 async function parityDiskCeiling(dir: string): Promise<CeilingSample> {
-  const direct = await supportsDirectWrites(dir);
+  const direct = await supportsDirectIo(dir);
   const paths = Array.from({ length: 6 }, (_, index) => join(dir, `parity-ceiling-${index}`));
   const sample = await measureCeiling(GiB, () => Promise.all(paths.map((path) => writeLikeADatafile(path, GiB / 4, direct))));
   await Promise.all(paths.map((path) => rm(path)));

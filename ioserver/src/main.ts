@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   });
   const url = listenerUrl(server);
   process.stdout.write(`${IOSERVER_READY_PREFIX}${JSON.stringify({ url, diskId: identity.diskId })}\n`);
-  logger.info({ url, dir: store.dir, diskId: identity.diskId, claimed: identity.claimed, directWrites: store.directWrites }, "listening");
+  logger.info({ url, dir: store.dir, diskId: identity.diskId, claimed: identity.claimed, directIo: store.directIo }, "listening");
 
   let stopping = false;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -4,6 +4,7 @@ import { Readable } from "node:stream";
 import { crc32c } from "@node-rs/crc32";
 import { wholeCrcOfBlocks } from "./block-checksums.js";
 import { BlobStoreError, type BlobLayout } from "./blob-format.js";
+import { readDirect } from "./direct-io.js";
 import { CHECKSUM_BLOCK_SIZE } from "./protocol.js";
 
 export interface BlobInfo {
@@ -39,6 +40,8 @@ export class OpenBlob implements BlobInfo {
   constructor(
     private readonly source: FileHandle | Buffer,
     private readonly layout: BlobLayout,
+    /** The same file opened with O_DIRECT, for reads of its data (direct-io.ts). */
+    private readonly direct?: FileHandle,
   ) {
     this.length = layout.length;
     this.crc32c = crcHex(layout.wholeCrc);
@@ -47,6 +50,7 @@ export class OpenBlob implements BlobInfo {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.direct?.close();
     if (!Buffer.isBuffer(this.source)) await this.source.close();
   }
 
@@ -102,7 +106,9 @@ export class OpenBlob implements BlobInfo {
       // Each chunk gets a fresh buffer because consumers keep the pushed slices.
       data = Buffer.allocUnsafe(dataEnd - dataStart);
       checksums = Buffer.allocUnsafe(checksumsEnd - checksumsStart);
-      await Promise.all([readFully(this.source, data, dataStart), readFully(this.source, checksums, checksumsStart)]);
+      const source = this.source;
+      const readData = async () => (this.direct && (await readDirect(this.direct, data, dataStart))) || readFully(source, data, dataStart);
+      await Promise.all([readData(), readFully(source, checksums, checksumsStart)]);
     }
     for (let block = 0; block * blockSize < data.length; block++) {
       const blockBytes = data.subarray(block * blockSize, Math.min((block + 1) * blockSize, data.length));

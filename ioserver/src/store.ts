@@ -12,7 +12,7 @@ import { fsyncPath } from "./fsync.js";
 import { assertRecordsId, BlobStoreError, decodeTail, encodeTail, MAX_TAIL_SIZE, TRAILER_SIZE } from "./blob-format.js";
 import { crcHex, OpenBlob, readFully, type BlobInfo } from "./open-blob.js";
 import { BlockChecksums } from "./block-checksums.js";
-import { DatafileWriter, supportsDirectWrites } from "./datafile-writer.js";
+import { DatafileWriter, DIRECT_IO_ALIGNMENT, openForDirectReads, STAGING_BYTES, supportsDirectIo } from "./direct-io.js";
 import type { ChunkTaker } from "./each-chunk.js";
 
 export { BlobStoreError, type BlobStoreErrorCode } from "./blob-format.js";
@@ -77,8 +77,8 @@ export class BlobStore {
   private constructor(
     readonly dir: string,
     readonly diskId: string,
-    /** Whether large datafiles are written with O_DIRECT (datafile-writer.ts): the filesystem takes it. */
-    readonly directWrites: boolean,
+    /** Whether large datafiles are written and read with O_DIRECT (direct-io.ts): the filesystem takes it. */
+    readonly directIo: boolean,
   ) {
     this.blobsDir = join(dir, "blobs");
     this.tmpDir = join(dir, "tmp");
@@ -91,7 +91,7 @@ export class BlobStore {
     for (const name of await readdir(join(dir, "tmp"))) {
       await rm(join(dir, "tmp", name), { force: true, recursive: true });
     }
-    return new BlobStore(dir, await readOrCreateDiskId(dir), await supportsDirectWrites(join(dir, "tmp")));
+    return new BlobStore(dir, await readOrCreateDiskId(dir), await supportsDirectIo(join(dir, "tmp")));
   }
 
   private pathOf(id: string): { fanoutDir: string; path: string } {
@@ -117,7 +117,7 @@ export class BlobStore {
     // Refused before a byte of the body is read; publishOnce settles a race with another write of the id.
     if (await exists(path)) throw alreadyExists(id);
     const tmpPath = join(this.tmpDir, `${id}.${randomUUID()}`);
-    const writer = await DatafileWriter.create(tmpPath, { direct: this.directWrites, expectedLength });
+    const writer = await DatafileWriter.create(tmpPath, { direct: this.directIo, expectedLength });
     try {
       const checksums = new BlockChecksums(CHECKSUM_BLOCK_SIZE);
       await feed((chunk) => {
@@ -181,7 +181,11 @@ export class BlobStore {
       await readFully(handle, tail, size - tail.length);
       const layout = decodeTail(tail, size);
       assertRecordsId(layout, id);
-      return new OpenBlob(handle, layout);
+      // The same file opened again for direct reads of its data: through /proc, not by name, which a delete may
+      // already have removed.
+      const directReads = this.directIo && layout.length >= STAGING_BYTES && layout.blockSize % DIRECT_IO_ALIGNMENT === 0;
+      const direct = directReads ? await openForDirectReads(`/proc/self/fd/${handle.fd}`) : undefined;
+      return new OpenBlob(handle, layout, direct);
     } catch (error) {
       if (handleOpen) await handle.close();
       throw error;

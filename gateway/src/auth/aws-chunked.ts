@@ -81,19 +81,29 @@ export class AwsChunkedDecoder extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     try {
       this.decode(chunk);
-      callback();
     } catch (error) {
       callback(error as Error);
+      return;
     }
+    const waiting = this.integrity.ready();
+    if (waiting) waiting.then(() => callback(), callback);
+    else callback();
   }
 
   override _flush(callback: TransformCallback): void {
+    let finished: Promise<void>;
     try {
-      this.finish();
-      callback();
+      finished = this.finish();
     } catch (error) {
       callback(error as Error);
+      return;
     }
+    finished.then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.integrity.discard();
+    callback(error);
   }
 
   private decode(input: Buffer): void {
@@ -236,7 +246,7 @@ export class AwsChunkedDecoder extends Transform {
     return this.trailers.length > 0 || this.trailerSignature !== undefined;
   }
 
-  private finish(): void {
+  private finish(): Promise<void> {
     // Tolerated endings seen in the wild: no CRLF after the final size line, no blank line after the trailers.
     if (this.pendingLineBytes > 0 && (this.state === "size-line" || this.state === "trailer-line")) {
       const line = this.takeLine(Buffer.alloc(0));
@@ -247,7 +257,7 @@ export class AwsChunkedDecoder extends Transform {
       throw framingError("The request body terminated unexpectedly");
     }
     if (this.signing && this.trailersAllowed) this.verifyTrailerSignature(this.signing);
-    this.integrity.finish(new Map(this.trailers));
+    return this.integrity.finish(new Map(this.trailers));
   }
 
   private verifyTrailerSignature(signing: ChunkSigningContext): void {

@@ -10,6 +10,7 @@ import {
   type IncrementalChecksum,
 } from "../s3/checksums.js";
 import { S3Error } from "../s3/errors.js";
+import { streamingMd5, type StreamingMd5 } from "./md5-in-background.js";
 
 export type ChecksumSource =
   | { algorithm: ChecksumAlgorithm; location: "header"; value: string; mismatchHint?: string }
@@ -40,7 +41,7 @@ export interface PayloadDigests {
 }
 
 export class PayloadIntegrity {
-  private readonly md5: Hash = createHash("md5");
+  private readonly md5: StreamingMd5;
   private readonly sha256: Hash | undefined;
   private readonly checksum: IncrementalChecksum | undefined;
   private readonly extraChecksum: IncrementalChecksum | undefined;
@@ -48,6 +49,7 @@ export class PayloadIntegrity {
   private result: PayloadDigests | undefined;
 
   constructor(private readonly options: PayloadIntegrityOptions) {
+    this.md5 = streamingMd5(options.declaredLength);
     this.sha256 = options.sha256Hex !== undefined ? createHash("sha256") : undefined;
     this.checksum = options.checksum ? createChecksum(options.checksum.algorithm) : undefined;
     const extra = options.computeChecksum;
@@ -66,8 +68,21 @@ export class PayloadIntegrity {
     this.extraChecksum?.update(chunk);
   }
 
+  /**
+   * Pending while the background MD5 holds as many of this body's bytes as it may: the stream that calls update()
+   * waits for it before taking more.
+   */
+  ready(): Promise<void> | undefined {
+    return this.md5.ready();
+  }
+
+  /** The body failed or was abandoned: frees the background MD5. */
+  discard(): void {
+    this.md5.discard();
+  }
+
   /** Runs the end-of-body checks; `trailers` maps lowercase trailer names to trimmed values. */
-  finish(trailers: ReadonlyMap<string, string>): void {
+  async finish(trailers: ReadonlyMap<string, string>): Promise<void> {
     const declared = this.options.declaredLength;
     if (declared !== undefined && this.size !== declared) {
       throw new S3Error("IncompleteBody", `You did not provide the number of bytes specified by the ${this.lengthHeader()} HTTP header.`, {
@@ -82,7 +97,7 @@ export class PayloadIntegrity {
         });
       }
     }
-    const md5 = this.md5.digest();
+    const md5 = await this.md5.digest();
     const expectedMd5 = this.options.contentMd5Base64;
     if (expectedMd5 !== undefined && md5.toString("base64") !== expectedMd5) {
       throw new S3Error("BadDigest", "The Content-MD5 you specified did not match what we received.", {

@@ -224,16 +224,19 @@ class PlainBodyVerifier extends Transform {
       callback(error as Error);
       return;
     }
-    callback(null, chunk);
+    this.push(chunk);
+    const waiting = this.integrity.ready();
+    if (waiting) waiting.then(() => callback(), callback);
+    else callback();
   }
 
   override _flush(callback: TransformCallback): void {
-    try {
-      this.integrity.finish(new Map());
-      callback();
-    } catch (error) {
-      callback(error as Error);
-    }
+    this.integrity.finish(new Map()).then(() => callback(), callback);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.integrity.discard();
+    callback(error);
   }
 }
 

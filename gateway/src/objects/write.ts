@@ -5,10 +5,10 @@
 // datafiles become garbage and whatever was there before stays intact. The body is a request body verified by auth,
 // or (copies) bytes read back from stored objects, wrapped by copiedBody. An encrypted part is sealed on its way to the
 // striper (sealedBody), and an encrypted object is never inline: see docs/architecture.md, Encryption at rest.
-import { createHash } from "node:crypto";
 import { Transform, pipeline, type Readable, type TransformCallback } from "node:stream";
 import type { CommitVersion, CommittedVersion, MetaStore, WritePrecondition } from "../../../meta/src/store.js";
 import type { Bucket, DatafileRef, MultipartUpload, ObjectAccess, ObjectHeaders, ObjectLockRequest } from "../../../meta/src/types.js";
+import { streamingMd5 } from "../auth/md5-in-background.js";
 import type { VerifiedBody } from "../auth/verify-request.js";
 import { chooseLayout, datafileLength, type StripeLayout } from "../data/layout.js";
 import { placeSlots } from "../data/placement.js";
@@ -220,7 +220,7 @@ async function readInline(body: VerifiedBody, size: number): Promise<StoredPart 
  * A short or long source fails the stream; destroying the returned stream destroys the source too.
  */
 export function copiedBody(source: Readable, size: number, checksumAlgorithm?: ChecksumAlgorithm): VerifiedBody {
-  const md5 = createHash("md5");
+  const md5 = streamingMd5(size);
   const checksum = checksumAlgorithm ? createChecksum(checksumAlgorithm) : undefined;
   let seen = 0;
   let digests: ReturnType<VerifiedBody["digests"]> | undefined;
@@ -230,16 +230,25 @@ export function copiedBody(source: Readable, size: number, checksumAlgorithm?: C
       if (seen > size) return callback(new Error(`copy source yielded more than its ${size} bytes`));
       md5.update(chunk);
       checksum?.update(chunk);
-      callback(null, chunk);
+      this.push(chunk);
+      const waiting = md5.ready();
+      if (waiting) waiting.then(() => callback(), callback);
+      else callback();
     },
     flush(callback: TransformCallback) {
       if (seen !== size) return callback(new Error(`copy source yielded ${seen} of its ${size} bytes`));
-      digests = {
-        md5Hex: md5.digest("hex"),
-        size,
-        checksum: checksum && checksumAlgorithm ? { algorithm: checksumAlgorithm, base64: checksum.digestBase64() } : undefined,
-      };
-      callback();
+      md5.digest().then((digest) => {
+        digests = {
+          md5Hex: digest.toString("hex"),
+          size,
+          checksum: checksum && checksumAlgorithm ? { algorithm: checksumAlgorithm, base64: checksum.digestBase64() } : undefined,
+        };
+        callback();
+      }, callback);
+    },
+    destroy(error, callback) {
+      md5.discard();
+      callback(error);
     },
   });
   pipeline(source, hasher, () => {}); // errors surface through `hasher`, which storePart reads

@@ -1,28 +1,31 @@
-// How a datafile's bytes reach its file: the one byte-moving loop between an ioserver's socket and its disk.
+// How datafile bytes move between an ioserver and its disk: the byte-moving loops of the write path, and the disk
+// reads of large datafiles.
 //
-// A large datafile is written with O_DIRECT, from a page-aligned staging buffer the received chunks are copied into:
-// the disk reads the bytes straight from that buffer, and the page cache is never filled with them. Buffered writes
-// cost every byte a kernel copy into a freshly allocated page cache page and, at fsync, the work of writing those
-// pages back; on the development machine that copy was most of an ioserver's CPU on a large PUT (~9 of its ~11 s per
-// GB of object, where its whole user-space work took ~2), and a buffer that is reused costs none of it
-// (docs/performance.md, Direct writes). MinIO writes its erasure-coded shards the same way.
+// Large datafiles are written and read with O_DIRECT, through page-aligned staging buffers: the disk reads the bytes
+// straight from such a buffer, or writes them straight into it, and the page cache never holds them. Buffered I/O
+// costs every byte a kernel copy into or out of a freshly allocated page-cache page and, for writes, the work of
+// writing those pages back at fsync; on the development machine that was most of an ioserver's CPU on a large PUT
+// (~9 of its ~11 s per GB of object) and two thirds of it on a large GET of data not cached, where a buffer that is
+// reused costs none of it (docs/performance.md, Direct I/O). MinIO writes its erasure-coded shards the same way.
 //
-// Direct I/O wants the buffer's address, the file offset and the length in multiples of the block size: every write is
-// of whole 4 KiB pages, the last one padded with zeros, and the file is cut back to its true length before the fsync
-// that publishes it. Staging buffers come from one WebAssembly.Memory, whose memory is page-aligned, where a Buffer's
-// is not.
+// Direct I/O wants the buffer's address, the file offset and the length in multiples of the block size. Every write
+// is of whole 4 KiB pages, the last one padded with zeros, and the file is cut back to its true length before the
+// fsync that publishes it; every read is of whole pages from a page boundary (a datafile's data starts at offset 0 and
+// is read in whole checksum blocks), copied out of the staging buffer. Staging buffers come from one
+// WebAssembly.Memory, whose memory is page-aligned, where a Buffer's is not.
 //
-// Small datafiles (below one staging buffer), writes that find every staging buffer taken, and disks whose filesystem
-// refuses O_DIRECT (tmpfs before Linux 6.6, some network and FUSE filesystems) take the buffered path: the received chunks gathered into writev calls of about the same
-// size, with no copy.
+// Small datafiles (below one staging buffer), transfers that find every staging buffer taken, and disks whose
+// filesystem refuses O_DIRECT (tmpfs before Linux 6.6, some network and FUSE filesystems) take the buffered path:
+// writes gather the received chunks into writev calls of about the same size, with no copy.
 import { constants } from "node:fs";
 import { open, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
+import { BlobStoreError } from "./blob-format.js";
 
 export const STAGING_BYTES = 1024 * 1024;
 /** Direct I/O alignment: 4 KiB covers disks with 512-byte and 4 KiB logical blocks. */
-const ALIGNMENT = 4096;
-/** Staging buffers an ioserver keeps: concurrent large writes beyond this many are written buffered. */
+export const DIRECT_IO_ALIGNMENT = 4096;
+/** Staging buffers an ioserver keeps: concurrent large transfers beyond this many go buffered. */
 const STAGING_BUFFERS = 32;
 const WASM_PAGE = 64 * 1024;
 
@@ -48,18 +51,19 @@ class StagingBuffers {
 const stagingBuffers = new StagingBuffers();
 
 /**
- * Whether files in `dir` can be written with O_DIRECT: some filesystems refuse it at open, others only at the first
- * write, so the probe writes one aligned page.
+ * Whether files in `dir` can be written and read with O_DIRECT: some filesystems refuse it at open, others only at
+ * the first transfer, so the probe writes one aligned page and reads it back.
  */
-export async function supportsDirectWrites(dir: string): Promise<boolean> {
+export async function supportsDirectIo(dir: string): Promise<boolean> {
   const path = join(dir, `direct-io-probe-${process.pid}`);
   const staging = stagingBuffers.take();
   if (!staging) return false;
   let handle: FileHandle | undefined;
   try {
-    handle = await open(path, CREATE_NEW | constants.O_DIRECT);
-    const { bytesWritten } = await handle.write(staging, 0, ALIGNMENT, 0);
-    return bytesWritten === ALIGNMENT;
+    handle = await open(path, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_DIRECT);
+    const { bytesWritten } = await handle.write(staging, 0, DIRECT_IO_ALIGNMENT, 0);
+    const { bytesRead } = await handle.read(staging, 0, DIRECT_IO_ALIGNMENT, 0);
+    return bytesWritten === DIRECT_IO_ALIGNMENT && bytesRead === DIRECT_IO_ALIGNMENT;
   } catch {
     return false;
   } finally {
@@ -158,7 +162,7 @@ export class DatafileWriter {
     const position = this.position;
     let write: Promise<void>;
     if (this.staging) {
-      const padded = Math.ceil(bytes / ALIGNMENT) * ALIGNMENT;
+      const padded = Math.ceil(bytes / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT;
       this.moveInto(this.staging, bytes);
       this.staging.fill(0, bytes, padded);
       write = writeWhole(this.handle, this.staging.subarray(0, padded), position);
@@ -210,5 +214,40 @@ async function writeFully(handle: FileHandle, buffers: Uint8Array[], position: n
   while (done < rest.length) {
     ({ bytesWritten } = await handle.write(rest, done, rest.length - done, position + bytesWritten + done));
     done += bytesWritten;
+  }
+}
+
+/** Opens a datafile for direct reads (readDirect); undefined when the filesystem refuses. */
+export async function openForDirectReads(path: string): Promise<FileHandle | undefined> {
+  try {
+    return await open(path, constants.O_RDONLY | constants.O_DIRECT);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Fills `target` with the file's bytes from `position` (a multiple of 4 KiB) through a staging buffer, in reads of
+ * whole pages. False, with nothing read, when every staging buffer is taken: the caller reads buffered then. The file
+ * must have bytes up to the end of the last page read or end within it (a datafile's checksums and trailer follow
+ * its data).
+ */
+export async function readDirect(handle: FileHandle, target: Buffer, position: number): Promise<boolean> {
+  if (position % DIRECT_IO_ALIGNMENT !== 0) throw new RangeError(`direct read at ${position}, not a multiple of ${DIRECT_IO_ALIGNMENT}`);
+  const staging = stagingBuffers.take();
+  if (!staging) return false;
+  try {
+    for (let done = 0; done < target.length; ) {
+      const wanted = Math.min(STAGING_BYTES, Math.ceil((target.length - done) / DIRECT_IO_ALIGNMENT) * DIRECT_IO_ALIGNMENT);
+      const { bytesRead } = await handle.read(staging, 0, wanted, position + done);
+      const useful = Math.min(bytesRead, target.length - done);
+      // Only the file's end reads short: what is missing is not there.
+      if (bytesRead < wanted && done + useful < target.length) throw new BlobStoreError("ChecksumMismatch", "blob file is shorter than its trailer says");
+      staging.copy(target, done, 0, useful);
+      done += useful;
+    }
+    return true;
+  } finally {
+    stagingBuffers.give(staging);
   }
 }

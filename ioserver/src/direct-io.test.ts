@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DatafileWriter, STAGING_BYTES, supportsDirectWrites } from "./datafile-writer.js";
+import { open } from "node:fs/promises";
+import { DatafileWriter, openForDirectReads, readDirect, STAGING_BYTES, supportsDirectIo } from "./direct-io.js";
 
 const MiB = 1024 * 1024;
 
@@ -15,12 +16,12 @@ async function writeAll(writer: DatafileWriter, data: Buffer, piece: number): Pr
   }
 }
 
-describe("ioserver: the datafile writer", function () {
+describe("ioserver: direct I/O", function () {
   let dir: string;
   let direct: boolean;
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "weft-datafile-writer-"));
-    direct = await supportsDirectWrites(dir);
+    dir = await mkdtemp(join(tmpdir(), "weft-direct-io-"));
+    direct = await supportsDirectIo(dir);
     // Both paths are tested either way; this only says which one the temp folder's filesystem takes.
     console.log(`      (the temp folder ${direct ? "takes" : "refuses"} O_DIRECT)`);
   });
@@ -75,5 +76,44 @@ describe("ioserver: the datafile writer", function () {
     await writer.finish([Buffer.from("first")]);
     await assert.rejects(DatafileWriter.create(path, { direct }), { code: "EEXIST" });
     assert.equal((await stat(path)).size, 5);
+  });
+
+  it("reads whole pages from a page boundary, to the file's unaligned end, through a staging buffer", async function () {
+    if (!direct) {
+      console.log("      (skipped: the temp folder's filesystem refuses O_DIRECT, so there is no direct read to check)");
+      this.skip();
+    }
+    const path = join(dir, "to-read");
+    const data = randomBytes(3 * MiB + 1234);
+    const writer = await DatafileWriter.create(path, { direct });
+    await writeAll(writer, data, 65_536);
+    await writer.finish([]);
+    const handle = (await openForDirectReads(path))!;
+    try {
+      for (const [position, length] of [[0, 100], [0, 2 * MiB + 5], [65_536, MiB], [3 * MiB, 1234], [4096, data.length - 4096]] as const) {
+        const target = Buffer.alloc(length);
+        assert.equal(await readDirect(handle, target, position), true);
+        assert.ok(target.equals(data.subarray(position, position + length)), `${length} bytes at ${position}`);
+      }
+      await assert.rejects(readDirect(handle, Buffer.alloc(5000), 3 * MiB), { code: "ChecksumMismatch" });
+      await assert.rejects(readDirect(handle, Buffer.alloc(10), 100), RangeError);
+    } finally {
+      await handle.close();
+    }
+  });
+
+  it("leaves a read to the caller when every staging buffer is taken", async function () {
+    if (!direct) this.skip(); // reported by the test above
+    const holders = await Promise.all(Array.from({ length: 32 }, (_, index) => DatafileWriter.create(join(dir, `holder-${index}`), { direct })));
+    const path = join(dir, "unread");
+    const handle = await open(path, "w+");
+    try {
+      await handle.write(randomBytes(8192), 0, 8192, 0);
+      assert.ok(holders.every((writer) => writer.direct));
+      assert.equal(await readDirect(handle, Buffer.alloc(4096), 0), false);
+    } finally {
+      await handle.close();
+      await Promise.all(holders.map((writer) => writer.abort()));
+    }
   });
 });
