@@ -1,9 +1,12 @@
 // `npm run bench -- --endpoint URL --access-key ID --secret-key SECRET [--region R]`: the same large-object and
 // small-object measurements against any S3 endpoint (Weft started by hand, MinIO, Ceph RGW...), so that servers
-// started on one machine can be compared in one window with one client. Only what a client can see is measured:
-// rates and latencies; server CPU needs the server's own processes (the local-cluster bench has them).
+// started on one machine can be compared in one window with one client. It measures rates and latencies, and for the
+// large PUTs the whole machine's CPU per GB of object (client included); with `--server-processes a,b,...` also the
+// CPU of the processes whose command line contains one of those words (the server's own: `radosgw,ceph-osd,ceph-mon,
+// ceph-mgr` for Ceph, `dist/gateway,dist/ioserver,postgres` for Weft started by `npm start`).
 import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { block, closedLoop, median, percentile, s3, timed, zeros, type S3Target } from "./s3-requests.js";
+import { readdir, readFile } from "node:fs/promises";
+import { block, closedLoop, cpuSeconds, machineCpu, median, percentile, s3, timed, zeros, type S3Target } from "./s3-requests.js";
 
 const MiB = 1024 * 1024;
 const SMALL_CONCURRENCY = 16;
@@ -27,25 +30,48 @@ function sizeLabel(bytes: number): string {
   return bytes >= 1024 * MiB ? `${bytes / (1024 * MiB)} GiB` : bytes >= MiB ? `${bytes / MiB} MiB` : `${bytes / 1024} KiB`;
 }
 
-export async function benchEndpoint(target: S3Target, sizes: EndpointBenchSizes): Promise<void> {
+/** CPU seconds of every process (not this one) whose command line contains one of `words`. */
+async function serverCpu(words: string[]): Promise<number> {
+  let total = 0;
+  for (const name of await readdir("/proc")) {
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const cmdline = (await readFile(`/proc/${name}/cmdline`, "utf8").catch(() => "")).replaceAll("\0", " ");
+    if (words.some((word) => cmdline.includes(word))) total += await cpuSeconds(Number(name));
+  }
+  return total;
+}
+
+/** Runs `put`, which writes `bytes` of object, and adds its rate and CPU per GB (machine, and server when named). */
+async function measurePut(bytes: number, put: () => Promise<unknown>, into: { rates: number[]; machine: number[]; server: number[] }, words: string[]) {
+  const [machineBefore, serverBefore] = [await machineCpu(), words.length > 0 ? await serverCpu(words) : 0];
+  into.rates.push(bytes / MiB / (await timed(put)));
+  into.machine.push(((await machineCpu()).busy - machineBefore.busy) / (bytes / 1e9));
+  if (words.length > 0) into.server.push(((await serverCpu(words)) - serverBefore) / (bytes / 1e9));
+}
+
+export async function benchEndpoint(target: S3Target, sizes: EndpointBenchSizes, serverProcesses: string[] = []): Promise<void> {
   const bucket = `weft-bench-${Date.now().toString(36)}`;
   console.log(`Endpoint ${target.endpoint}, bucket ${bucket} (removed at the end)`);
   await s3(target, "PUT", `/${bucket}`);
   try {
     const { largeBytes, smallBytes } = sizes;
     const quarter = Math.floor(largeBytes / LARGE_STREAMS);
-    const rates = { put: [] as number[], get: [] as number[], putMany: [] as number[], getMany: [] as number[] };
+    const put = { rates: [] as number[], machine: [] as number[], server: [] as number[] };
+    const putMany = { rates: [] as number[], machine: [] as number[], server: [] as number[] };
+    const rates = { get: [] as number[], getMany: [] as number[] };
     for (let run = 0; run < sizes.runs; run++) {
-      rates.put.push(largeBytes / MiB / (await timed(() => s3(target, "PUT", `/${bucket}/large`, zeros(largeBytes), largeBytes))));
+      await measurePut(largeBytes, () => s3(target, "PUT", `/${bucket}/large`, zeros(largeBytes), largeBytes), put, serverProcesses);
       rates.get.push(largeBytes / MiB / (await timed(() => s3(target, "GET", `/${bucket}/large`))));
       const streams = Array.from({ length: LARGE_STREAMS }, (_, index) => `/${bucket}/large-${index}`);
-      rates.putMany.push((quarter * LARGE_STREAMS) / MiB / (await timed(() => Promise.all(streams.map((path) => s3(target, "PUT", path, zeros(quarter), quarter))))));
+      await measurePut(quarter * LARGE_STREAMS, () => Promise.all(streams.map((path) => s3(target, "PUT", path, zeros(quarter), quarter))), putMany, serverProcesses);
       rates.getMany.push((quarter * LARGE_STREAMS) / MiB / (await timed(() => Promise.all(streams.map((path) => s3(target, "GET", path))))));
     }
+    const cpuNote = (measured: typeof put) =>
+      `machine CPU ${median(measured.machine).toFixed(2)} s/GB` + (measured.server.length > 0 ? `, server processes ${median(measured.server).toFixed(2)} s/GB` : "");
     console.log("Large objects");
-    line(`PUT ${sizeLabel(largeBytes)}, one stream`, rates.put, "MiB/s");
+    line(`PUT ${sizeLabel(largeBytes)}, one stream`, put.rates, "MiB/s", cpuNote(put));
     line(`GET ${sizeLabel(largeBytes)}, one stream`, rates.get, "MiB/s");
-    line(`PUT ${LARGE_STREAMS} × ${sizeLabel(quarter)} at once`, rates.putMany, "MiB/s");
+    line(`PUT ${LARGE_STREAMS} × ${sizeLabel(quarter)} at once`, putMany.rates, "MiB/s", cpuNote(putMany));
     line(`GET ${LARGE_STREAMS} × ${sizeLabel(quarter)} at once`, rates.getMany, "MiB/s");
 
     console.log(`Small objects (${sizeLabel(smallBytes)}), concurrency ${SMALL_CONCURRENCY}`);

@@ -8,7 +8,7 @@
 //   npm run bench -- --only small,listing  just these sections (large, small, listing, degraded, durability, memory)
 //   npm run bench -- --small-size 16K --inline 0   small objects of another size, and another inline threshold
 //   npm run bench -- --small-size 16K --replicate 0   ... and another replication threshold (0: stripe them 4+2)
-//   npm run bench -- --endpoint URL --access-key ID --secret-key SECRET [--region R]
+//   npm run bench -- --endpoint URL --access-key ID --secret-key SECRET [--region R] [--server-processes a,b]
 //                                       large and small objects against any S3 endpoint (bench/endpoint.ts)
 import postgres from "postgres";
 import { createHash } from "node:crypto";
@@ -25,7 +25,7 @@ import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
 import { DatafileWriter, supportsDirectIo } from "../ioserver/src/direct-io.js";
 import { DURABILITY_BENCH_ENV, dropCaches, durability, type BenchKit } from "./durability.js";
 import { benchEndpoint } from "./endpoint.js";
-import { agent, block, closedLoop, machineCpu, median, percentile, s3, signed, timed, zeros, type LoopResult } from "./s3-requests.js";
+import { agent, block, closedLoop, cpuSeconds, machineCpu, median, percentile, s3, signed, timed, zeros, type LoopResult } from "./s3-requests.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -80,15 +80,6 @@ function fmt(value: number): string {
 }
 
 // ---------------------------------------------------------------- process accounting
-
-async function cpuSeconds(pid: number): Promise<number> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function childrenOf(pid: number): Promise<number[]> {
   const children: number[] = [];
@@ -747,7 +738,8 @@ if (endpoint !== undefined) {
   if (!accessKey || !secretKey) throw new Error("--endpoint needs --access-key and --secret-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
   const target = { endpoint: endpoint.replace(/\/$/, ""), region: option("--region") ?? "us-east-1", accessKey, secretKey };
   try {
-    await benchEndpoint(target, { runs: RUNS, largeBytes: LARGE, smallBytes: SMALL_SIZE, smallSeconds: SMALL_SECONDS });
+    const serverProcesses = option("--server-processes")?.split(",").filter((name) => name !== "") ?? [];
+    await benchEndpoint(target, { runs: RUNS, largeBytes: LARGE, smallBytes: SMALL_SIZE, smallSeconds: SMALL_SECONDS }, serverProcesses);
   } finally {
     await agent.close();
   }

@@ -24,6 +24,16 @@ export async function machineCpu(): Promise<{ busy: number; idle: number }> {
 }
 
 
+/** A process's CPU time in seconds (user + system, all its threads); 0 once it has gone. */
+export async function cpuSeconds(pid: number): Promise<number> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, "utf8")).split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 export const agent = new Agent({ connections: 64, pipelining: 1, bodyTimeout: 0, headersTimeout: 0 });
 
 export function signed(cluster: S3Target, method: string, path: string, headers: Record<string, string> = {}) {
