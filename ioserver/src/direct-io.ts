@@ -37,7 +37,8 @@ class StagingBuffers {
 
   take(): Buffer | undefined {
     if (!this.free) {
-      const memory = new WebAssembly.Memory({ initial: (STAGING_BUFFERS * STAGING_BYTES) / WASM_PAGE, maximum: (STAGING_BUFFERS * STAGING_BYTES) / WASM_PAGE });
+      const pages = (STAGING_BUFFERS * STAGING_BYTES) / WASM_PAGE;
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
       this.free = Array.from({ length: STAGING_BUFFERS }, (_, index) => Buffer.from(memory.buffer, index * STAGING_BYTES, STAGING_BYTES));
     }
     return this.free.pop();
