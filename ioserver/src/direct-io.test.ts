@@ -79,6 +79,7 @@ describe("ioserver: direct I/O", function () {
   });
 
   it("reads whole pages from a page boundary, to the file's unaligned end, through a staging buffer", async function () {
+    // Only a filesystem that refuses O_DIRECT (tmpfs before Linux 6.6) skips this: there is no direct read to check.
     if (!direct) {
       console.log("      (skipped: the temp folder's filesystem refuses O_DIRECT, so there is no direct read to check)");
       this.skip();
