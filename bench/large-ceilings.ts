@@ -9,7 +9,7 @@ import { request } from "undici";
 import { DatafileWriter, supportsDirectIo } from "../ioserver/src/direct-io.js";
 import { NODE_FLAGS, withMallocTunables } from "../ioserver/src/spawn.js";
 import { dropCaches } from "./durability.js";
-import { agent, block, machineCpu, zeros } from "./s3-requests.js";
+import { agent, block, cpuSeconds, machineCpu, zeros } from "./s3-requests.js";
 
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
@@ -19,6 +19,8 @@ export interface CeilingSample {
   rate: number;
   cpuPerGiB: number;
   busyShare: number;
+  /** CPU seconds per GB (10^9 bytes) of object of the stand-in servers alone, as the cluster's figures count it. */
+  serverCpuPerGB?: number;
 }
 
 /**
@@ -26,14 +28,18 @@ export interface CeilingSample {
  * started before and stopped after it): an object path that needs more CPU per GiB than two cores give per second
  * cannot reach the rate, whatever its design.
  */
-export async function measureCeiling(bytes: number, run: () => Promise<unknown>): Promise<CeilingSample> {
+export async function measureCeiling(bytes: number, run: () => Promise<unknown>, serverPids: number[] = []): Promise<CeilingSample> {
+  const serverCpu = async () => (await Promise.all(serverPids.map(cpuSeconds))).reduce((a, b) => a + b, 0);
+  const serversBefore = await serverCpu();
   const before = await machineCpu();
   const started = performance.now();
   await run();
   const seconds = (performance.now() - started) / 1000;
   const after = await machineCpu();
   const busy = after.busy - before.busy;
-  return { rate: bytes / MiB / seconds, cpuPerGiB: busy / (bytes / GiB), busyShare: busy / (busy + after.idle - before.idle) };
+  const sample: CeilingSample = { rate: bytes / MiB / seconds, cpuPerGiB: busy / (bytes / GiB), busyShare: busy / (busy + after.idle - before.idle) };
+  if (serverPids.length > 0) sample.serverCpuPerGB = ((await serverCpu()) - serversBefore) / (bytes / 1e9);
+  return sample;
 }
 
 export async function md5Ceiling(): Promise<CeilingSample> {
@@ -45,7 +51,7 @@ export async function md5Ceiling(): Promise<CeilingSample> {
 }
 
 /** Starts a stand-in server of bench/ceiling-servers.ts in its own process, tuned as the gateway and ioservers are. */
-export async function startCeilingServer(role: string, arg: string): Promise<{ url: string; stop: () => void }> {
+export async function startCeilingServer(role: string, arg: string): Promise<{ url: string; pid: number; stop: () => void }> {
   const child = fork(new URL("./ceiling-servers.ts", import.meta.url).pathname, [role, arg], {
     execArgv: [...NODE_FLAGS, "--import", "tsx"],
     env: withMallocTunables(process.env),
@@ -54,7 +60,7 @@ export async function startCeilingServer(role: string, arg: string): Promise<{ u
     child.once("message", (message) => resolve(message as number));
     child.once("exit", (code) => reject(new Error(`ceiling server ${role} exited with ${code}`)));
   });
-  return { url: `http://127.0.0.1:${port}`, stop: () => child.kill() };
+  return { url: `http://127.0.0.1:${port}`, pid: child.pid!, stop: () => child.kill() };
 }
 
 export async function loopbackCeiling(): Promise<CeilingSample> {
@@ -149,11 +155,16 @@ export async function stripingPutCeiling(dir: string, md5: boolean): Promise<Cei
   const sinks = await Promise.all(Array.from({ length: 6 }, () => startCeilingServer("disk-sink", sinkDir)));
   const relay = await startCeilingServer("striping-relay", JSON.stringify({ sinks: sinks.map((sink) => sink.url), md5 }));
   try {
-    return await measureCeiling(GiB, async () => {
-      const response = await request(`${relay.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
-      await response.body.text();
-      if (response.statusCode !== 200) throw new Error(`striping relay answered ${response.statusCode}`);
-    });
+    const servers = [relay.pid, ...sinks.map((sink) => sink.pid)];
+    return await measureCeiling(
+      GiB,
+      async () => {
+        const response = await request(`${relay.url}/`, { method: "PUT", body: zeros(GiB) as never, headers: { "content-length": String(GiB) }, dispatcher: agent });
+        await response.body.text();
+        if (response.statusCode !== 200) throw new Error(`striping relay answered ${response.statusCode}`);
+      },
+      servers,
+    );
   } finally {
     relay.stop();
     for (const sink of sinks) sink.stop();

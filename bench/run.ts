@@ -166,7 +166,7 @@ async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Re
     note: `${((median(put) / ceilings.stripedPutMd5) * 100).toFixed(0)}% of the striping relay with MD5, ${((median(put) / ceilings.parityDisk) * 100).toFixed(0)}% of the 4+2 disk`,
   });
   record("large", `GET ${size}, one stream`, get, "MiB/s", { ceiling: "loopback", ratio: median(get) / ceilings.loopback, note: ofRelay(get, ceilings) });
-  printCpu("PUT", cpuPut, LARGE);
+  printCpu("PUT", cpuPut, LARGE, ceilings);
   printCpu("GET", cpuGet, LARGE);
 
   // The same objects encrypted at rest (SSE-S3: sealed in the gateway before striping, opened after reading).
@@ -224,7 +224,7 @@ async function largeObjects(cluster: LocalCluster, dataDir: string, ceilings: Re
   const together = `${parallel} × ${each / MiB} MiB at once`;
   record("large", `PUT ${together}`, putAll, "MiB/s", { ceiling: "striping relay", ratio: median(putAll) / ceilings.stripedPut });
   record("large", `GET ${together}`, getAll, "MiB/s", { ceiling: "loopback", ratio: median(getAll) / ceilings.loopback });
-  printCpu(`PUT ${together}`, cpuPutAll, parallel * each);
+  printCpu(`PUT ${together}`, cpuPutAll, parallel * each, ceilings);
 }
 
 function diff(a: CpuSnapshot, b: CpuSnapshot): CpuSnapshot {
@@ -236,12 +236,17 @@ function ofRelay(samples: number[], ceilings: Record<string, number>): string {
   return `${((median(samples) / ceilings.relay) * 100).toFixed(0)}% of the two-hop relay`;
 }
 
-function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number): void {
+/** With `floor` (a PUT's), the all-servers line also says how it compares with the striping relay's own servers. */
+function printCpu(what: string, snapshots: CpuSnapshot[], bytes: number, floor?: Record<string, number>): void {
   const perGB = (pick: (s: CpuSnapshot) => number) => snapshots.map((s) => pick(s) / (bytes / 1e9));
   record("cpu", `${what} CPU s/GB gateway`, perGB((s) => s.gateway), "s/GB");
   record("cpu", `${what} CPU s/GB ioservers (all six)`, perGB((s) => s.ioservers), "s/GB");
   record("cpu", `${what} CPU s/GB PostgreSQL`, perGB((s) => s.postgres), "s/GB");
-  record("cpu", `${what} CPU s/GB all servers`, perGB((s) => s.gateway + s.ioservers + s.postgres), "s/GB");
+  const all = perGB((s) => s.gateway + s.ioservers + s.postgres);
+  const note = floor
+    ? `the striping relay's servers: ${floor.stripedPutServers.toFixed(2)} without MD5, ${floor.stripedPutMd5Servers.toFixed(2)} with it`
+    : undefined;
+  record("cpu", `${what} CPU s/GB all servers`, all, "s/GB", { note });
 }
 
 /** Runs `op` in `concurrency` closed loops for `seconds`; ops/s and sorted latencies (ms). */
@@ -614,9 +619,11 @@ try {
     const rates = samples.map((sample) => sample.rate);
     const cpu = median(samples.map((sample) => sample.cpuPerGiB));
     const busy = median(samples.map((sample) => sample.busyShare));
+    const serverCpus = samples.flatMap((sample) => (sample.serverCpuPerGB === undefined ? [] : [sample.serverCpuPerGB]));
     const note = `machine CPU ${cpu.toFixed(2)} s/GiB, cores ${(busy * 100).toFixed(0)}% busy`;
     const figure = record("ceiling", name, rates, "MiB/s", { note, ...extra(median(rates)) });
     figures.push({ section: "ceiling", name: `${name}: machine CPU`, median: cpu, min: cpu, max: cpu, unit: "s/GiB" });
+    if (serverCpus.length > 0) record("ceiling", `${name}: servers' CPU`, serverCpus, "s/GB");
     return figure;
   };
   const md5 = await ceiling("MD5 of 1 GiB, one core", md5Ceiling);
@@ -631,6 +638,7 @@ try {
   const stripedPutMd5 = await ceiling("the same, the relay hashing MD5", () => stripingPutCeiling(root, true), ofMd5);
   const putTarget = 0.7 * md5.median;
   const cpuOf = (figure: Figure) => figures.find((other) => other.name === `${figure.name}: machine CPU`)!.median;
+  const serversCpuOf = (figure: Figure) => figures.find((other) => other.name === `${figure.name}: servers' CPU`)!.median;
   console.log(
     `  CPU budget of the large PUT target on ${availableParallelism()} cores: 70% of MD5 (${putTarget.toFixed(0)} MiB/s) leaves ` +
       `${((availableParallelism() * 1024) / putTarget).toFixed(2)} s of machine CPU per GiB; the striping relay used ` +
@@ -645,6 +653,8 @@ try {
     parityDisk: parityDisk.median,
     stripedPut: stripedPut.median,
     stripedPutMd5: stripedPutMd5.median,
+    stripedPutServers: serversCpuOf(stripedPut),
+    stripedPutMd5Servers: serversCpuOf(stripedPutMd5),
   };
 
   for (const [index, unit] of units.entries()) {
