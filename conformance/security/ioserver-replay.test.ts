@@ -199,6 +199,8 @@ describe("gateway → ioserver requests cannot be replayed or altered", function
   let secret: string;
   const ioservers: IoServerProcess[] = [];
   const proxies: RecordingProxy[] = [];
+  // The observer sits on TCP: a gateway on the ioservers' host would otherwise go around it, through their local sockets.
+  const OVER_TCP = { WEFT_IOSERVER_LOCAL_SOCKET: "off" };
   let cluster: TestCluster | undefined;
   let s3: S3Client;
 
@@ -207,7 +209,7 @@ describe("gateway → ioserver requests cannot be replayed or altered", function
     // The gateway reads the cluster secret from the data dir; these ioservers, started here, share it.
     secret = process.env.WEFT_CLUSTER_SECRET ?? randomBytes(32).toString("hex");
     await writeFile(join(dataDir, "cluster-secret"), `${secret}\n`, { mode: 0o600 });
-    ioservers.push(...(await Promise.all(Array.from({ length: 6 }, (_, index) => spawnIoServer({ dir: join(dataDir, `ioserver-${index + 1}`), secret, logLevel: "fatal" })))));
+    ioservers.push(...(await Promise.all(Array.from({ length: 6 }, (_, index) => spawnIoServer({ dir: join(dataDir, `ioserver-${index + 1}`), secret, logLevel: "fatal", env: OVER_TCP })))));
     proxies.push(...(await Promise.all(ioservers.map((ioserver) => RecordingProxy.start(ioserver.url)))));
     cluster = await startTestCluster({ dataDir, ioserverUrls: proxies.map((proxy) => proxy.url) });
     s3 = cluster.client();
@@ -320,7 +322,7 @@ describe("gateway → ioserver requests cannot be replayed or altered", function
     await until("the collector deleted the datafile", async () => ((await datafileNamed(3, blobId)) === undefined ? true : undefined));
     const { dir, url } = ioservers[3]!;
     await ioservers[3]!.stop();
-    ioservers[3] = await spawnIoServer({ dir, secret, port: Number(new URL(url).port), logLevel: "fatal" });
+    ioservers[3] = await spawnIoServer({ dir, secret, port: Number(new URL(url).port), logLevel: "fatal", env: OVER_TCP });
     assert.deepEqual(await sendRaw(url, captured!.raw), { status: 403, error: "Replayed" });
     assert.equal(await datafileNamed(3, blobId), undefined, "no orphan came back");
   });

@@ -104,6 +104,8 @@ export interface IoServerAppOptions {
   logger: Logger;
   /** Answers GET /metrics (unsigned) and records every other request. */
   metrics: IoServerMetrics;
+  /** The Unix socket this ioserver also answers on, once it does; status answers name it. */
+  localSocket?: () => string | undefined;
 }
 
 function validDiskId(id: unknown): string {
@@ -111,7 +113,7 @@ function validDiskId(id: unknown): string {
   return id;
 }
 
-export function createIoServerApp({ store, identity, datafiles, secret, logger, metrics }: IoServerAppOptions): Koa {
+export function createIoServerApp({ store, identity, datafiles, secret, logger, metrics, localSocket }: IoServerAppOptions): Koa {
   const app = new Koa();
   // Failures are logged by the access-log middleware below, once, with the request id.
   app.silent = true;
@@ -199,6 +201,8 @@ export function createIoServerApp({ store, identity, datafiles, secret, logger, 
     const body: HealthResponse = { ok: true, diskId: identity.diskId, claimed: identity.claimed, fresh, freeBytes, usedBytes };
     const count = datafiles.current();
     if (count !== undefined) body.datafiles = count;
+    const socket = localSocket?.();
+    if (socket !== undefined) body.localSocket = socket;
     ctx.body = body;
   });
 

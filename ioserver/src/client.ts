@@ -63,6 +63,11 @@ export interface IoClientOptions {
    * answer, which suits tools and tests; the gateway names the disk it expects at each URL (io-pool.ts).
    */
   diskId?: string;
+  /**
+   * A Unix socket that reaches the same server as `baseUrl`, from the same host (HealthResponse.localSocket): requests go
+   * through it, with the URL's origin still in their Host header and signature.
+   */
+  socketPath?: string;
 }
 
 /** A request as send() signs it; `body` is made once the signature is known, since a PUT body's tag covers it. */
@@ -100,6 +105,7 @@ export class IoClient {
       // Below the ioserver's 65 s keep-alive, so this side always closes an idle socket first.
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 30_000,
+      ...(options.socketPath === undefined ? {} : { socketPath: options.socketPath }),
     });
   }
 

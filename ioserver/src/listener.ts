@@ -2,6 +2,7 @@
 // a PEM certificate (chain) and its key. Clients trust a private authority with Node's NODE_EXTRA_CA_CERTS
 // (docs/operations.md, HTTPS).
 import { readFileSync } from "node:fs";
+import { lstat, unlink } from "node:fs/promises";
 import { createServer as createHttpServer, type RequestListener, type Server as HttpServer } from "node:http";
 import { createServer as createHttpsServer, Server as HttpsServer } from "node:https";
 import { createSecureContext } from "node:tls";
@@ -51,4 +52,28 @@ export function listenerUrl(server: Listener): string {
   if (address === null || typeof address === "string") throw new Error("server has no TCP address");
   const host = address.family === "IPv6" ? `[${address.address}]` : address.address;
   return `${server instanceof HttpsServer ? "https" : "http"}://${host}:${address.port}`;
+}
+
+/** Linux keeps a Unix socket's path in 108 bytes, its terminating NUL included. */
+const MAX_SOCKET_PATH_BYTES = 107;
+
+/**
+ * Listens on the Unix socket at `path`. A socket already there is one a process that ended left behind, and is
+ * replaced; a file of any other kind there is refused.
+ */
+export async function listenOnSocket(server: Listener, path: string): Promise<void> {
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) throw new Error(`${path}: a Unix socket path has at most ${MAX_SOCKET_PATH_BYTES} bytes`);
+  const existing = await lstat(path).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return undefined;
+    throw error;
+  });
+  if (existing && !existing.isSocket()) throw new Error(`${path} exists and is not a socket`);
+  if (existing) await unlink(path);
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once("error", rejectListen);
+    server.listen(path, () => {
+      server.off("error", rejectListen);
+      resolveListen();
+    });
+  });
 }

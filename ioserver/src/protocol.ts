@@ -86,6 +86,7 @@ export interface HealthResponse {
   freeBytes: number; // what the filesystem of the folder has left for it (statfs)
   usedBytes: number; // what that filesystem holds, this folder and anything else on it
   datafiles?: number; // as of the last count (a walk of the folder, at most once a minute); absent until the first
+  localSocket?: string; // a Unix socket this ioserver also answers on, for clients on its host; absent without one
 }
 
 export interface VerifiedBlob {

@@ -132,6 +132,6 @@ describe("ioserver: signed requests and ids", function () {
       await rejectsWith(client.putBlob(id, pieces(Buffer.from("evil")), 4), 400, "BadRequest");
       await rejectsWith(client.getBlob(id), 400, "BadRequest");
     }
-    assert.deepEqual((await readdir(dir)).sort(), ["blobs", "disk-id", "tmp"]);
+    assert.deepEqual((await readdir(dir)).sort(), ["blobs", "disk-id", "ioserver.sock", "tmp"]);
   });
 });

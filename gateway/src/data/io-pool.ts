@@ -3,6 +3,8 @@
 // WEFT_IOSERVERS who is there, and a disk is up only while its registered URL answers with its id: a disk this
 // gateway has not seen answer is down. The round also registers new disks, takes wiped ones back as empty
 // replacements, follows disks that moved, and refuses folders that pose as another disk (docs/architecture.md, Disks).
+import { lstat } from "node:fs/promises";
+import { isIPv4 } from "node:net";
 import { IoClient, IoServerError } from "../../../ioserver/src/client.js";
 import type { HealthResponse } from "../../../ioserver/src/protocol.js";
 import type { Sql } from "../../../meta/src/db.js";
@@ -35,6 +37,8 @@ export interface DiskReport extends DiskView {
 interface Disk extends DiskReport {
   /** What the last round found; `up` also turns false when a call fails (reportFailure). */
   answered: boolean;
+  /** The Unix socket data requests take instead of TCP (localSocketOf). */
+  localSocket?: string;
 }
 
 export class IoPool {
@@ -47,6 +51,8 @@ export class IoPool {
    * busy streaming.
    */
   private readonly probes = new Map<string, IoClient>();
+  /** "url disk path" of each local socket found to reach its disk's ioserver (localSocketOf). */
+  private readonly checkedLocalSockets = new Set<string>();
   /** Why the folder at an origin is not used, as last logged. */
   private refusals = new Map<string, string>();
   private rounds: Promise<void> = Promise.resolve();
@@ -113,10 +119,16 @@ export class IoPool {
     const answeredAt = new Map<string, string[]>();
     for (const [url, answer] of answers) answeredAt.set(answer.diskId, [...(answeredAt.get(answer.diskId) ?? []), url]);
 
-    const round: Round = { registry, answeredAt, confirmed: new Map(), refusals: new Map(), registryChanged: false };
+    const round: Round = { registry, answeredAt, confirmed: new Map(), refusals: new Map(), registryChanged: false, localSockets: new Map() };
     // One server at a time: settling one may change the registry rows the next one is judged against.
     for (const [url, answer] of answers) await this.settle(round, url, answer);
     if (round.registryChanged) registry = await listDisks(this.sql);
+    await Promise.all(
+      [...round.confirmed].map(async ([id, url]) => {
+        const socket = await this.localSocketOf(url, id, answers.get(url)!);
+        if (socket !== undefined) round.localSockets.set(id, socket);
+      }),
+    );
     this.publish(registry, round, answers);
   }
 
@@ -181,6 +193,31 @@ export class IoPool {
     if (await this.claim(round, url, replaced.id, id)) round.confirmed.set(replaced.id, url);
   }
 
+  /**
+   * The Unix socket the ioserver of disk `id` at `url` offers clients on its own host, when this gateway is one: the
+   * URL is a loopback address, the socket exists here, and the server answering on it is that disk. A socket found
+   * good is not asked again until a call to the disk fails.
+   */
+  private async localSocketOf(url: string, id: string, answer: HealthResponse): Promise<string | undefined> {
+    const path = answer.localSocket;
+    if (path === undefined || !isLoopback(url)) return undefined;
+    const key = `${url} ${id} ${path}`;
+    if (this.checkedLocalSockets.has(key)) return path;
+    if (!(await lstat(path).then((stat) => stat.isSocket(), () => false))) return undefined;
+    const client = new IoClient(url, this.secret, { socketPath: path, connections: 1, connectTimeoutMs: HEALTH_TIMEOUT_MS, headersTimeoutMs: HEALTH_TIMEOUT_MS });
+    try {
+      const there = await client.health({ signal: AbortSignal.timeout(HEALTH_TIMEOUT_MS) });
+      if (there.diskId !== id) return undefined;
+    } catch {
+      return undefined;
+    } finally {
+      await client.close();
+    }
+    this.checkedLocalSockets.add(key);
+    this.log.info({ ioserver: id, url, localSocket: path }, "disk reached through its local socket");
+    return path;
+  }
+
   /** Tells the folder at `url`, known as `from`, that it is disk `diskId`; false when it refuses or does not answer. */
   private async claim(round: Round, url: string, diskId: string, from: string): Promise<boolean> {
     try {
@@ -202,7 +239,7 @@ export class IoPool {
       const answered = round.confirmed.get(record.id) === url;
       const answer = answered ? answers.get(url) : undefined;
       const sizes = { freeBytes: answer?.freeBytes, usedBytes: answer?.usedBytes, datafiles: answer?.datafiles };
-      const disk: Disk = { id: record.id, url, state: record.state, up: answered, answered, ...sizes };
+      const disk: Disk = { id: record.id, url, state: record.state, up: answered, answered, localSocket: round.localSockets.get(record.id), ...sizes };
       next.set(record.id, disk);
       const before = this.disks.get(record.id);
       if (answered && before && !before.answered) this.log.info({ ioserver: disk.id, url }, "disk is up");
@@ -232,7 +269,7 @@ export class IoPool {
     const key = clientKey(disk);
     let client = this.clients.get(key);
     if (!client) {
-      client = new IoClient(disk.url, this.secret, { diskId: disk.id });
+      client = new IoClient(disk.url, this.secret, { diskId: disk.id, socketPath: disk.localSocket });
       this.clients.set(key, client);
     }
     return client;
@@ -242,6 +279,7 @@ export class IoPool {
   reportFailure(id: string): void {
     const disk = this.disks.get(id);
     if (disk) disk.up = false;
+    for (const key of this.checkedLocalSockets) if (key.split(" ")[1] === id) this.checkedLocalSockets.delete(key);
   }
 
   /** The disks a new slot may go on: up, active, not full, one per physical disk (placement.ts). */
@@ -257,7 +295,7 @@ export class IoPool {
 
   /** Every registered disk, as of the last round. */
   diskViews(): DiskReport[] {
-    return [...this.disks.values()].map(({ answered: _answered, ...report }) => report);
+    return [...this.disks.values()].map(({ answered: _answered, localSocket: _localSocket, ...report }) => report);
   }
 
   async close(): Promise<void> {
@@ -276,9 +314,20 @@ interface Round {
   confirmed: Map<string, string>;
   refusals: Map<string, string>;
   registryChanged: boolean;
+  /** Disk id → the Unix socket its data requests take (localSocketOf). */
+  localSockets: Map<string, string>;
 }
 
-/** Data clients are per disk and URL: a disk that moves gets a new client, the old one's requests finish on their own. */
-function clientKey(disk: { id: string; url: string }): string {
-  return `${disk.id} ${disk.url}`;
+/**
+ * Data clients are per disk, URL and local socket: a disk that moves, or that gains or loses its socket, gets a new
+ * client, and the old one's requests finish on their own.
+ */
+function clientKey(disk: { id: string; url: string; localSocket?: string }): string {
+  return `${disk.id} ${disk.url} ${disk.localSocket ?? ""}`;
+}
+
+/** An ioserver at a loopback address runs on this host, where its local socket, if it has one, is ours to use. */
+function isLoopback(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === "localhost" || host === "[::1]" || (isIPv4(host) && host.startsWith("127."));
 }
