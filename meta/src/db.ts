@@ -37,6 +37,10 @@ export function connect(url: string, options: ConnectOptions = {}): Sql {
     idle_timeout: 60,
     // Seconds. A request waiting on a PostgreSQL that does not answer fails with 503 this soon, and the client retries.
     connect_timeout: 5,
+    // Seconds before a connection that failed connects again, while queries wait on it. postgres.js's own delay grows
+    // to 20 s after a few failures, which held requests that long once PostgreSQL was gone instead of answering 503;
+    // capped at 1 s, each connection still tries at most once a second.
+    backoff: (failures: number) => Math.min(0.05 * 2 ** failures, 1),
     max_lifetime: 60 * 30,
     types: { int8: int8AsNumber },
     transform: { undefined: null },
